@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/plugwatch/plugwatch/manifest"
+	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+// inspected is the document `inspect --json` prints (SPEC 7.1).
+type inspected struct {
+	Library string `json:"library"`
+	native.Metadata
+}
+
+func inspectCommand(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print the metadata as JSON")
+	return func(_ context.Context, a *app, args []string) int {
+		lib, err := filepath.Abs(args[0])
+		if err != nil {
+			return a.fail("inspect %s: %v", args[0], err)
+		}
+		meta, err := native.Probe(lib, a.g.abi)
+		if err != nil {
+			p := reconcile.ProbeProblem(lib, err)
+			return a.fail("inspect %s: %s: %s", lib, p.Code, p.Message)
+		}
+		kind, err := manifest.NormalizeKind(meta.Kind)
+		if err != nil {
+			return a.fail("inspect %s: %s: library reports kind %q: %v", lib, reconcile.InvalidKind, meta.Kind, err)
+		}
+		meta.Kind = reconcile.KindPrefix + kind
+		doc := inspected{Library: lib, Metadata: meta}
+		if *asJSON {
+			err = writeJSON(a.Stdout, doc)
+		} else {
+			err = writeInspected(a.Stdout, doc)
+		}
+		if err != nil {
+			return a.fail("writing the metadata: %v", err)
+		}
+		return exitOK
+	}
+}
+
+func writeInspected(w io.Writer, d inspected) error {
+	m := d.Metadata
+	fmt.Fprintf(w, "library      %s\nkind         %s\napi version  %d\ndescription  %s\n", d.Library, m.Kind, m.APIVersion, dash(m.Description))
+	fmt.Fprintln(w, "inputs")
+	for _, p := range m.Inputs {
+		var types []string
+		for _, t := range p.Types {
+			types = append(types, typeString(t))
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", p.Name, strings.Join(types, ", "))
+	}
+	fmt.Fprintln(w, "outputs")
+	for _, p := range m.Outputs {
+		fmt.Fprintf(w, "  %-10s %s\n", p.Name, typeString(p.Type))
+	}
+	fmt.Fprintf(w, "categories   %s\nparam schema %s\n", dash(strings.Join(m.Categories, ", ")), m.ParamSchema)
+	return nil
+}
+
+func typeString(t native.TypeInfo) string {
+	s := t.Type.String()
+	if f := t.AudioFormat; f != nil {
+		format := map[int32]string{0: "f32", 1: "s16le"}[f.SampleFormat]
+		if format == "" {
+			format = fmt.Sprintf("format %d", f.SampleFormat)
+		}
+		s += fmt.Sprintf(" (%s Hz, %s ch, %s)", anyZero(uint64(f.SampleRate)), anyZero(uint64(f.Channels)), format)
+	}
+	if t.CustomTypeID != "" {
+		s += " " + t.CustomTypeID
+	}
+	return s
+}
+
+func anyZero(n uint64) string {
+	if n == 0 {
+		return "any"
+	}
+	return fmt.Sprint(n)
+}

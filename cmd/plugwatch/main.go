@@ -1,0 +1,10 @@
+// Command plugwatch keeps a process's loaded StreamKit native plugins equal to what is
+// on disk. See the README and SPEC for the command line; this file only wires the
+// process's standard streams and environment to Main.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(Main(os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+}

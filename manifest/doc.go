@@ -1,0 +1,26 @@
+// Package manifest reads the two kinds of metadata file plugwatch finds under a
+// StreamKit plugins root: active records (active/<plugin_id>.json, SPEC section 2)
+// and bundle manifests (plugin.yml and its variants, or a marketplace manifest.json,
+// SPEC section 3). It also holds the two name rules the rest of plugwatch shares:
+// [NormalizeKind] (SPEC section 5) and [SafeComponent] (SPEC section 2).
+//
+// Parsing is bounded whatever the input (SPEC 8 point 6): a file over [MaxSize] is
+// refused unread; the text must be UTF-8 without NUL bytes; nesting deeper than
+// 100 levels, YAML alias expansion past 2^20 values, self-referencing anchors and
+// more than one YAML document are refused. On a 1 MiB file the worst case is a few
+// hundred milliseconds and about 130 MB of short-lived allocations, in the YAML
+// parser's node tree.
+//
+// Field names are matched exactly (case-sensitive) and unknown fields are ignored,
+// as StreamKit's serde structs do. A known field that appears twice in one object is
+// an error. YAML merge keys (<<) are unknown fields, ignored as StreamKit ignores
+// them. A JSON or YAML null counts as absent.
+//
+// Every failure is an [*Error] wrapping one of the sentinel errors (ErrTooLarge,
+// ErrSyntax, ErrMissingField, ErrInvalidField, ErrEscapes, ErrInvalidKind), or, when
+// the file could not be opened or read, the cause from the operating system; match
+// them with [errors.Is] and [errors.As], never by their text.
+//
+// The package has no global mutable state; every function is safe to call
+// concurrently.
+package manifest

@@ -1,0 +1,176 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The sentinel errors. An [*Error] wraps exactly one of them, or an operating system
+// error when a file could not be opened or read.
+var (
+	// ErrTooLarge: the file is over MaxSize bytes. It was not read.
+	ErrTooLarge = errors.New("manifest: file too large")
+	// ErrSyntax: the text is not valid JSON or YAML, is not valid UTF-8, holds a NUL
+	// byte, is empty, is not one object (mapping), nests or expands past the limits,
+	// or repeats a known field (then Error.Field names it).
+	ErrSyntax = errors.New("manifest: syntax error")
+	// ErrMissingField: a required field is absent or null.
+	ErrMissingField = errors.New("manifest: missing field")
+	// ErrInvalidField: a field has the wrong type, or a value its rule refuses
+	// (including the empty string for a required field).
+	ErrInvalidField = errors.New("manifest: invalid field")
+	// ErrEscapes: a manifest's entrypoint is absolute or climbs out of the bundle
+	// folder; plugwatch reports it as outside_root.
+	ErrEscapes = errors.New("manifest: entrypoint leaves the bundle folder")
+	// ErrInvalidKind: NormalizeKind refused a kind. (A record's or manifest's
+	// node_kind that NormalizeKind refuses is ErrInvalidField, Field "node_kind".)
+	ErrInvalidKind = errors.New("manifest: invalid kind")
+)
+
+// Error is every failure of this package.
+//
+// Error() is one line that starts with Path and ": " (when Path is not empty), then
+// names the field, says what is wrong and what to do, e.g.
+//
+//	/r/.plugins/active/slint.json: field "version" is missing; add it, or reinstall the plugin
+type Error struct {
+	// Path is the file, as given to the Read or Parse function; "" for
+	// NormalizeKind and SafeComponent.
+	Path string
+	// Field is the field at fault, nested ones with dots and indexes
+	// ("bundle.url", "assets[0].label"); "" when the error is not about one field.
+	Field string
+	// Err is one of the package's sentinels, or the operating system's error
+	// (e.g. one that matches fs.ErrNotExist or fs.ErrPermission) when the file
+	// could not be opened or read, or fs.ErrInvalid when it is not a regular file.
+	Err error
+	// Detail says what is wrong, e.g. a decoder's message with its line and column.
+	Detail string
+}
+
+// Unwrap returns e.Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Error formats e as one line; see [Error].
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Path != "" {
+		b.WriteString(oneLinePath(e.Path))
+		b.WriteString(": ")
+	}
+	subject := "the file"
+	if e.Field != "" {
+		subject = "field " + strconv.Quote(e.Field)
+	}
+	detail := oneLine(e.Detail)
+	withDetail := func(s string) string {
+		if detail == "" {
+			return s
+		}
+		return s + ": " + detail
+	}
+	hint := ""
+	switch {
+	case errors.Is(e.Err, ErrTooLarge):
+		b.WriteString(subject + " is larger than 1 MiB and was not read")
+		if detail != "" {
+			b.WriteString(" (" + detail + ")")
+		}
+		hint = "replace it with the plugin's own file, or reinstall the plugin"
+	case errors.Is(e.Err, ErrSyntax):
+		if e.Field != "" && detail != "" {
+			b.WriteString(subject + " " + detail)
+		} else if e.Field != "" {
+			b.WriteString(subject + " is not valid")
+		} else {
+			b.WriteString(withDetail("syntax error"))
+		}
+		hint = "fix the file, or reinstall the plugin"
+	case errors.Is(e.Err, ErrMissingField):
+		b.WriteString(withDetail(subject + " is missing"))
+		hint = "add it, or reinstall the plugin"
+	case errors.Is(e.Err, ErrInvalidField):
+		if e.Field == "" && e.Path == "" && detail != "" {
+			b.WriteString(detail) // SafeComponent: the detail names the value
+		} else {
+			b.WriteString(withDetail(subject + " is invalid"))
+		}
+		hint = "fix the file, or reinstall the plugin"
+	case errors.Is(e.Err, ErrEscapes):
+		b.WriteString(withDetail(subject + " leaves the bundle folder"))
+		hint = `name a file inside the bundle folder, as a relative path without ".."`
+	case errors.Is(e.Err, ErrInvalidKind):
+		if e.Field == "" && detail != "" {
+			b.WriteString(detail) // NormalizeKind: the detail names the kind
+		} else {
+			b.WriteString(withDetail(subject + " is not a valid kind"))
+		}
+		hint = "fix the file, or reinstall the plugin"
+	default:
+		cause := detail
+		if cause == "" && e.Err != nil {
+			cause = oneLine(e.Err.Error())
+		}
+		b.WriteString(subject + " cannot be read: " + cause)
+	}
+	if e.Path != "" && hint != "" {
+		b.WriteString("; " + hint)
+	}
+	return b.String()
+}
+
+// maxDetail bounds the length of Detail in messages.
+const maxDetail = 400
+
+// oneLine replaces control characters (line breaks included) with spaces and
+// shortens s to about maxDetail bytes, so that a message stays one line.
+func oneLine(s string) string {
+	if len(s) > maxDetail {
+		cut := maxDetail
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// oneLinePath returns path unchanged unless it holds a control character, in which
+// case it is quoted.
+func oneLinePath(path string) string {
+	for _, r := range path {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(path)
+		}
+	}
+	return path
+}
+
+// maxQuoted bounds how much of a user's value a message repeats.
+const maxQuoted = 64
+
+// quote returns s as a Go string literal, shortened to about maxQuoted bytes.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// errorf builds an *Error.
+func errorf(path, field string, sentinel error, format string, args ...any) *Error {
+	return &Error{Path: path, Field: field, Err: sentinel, Detail: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,56 @@
+package native
+
+import "errors"
+
+// The sentinel errors. Every error of Check, Open, Probe and Close is an *Error whose
+// Err is one of these (or, for a file that cannot be read, the underlying system
+// error, e.g. one matching fs.ErrNotExist).
+var (
+	// ErrIncomplete: the file is a prefix of an ELF file (empty, shorter than its
+	// headers, or with headers or segments pointing past its end), as a file still
+	// being copied or a truncated one is. It was not handed to the loader.
+	ErrIncomplete = errors.New("not a whole ELF file")
+	// ErrNotLoadable: the file is not a 64-bit ELF shared object for this machine
+	// (a text file, another architecture, a 32-bit or executable file). It was not
+	// handed to the loader.
+	ErrNotLoadable = errors.New("not a shared object for this machine")
+	// ErrLoader: the dynamic loader refused the library (or failed to close it);
+	// Error.Detail keeps the loader's message.
+	ErrLoader = errors.New("dynamic loader failed")
+	// ErrNoEntry: the library does not export the entry point.
+	ErrNoEntry = errors.New("missing symbol streamkit_native_plugin_api")
+	// ErrABIVersion: the library reports an API version outside the accepted range;
+	// Error.Detail names the version and the range.
+	ErrABIVersion = errors.New("unsupported API version")
+	// ErrMetadata: the API table or the metadata breaks a limit of SPEC section 6;
+	// Error.Detail says which.
+	ErrMetadata = errors.New("invalid metadata")
+	// ErrInvalidKind: the library reports a NULL kind or one over 64 KiB. Other rules
+	// on kinds (SPEC section 5) are the caller's to apply to Metadata.Kind.
+	ErrInvalidKind = errors.New("invalid kind")
+	// ErrClosed: Close was called on a library that is already closed.
+	ErrClosed = errors.New("library already closed")
+	// ErrUnsupported: native plugins cannot be loaded on this system.
+	ErrUnsupported = errors.New("native plugins are not supported on this system")
+)
+
+// Error is every failure of Check, Open, Probe and Close. Match Err with errors.Is
+// against the sentinels; Detail is for people, never for control flow.
+type Error struct {
+	Op     string // "check", "open" or "close"
+	Path   string // the library's path as the caller gave it
+	Err    error  // a sentinel, or a system error for a file that cannot be read
+	Detail string // what exactly was wrong; may be empty
+}
+
+// Error returns "native: OP PATH: ERR: DETAIL" (without ": DETAIL" when Detail is empty).
+func (e *Error) Error() string {
+	s := "native: " + e.Op + " " + e.Path + ": " + e.Err.Error()
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns e.Err.
+func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,136 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/plugwatch/plugwatch/manifest"
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// KindPrefix is the namespace of every native plugin's registered kind (SPEC 5).
+const KindPrefix = "plugin::native::"
+
+// Want is a plugin the desired state says must be loaded.
+type Want struct {
+	Plugin            // as the state document shows it (LoadedAt and Stale unset)
+	Resolved string   // the library after symlinks
+	Identity Identity // of Resolved, when it was probed
+	Meta     native.Metadata
+}
+
+// Desired is the desired state computed from the disk (SPEC 4).
+type Desired struct {
+	Plugins  []Want
+	Skipped  []Skipped
+	Problems []Problem
+}
+
+// decider turns claims, in claim order (records first, sorted, then bundles), into
+// the desired state. It does no I/O.
+type decider struct {
+	display func(string) string // how a path is shown in a message
+}
+
+func (d decider) decide(claims []*claim, problems []Problem) *Desired {
+	out := &Desired{Problems: append([]Problem(nil), problems...)}
+	winners := map[string]int{} // kind -> index in out.Plugins
+	for _, c := range claims {
+		if c.Wasm {
+			out.Skipped = append(out.Skipped, Skipped{
+				ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported,
+			})
+			continue
+		}
+		if c.Fail != nil {
+			out.Problems = append(out.Problems, *c.Fail)
+			continue
+		}
+		if c.ProbeErr != nil {
+			out.Problems = append(out.Problems, ProbeProblem(c.Library, c.ProbeErr))
+			continue
+		}
+		reported, err := manifest.NormalizeKind(c.Meta.Kind)
+		if err != nil {
+			why := err.Error()
+			var me *manifest.Error
+			if errors.As(err, &me) && me.Detail != "" {
+				why = me.Detail
+			}
+			out.Problems = append(out.Problems, problem(c.Library, InvalidKind, Error, fmt.Sprintf(
+				"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
+			continue
+		}
+		if c.NodeKind != "" && c.NodeKind != reported {
+			if c.Source == SourceActive {
+				out.Problems = append(out.Problems, problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
+					"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
+					d.display(c.Library), reported, c.NodeKind)))
+				continue
+			}
+			out.Problems = append(out.Problems, problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
+				"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
+				reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
+		}
+		kind := KindPrefix + reported
+		if i, ok := winners[kind]; ok {
+			w := out.Plugins[i]
+			reason := Conflict
+			if w.Source == SourceActive && c.Source == SourceDirectory {
+				reason = Shadowed
+				if w.Version != c.Version {
+					out.Problems = append(out.Problems, problem(c.Library, VersionDiverged, Warn, fmt.Sprintf(
+						"marketplace %s %s (%s) shadows local %s %s (%s)",
+						w.ID, showVersion(w.Version), d.display(w.Library), c.ID, showVersion(c.Version), d.display(c.Library))))
+				}
+			}
+			out.Skipped = append(out.Skipped, Skipped{
+				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
+				Reason: reason, Winner: w.Library,
+			})
+			continue
+		}
+		out.Plugins = append(out.Plugins, Want{
+			Plugin: Plugin{
+				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
+				Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
+			},
+			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta,
+		})
+		winners[kind] = len(out.Plugins) - 1
+	}
+	return out
+}
+
+// ProbeProblem is the problem (SPEC 7.2) that a Prober's error for the library lib
+// stands for: incomplete, abi_version, invalid_kind or load_failed.
+func ProbeProblem(lib string, err error) Problem {
+	msg := err.Error()
+	var ne *native.Error
+	if errors.As(err, &ne) {
+		msg = ne.Err.Error()
+		if ne.Detail != "" {
+			msg += ": " + ne.Detail
+		}
+	}
+	switch {
+	case errors.Is(err, native.ErrIncomplete):
+		return problem(lib, Incomplete, Warn, msg+"; it is looked at again when it changes")
+	case errors.Is(err, native.ErrABIVersion):
+		return problem(lib, ABIVersion, Error, msg+"; rebuild it against a supported SDK or widen --abi")
+	case errors.Is(err, native.ErrInvalidKind):
+		return problem(lib, InvalidKind, Error, msg+"; fix the kind its get_metadata returns")
+	case errors.Is(err, native.ErrNoEntry):
+		return problem(lib, LoadFailed, Error, msg+"; is it a StreamKit native plugin?")
+	default:
+		return problem(lib, LoadFailed, Error, msg)
+	}
+}
+
+func showVersion(v string) string {
+	if v == "" {
+		return "(no version)"
+	}
+	return v
+}

@@ -1,0 +1,274 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/plugwatch/plugwatch/manifest"
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// claim is one record or bundle library that wants to provide a kind. The disk
+// reader fills in where it comes from, resolve where its library is, and the prober
+// what the library reports; decide then picks the winners.
+type claim struct {
+	Source   Source
+	ID       string
+	Version  string
+	Manifest string // the record or manifest; "" for a bundle without one
+	Library  string // the user's path to the library
+	NodeKind string // normalised kind the record or manifest names; "" when none
+	Wasm     bool
+
+	Resolved string   // Library after symlinks
+	Identity Identity // of Resolved
+	Fail     *Problem // why it claims nothing before probing (missing_library, outside_root)
+
+	Meta     *native.Metadata
+	ProbeErr error
+}
+
+// layout is where a pass looks, with the root and --trust folders resolved.
+type layout struct {
+	Root, Workdir string
+	RealRoot      string
+	Trust         []string // resolved
+}
+
+// diskReader reads the plugins root into claims and problems. It never probes a
+// library; it reads directories, records and manifests and stats files.
+type diskReader struct {
+	l        layout
+	readDir  func(string) ([]fs.DirEntry, error)
+	files    *fileCache
+	claims   []*claim
+	problems []Problem
+}
+
+func (r *diskReader) add(p Problem) { r.problems = append(r.problems, p) }
+
+// dir reads a folder below the root. A folder that does not exist is empty; one that
+// cannot be read is reported as unreadable.
+func (r *diskReader) dir(path string) ([]fs.DirEntry, bool) {
+	entries, err := r.readDir(path)
+	if err == nil {
+		return entries, true
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		r.add(problem(path, Unreadable, Error, fmt.Sprintf(
+			"cannot read folder: %v; give plugwatch read access to it (chmod u+rx) or move it out of the plugins root", cause(err))))
+	}
+	return nil, false
+}
+
+// read reads the whole root: active records in sorted file-name order, then the
+// bundles of native/ in folder-name order.
+func (r *diskReader) read() {
+	r.readRecords()
+	r.readNative()
+}
+
+func (r *diskReader) readRecords() {
+	dir := filepath.Join(r.l.Root, "active")
+	entries, _ := r.dir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if Ignored(name) || !strings.HasSuffix(name, ".json") || !isFile(dir, e) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		rec, err := r.files.record(path)
+		if err != nil {
+			r.add(problem(path, BadRecord, Error, message(err)))
+			continue
+		}
+		lib := rec.Entrypoint
+		if !filepath.IsAbs(lib) {
+			lib = filepath.Join(r.l.Workdir, lib)
+		}
+		kind, _ := manifest.NormalizeKind(rec.NodeKind)
+		c := &claim{
+			Source: SourceActive, ID: rec.PluginID, Version: rec.Version,
+			Manifest: path, Library: filepath.Clean(lib), NodeKind: kind,
+			Wasm: rec.Kind == "wasm",
+		}
+		r.claims = append(r.claims, c)
+	}
+}
+
+func (r *diskReader) readNative() {
+	dir := filepath.Join(r.l.Root, "native")
+	entries, _ := r.dir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if Ignored(name) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue // a dangling symlink is neither a library nor a folder
+		}
+		switch {
+		case fi.IsDir():
+			r.readBundle(path)
+		case fi.Mode().IsRegular() && IsLibraryName(name):
+			r.add(problem(path, BareLibrary, Warn, fmt.Sprintf(
+				"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name)))
+		}
+	}
+}
+
+// readBundle reads one directory bundle, native/<id>/ (SPEC 3).
+func (r *diskReader) readBundle(dir string) {
+	entries, ok := r.dir(dir)
+	if !ok {
+		return
+	}
+	var libs []string
+	files := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if Ignored(name) {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, name))
+		switch {
+		case err != nil && IsLibraryName(name):
+			libs = append(libs, name) // a dangling symlink or loop: missing_library
+		case err != nil || !fi.Mode().IsRegular():
+		case IsLibraryName(name):
+			libs = append(libs, name)
+			files[name] = true
+		default:
+			files[name] = true
+		}
+	}
+	candidates := []string{"plugin.yml", "plugin.yaml"}
+	for _, lib := range libs {
+		stem := Stem(lib)
+		candidates = append(candidates, stem+".plugin.yml", stem+".plugin.yaml")
+	}
+	tried := false
+	for _, name := range candidates {
+		if !files[name] {
+			continue
+		}
+		tried = true
+		path := filepath.Join(dir, name)
+		m, err := r.files.manifest(path)
+		if errors.Is(err, manifest.ErrEscapes) {
+			// A manifest whose entrypoint leaves the bundle folder is the folder's
+			// manifest: it names a library that must never be opened.
+			r.add(problem(path, OutsideRoot, Error, message(err)))
+			return
+		}
+		if err != nil {
+			r.add(problem(path, BadManifest, Error, message(err)))
+			continue
+		}
+		kind, _ := manifest.NormalizeKind(m.NodeKind)
+		r.claims = append(r.claims, &claim{
+			Source: SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
+			Library: filepath.Join(dir, filepath.Clean(m.Entrypoint)), NodeKind: kind,
+			Wasm: m.Kind == "wasm",
+		})
+		return
+	}
+	if tried || len(libs) == 0 {
+		return // every manifest is invalid, or this is not a bundle
+	}
+	r.add(problem(dir, NoManifest, Warn,
+		"bundle folder has no plugin.yml; each library in it loads under the kind it reports, with the folder name as id and no version; add a plugin.yml naming the entrypoint"))
+	id := filepath.Base(dir)
+	for _, lib := range libs {
+		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: filepath.Join(dir, lib)})
+	}
+}
+
+// resolve follows the claim's library through symlinks, checks containment (SPEC 1)
+// and records the file's identity; a failure is kept in c.Fail.
+func (r *diskReader) resolve(c *claim) {
+	at := c.Manifest
+	if at == "" {
+		at = c.Library
+	}
+	real, err := filepath.EvalSymlinks(c.Library)
+	if err != nil {
+		what := "does not exist"
+		if !errors.Is(err, fs.ErrNotExist) {
+			what = fmt.Sprintf("cannot be resolved (%v)", cause(err))
+		}
+		p := problem(at, MissingLibrary, Error, fmt.Sprintf(
+			"library %s %s; build or copy it there, or fix the entrypoint", c.Library, what))
+		c.Fail = &p
+		return
+	}
+	if !r.l.contains(real) {
+		p := problem(at, OutsideRoot, Error, fmt.Sprintf(
+			"library %s resolves to %s, outside the plugins root %s; to load it from there, run plugwatch with --trust %s",
+			c.Library, real, r.l.RealRoot, filepath.Dir(real)))
+		c.Fail = &p
+		return
+	}
+	fi, err := os.Stat(real)
+	if err != nil || !fi.Mode().IsRegular() {
+		p := problem(at, MissingLibrary, Error, fmt.Sprintf(
+			"library %s is not a regular file; build or copy the library there, or fix the entrypoint", c.Library))
+		c.Fail = &p
+		return
+	}
+	c.Resolved = real
+	c.Identity = identityOf(fi)
+}
+
+// contains reports whether a resolved path lies inside the resolved root or a
+// --trust folder.
+func (l layout) contains(real string) bool {
+	if within(real, l.RealRoot) {
+		return true
+	}
+	for _, t := range l.Trust {
+		if within(real, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && filepath.IsLocal(rel)
+}
+
+// isFile reports whether a directory entry is a regular file or a symlink to one.
+func isFile(dir string, e fs.DirEntry) bool {
+	if e.Type().IsRegular() {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// message is an error's text without the path it starts with: the problem carries
+// the path already.
+func message(err error) string {
+	var me *manifest.Error
+	if errors.As(err, &me) {
+		return strings.TrimPrefix(me.Error(), me.Path+": ")
+	}
+	return err.Error()
+}
+
+// cause strips an *fs.PathError down to its cause.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,69 @@
+package reconcile
+
+import (
+	"os"
+
+	"github.com/plugwatch/plugwatch/manifest"
+)
+
+// fileCache remembers parsed records and manifests by path and file identity, so a
+// pass over an unchanged disk stats them but reads none. Entries no pass asked for
+// are dropped by sweep.
+type fileCache struct {
+	m    map[string]parsed
+	used map[string]bool
+}
+
+type parsed struct {
+	id  Identity
+	rec *manifest.Record
+	man *manifest.Manifest
+	err error
+}
+
+func newFileCache() *fileCache { return &fileCache{m: map[string]parsed{}, used: map[string]bool{}} }
+
+// get returns the cached parse of path when its identity is unchanged, else parses
+// it with parse and remembers the result.
+func (c *fileCache) get(path string, parse func(string) parsed) parsed {
+	c.used[path] = true
+	fi, err := os.Stat(path)
+	if err != nil {
+		delete(c.m, path)
+		return parse(path)
+	}
+	id := identityOf(fi)
+	if p, ok := c.m[path]; ok && p.id == id {
+		return p
+	}
+	p := parse(path)
+	p.id = id
+	c.m[path] = p
+	return p
+}
+
+func (c *fileCache) record(path string) (*manifest.Record, error) {
+	p := c.get(path, func(path string) parsed {
+		rec, err := manifest.ReadRecord(path)
+		return parsed{rec: rec, err: err}
+	})
+	return p.rec, p.err
+}
+
+func (c *fileCache) manifest(path string) (*manifest.Manifest, error) {
+	p := c.get(path, func(path string) parsed {
+		m, err := manifest.ReadManifest(path)
+		return parsed{man: m, err: err}
+	})
+	return p.man, p.err
+}
+
+// sweep forgets the files the last pass did not ask for.
+func (c *fileCache) sweep() {
+	for path := range c.m {
+		if !c.used[path] {
+			delete(c.m, path)
+		}
+	}
+	clear(c.used)
+}

@@ -1,0 +1,19 @@
+//go:build linux || darwin
+
+package reconcile
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// identityOf returns the identity of the file fi describes (SPEC 8.2): device, inode,
+// size, modification time and change time. cp -p and tar keep modification times, so
+// the change time is what tells a copied-over file from the original.
+func identityOf(fi fs.FileInfo) Identity {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Identity{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+	}
+	return statIdentity(st, fi.Size())
+}

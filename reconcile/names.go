@@ -1,0 +1,41 @@
+package reconcile
+
+import (
+	"runtime"
+	"strings"
+)
+
+// LibraryExt is the platform's native library extension (SPEC 1): ".so" on Linux,
+// ".dylib" on macOS.
+func LibraryExt() string {
+	if runtime.GOOS == "darwin" {
+		return ".dylib"
+	}
+	return ".so"
+}
+
+// Ignored reports whether a name is skipped without a warning (SPEC 1): hidden names,
+// staging files (*.tmp) and editor swap and backup files (*.swp, *~).
+func Ignored(name string) bool {
+	return name == "" || name[0] == '.' ||
+		strings.HasSuffix(name, ".tmp") ||
+		strings.HasSuffix(name, ".swp") ||
+		strings.HasSuffix(name, "~")
+}
+
+// IsLibraryName reports whether name is a native library's name on this platform:
+// it ends in LibraryExt (case-sensitive) and is not ignored. "libfoo.so.1" is not one.
+func IsLibraryName(name string) bool {
+	return !Ignored(name) && strings.HasSuffix(name, LibraryExt())
+}
+
+// Stem is a library name without a leading "lib" and without its extension; the
+// folder a bare library belongs in (SPEC 8.1). When that leaves nothing ("lib.so")
+// it is the whole name.
+func Stem(name string) string {
+	s := strings.TrimPrefix(strings.TrimSuffix(name, LibraryExt()), "lib")
+	if s == "" {
+		return name
+	}
+	return s
+}

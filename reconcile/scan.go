@@ -1,0 +1,190 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// Options says where the plugins are and how to judge them. The zero value of every
+// field but Root has a default.
+type Options struct {
+	// Root is the plugins root (SPEC 1). Relative paths are made absolute once, when
+	// the Scanner is made.
+	Root string
+	// Workdir is StreamKit's working directory, against which relative record
+	// entrypoints resolve; "" means the parent of Root as given.
+	Workdir string
+	// Trust names folders outside the root that libraries may resolve into.
+	Trust []string
+	// ABI is the accepted API version range; the zero value means native.DefaultRange.
+	ABI native.Range
+	// Prober reads libraries' metadata; nil means InProcess(ABI).
+	Prober Prober
+}
+
+// RootError reports a plugins root that cannot be scanned at all: it does not exist,
+// is not a folder, or cannot be read.
+type RootError struct {
+	Path string
+	Err  error
+}
+
+func (e *RootError) Error() string {
+	switch {
+	case errors.Is(e.Err, fs.ErrNotExist):
+		return fmt.Sprintf("plugins root %s does not exist; create it, or name another with --root or $PLUGWATCH_ROOT", e.Path)
+	case errors.Is(e.Err, errNotDir):
+		return fmt.Sprintf("plugins root %s is not a folder; name a folder with --root or $PLUGWATCH_ROOT", e.Path)
+	default:
+		return fmt.Sprintf("plugins root %s cannot be read: %v; give plugwatch read access to it", e.Path, cause(e.Err))
+	}
+}
+
+func (e *RootError) Unwrap() error { return e.Err }
+
+var errNotDir = errors.New("not a directory")
+
+// Scanner computes the desired state of a plugins root. It caches probe results by
+// file identity, so computing it again over an unchanged disk opens no library.
+// A Scanner is not safe for concurrent use: one pass at a time.
+type Scanner struct {
+	root, workdir string
+	trust         []string
+	cache         *probeCache
+	files         *fileCache
+	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
+}
+
+// NewScanner returns a Scanner for opts. It fails only when a path cannot be made
+// absolute.
+func NewScanner(opts Options) (*Scanner, error) {
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	workdir := opts.Workdir
+	if workdir == "" {
+		workdir = filepath.Dir(root)
+	}
+	if workdir, err = filepath.Abs(workdir); err != nil {
+		return nil, err
+	}
+	var trust []string
+	for _, t := range opts.Trust {
+		abs, err := filepath.Abs(t)
+		if err != nil {
+			return nil, err
+		}
+		trust = append(trust, abs)
+	}
+	abi := opts.ABI
+	if abi == (native.Range{}) {
+		abi = native.DefaultRange()
+	}
+	p := opts.Prober
+	if p == nil {
+		p = InProcess(abi)
+	}
+	return &Scanner{
+		root: root, workdir: workdir, trust: trust,
+		cache:   &probeCache{prober: p, m: map[Identity]probeResult{}},
+		files:   newFileCache(),
+		readDir: os.ReadDir,
+	}, nil
+}
+
+// Root returns the absolute plugins root.
+func (s *Scanner) Root() string { return s.root }
+
+// Desired reads the disk and computes the desired state (SPEC 4). Every problem of a
+// record, bundle or library is in the result; the error is non-nil only when the root
+// itself cannot be scanned (*RootError) or ctx ended.
+func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
+	l, err := s.layout()
+	if err != nil {
+		return nil, err
+	}
+	r := &diskReader{l: l, readDir: s.readDir, files: s.files}
+	r.read()
+	s.files.sweep()
+	for _, c := range r.claims {
+		if !c.Wasm {
+			r.resolve(c)
+		}
+	}
+	s.cache.probeAll(ctx, r.claims)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return decider{display: s.display}.decide(r.claims, r.problems), nil
+}
+
+func (s *Scanner) layout() (layout, error) {
+	fi, err := os.Stat(s.root)
+	if err == nil && !fi.IsDir() {
+		err = errNotDir
+	}
+	if err == nil {
+		_, err = s.readDir(s.root)
+	}
+	if err != nil {
+		return layout{}, &RootError{Path: s.root, Err: err}
+	}
+	real, err := filepath.EvalSymlinks(s.root)
+	if err != nil {
+		return layout{}, &RootError{Path: s.root, Err: err}
+	}
+	l := layout{Root: s.root, Workdir: s.workdir, RealRoot: real}
+	for _, t := range s.trust {
+		if rt, err := filepath.EvalSymlinks(t); err == nil {
+			l.Trust = append(l.Trust, rt)
+		}
+	}
+	return l, nil
+}
+
+// display shows a path relative to the root's parent when it lies below it
+// (".plugins/native/gain/libgain.so"), else whole.
+func (s *Scanner) display(path string) string {
+	parent := filepath.Dir(s.root)
+	if rel, err := filepath.Rel(parent, path); err == nil && filepath.IsLocal(rel) && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// State renders d as the state document of SPEC 7.2, with every plugin loaded at at.
+func (d *Desired) State(root string, generation uint64, at time.Time) *State {
+	st := &State{Root: root, Generation: generation, ReconciledAt: Time{at}}
+	for _, w := range d.Plugins {
+		p := w.Plugin
+		p.LoadedAt = Time{at}
+		st.Plugins = append(st.Plugins, p)
+	}
+	st.Skipped = append(st.Skipped, d.Skipped...)
+	st.Problems = append(st.Problems, d.Problems...)
+	st.Sort()
+	return st
+}
+
+// Scan computes the desired state of opts.Root once and returns it as the state
+// document `plugwatch scan` prints: generation 1, every plugin "loaded" now.
+func Scan(ctx context.Context, opts Options) (*State, error) {
+	s, err := NewScanner(opts)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Desired(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.State(s.root, 1, time.Now()), nil
+}

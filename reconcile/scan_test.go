@@ -1,0 +1,170 @@
+package reconcile
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/native"
+)
+
+func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
+
+// counting counts the libraries a Prober opens.
+type counting struct {
+	n atomic.Int64
+	p Prober
+}
+
+func (c *counting) Probe(ctx context.Context, path string) (native.Metadata, error) {
+	c.n.Add(1)
+	return c.p.Probe(ctx, path)
+}
+
+func newRoot(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), ".plugins")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
+	return root
+}
+
+func write(t *testing.T, path, text string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+}
+
+func desired(t *testing.T, opts Options) *Desired {
+	t.Helper()
+	s, err := NewScanner(opts)
+	require.NoError(t, err)
+	d, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	return d
+}
+
+func TestUnchangedDiskOpensNoLibrary(t *testing.T) {
+	root := newRoot(t)
+	for _, k := range []string{"a", "b", "c"} {
+		plugintest.Install(t, plugintest.Spec{Kind: k}, filepath.Join(root, "native", k, "lib"+k+".so"))
+	}
+	probes := &counting{p: InProcess(native.DefaultRange())}
+	s, err := NewScanner(Options{Root: root, Prober: probes})
+	require.NoError(t, err)
+
+	first, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, first.Plugins, 3)
+	assert.EqualValues(t, 3, probes.n.Load())
+
+	second, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, probes.n.Load(), "an unchanged disk is probed again")
+	assert.Equal(t, first, second)
+
+	// A library copied over in place has a new identity and is probed again, alone.
+	plugintest.Install(t, plugintest.Spec{Kind: "b", Description: "rebuilt"}, filepath.Join(root, "native", "b", "libb.so"))
+	third, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, 4, probes.n.Load())
+	assert.Equal(t, "rebuilt", third.Plugins[1].Description)
+}
+
+func TestUnreadableFolderIsAProblem(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "native", "gain", "libgain.so"))
+	plugintest.Install(t, plugintest.Spec{Kind: "echo"}, filepath.Join(root, "native", "locked", "libecho.so"))
+	s, err := NewScanner(Options{Root: root})
+	require.NoError(t, err)
+	locked := filepath.Join(root, "native", "locked")
+	// Tests may run as root, for whom permission bits do not deny reading: the seam
+	// answers as the kernel would for another user.
+	s.readDir = func(dir string) ([]fs.DirEntry, error) {
+		if dir == locked {
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: syscall.EACCES}
+		}
+		return os.ReadDir(dir)
+	}
+	d, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"plugin::native::gain@" + filepath.Join(root, "native", "gain", "libgain.so")}, kinds(d))
+	assert.Equal(t, Error, codes(d)[Key{locked, Unreadable}])
+	assert.Contains(t, d.Problems[1].Message, "permission denied")
+}
+
+func TestRootErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Scan(t.Context(), Options{Root: filepath.Join(dir, "nope")})
+	var re *RootError
+	require.ErrorAs(t, err, &re)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Contains(t, err.Error(), "does not exist")
+
+	write(t, filepath.Join(dir, "file"), "x")
+	_, err = Scan(t.Context(), Options{Root: filepath.Join(dir, "file")})
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, err.Error(), "is not a folder")
+}
+
+func TestContainment(t *testing.T) {
+	root := newRoot(t)
+	outside := filepath.Join(filepath.Dir(root), "src", "target")
+	lib := plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(outside, "libgain.so"))
+	link := filepath.Join(root, "native", "gain", "libgain.so")
+	require.NoError(t, os.MkdirAll(filepath.Dir(link), 0o755))
+	require.NoError(t, os.Symlink(lib, link))
+
+	d := desired(t, Options{Root: root})
+	assert.Empty(t, d.Plugins)
+	p := d.Problems[len(d.Problems)-1]
+	assert.Equal(t, Key{link, OutsideRoot}, p.Key())
+	assert.Contains(t, p.Message, "--trust "+outside)
+
+	d = desired(t, Options{Root: root, Trust: []string{outside}})
+	require.Len(t, d.Plugins, 1)
+	assert.Equal(t, link, d.Plugins[0].Library, "the library is the user's path, not the target")
+	assert.Equal(t, lib, d.Plugins[0].Resolved)
+
+	// A symlink that leaves its bundle folder but stays inside the root is followed.
+	shared := plugintest.Install(t, plugintest.Spec{Kind: "echo"}, filepath.Join(root, "shared", "libecho.so"))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "native", "echo"), 0o755))
+	require.NoError(t, os.Symlink(shared, filepath.Join(root, "native", "echo", "libecho.so")))
+	d = desired(t, Options{Root: root, Trust: []string{outside}})
+	assert.Len(t, d.Plugins, 2)
+}
+
+func TestSymlinkLoopIsMissingLibrary(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "loop")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.Symlink("libb.so", filepath.Join(dir, "liba.so")))
+	require.NoError(t, os.Symlink("liba.so", filepath.Join(dir, "libb.so")))
+	d := desired(t, Options{Root: root})
+	assert.Empty(t, d.Plugins)
+	c := codes(d)
+	assert.Equal(t, Error, c[Key{filepath.Join(dir, "liba.so"), MissingLibrary}])
+	assert.Equal(t, Error, c[Key{filepath.Join(dir, "libb.so"), MissingLibrary}])
+}
+
+func TestWorkdirResolvesRecordEntrypoints(t *testing.T) {
+	root := newRoot(t)
+	work := filepath.Join(filepath.Dir(root), "streamkit")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "bundles", "gain", "1.0.0", "libgain.so"))
+	// The record was written by a StreamKit whose plugin directory is ../.plugins.
+	write(t, filepath.Join(root, "active", "gain.json"),
+		`{"plugin_id":"gain","version":"1.0.0","node_kind":"gain","kind":"native","entrypoint":"../.plugins/bundles/gain/1.0.0/libgain.so","installed_at_ms":1}`)
+	d := desired(t, Options{Root: root, Workdir: work})
+	require.Len(t, d.Plugins, 1)
+	assert.Equal(t, SourceActive, d.Plugins[0].Source)
+	d = desired(t, Options{Root: root})
+	assert.Empty(t, d.Plugins)
+	assert.Equal(t, MissingLibrary, d.Problems[0].Code)
+}

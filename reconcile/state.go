@@ -1,0 +1,155 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Source says where a plugin comes from.
+type Source string
+
+const (
+	// SourceActive is a marketplace record in active/.
+	SourceActive Source = "active"
+	// SourceDirectory is a directory bundle in native/<id>/.
+	SourceDirectory Source = "directory"
+)
+
+// Reason says why a claimant of a kind is skipped.
+type Reason string
+
+const (
+	// Shadowed: an active record provides the kind.
+	Shadowed Reason = "shadowed"
+	// Conflict: an earlier plugin of the same source provides the kind.
+	Conflict Reason = "conflict"
+	// Unsupported: a wasm plugin; plugwatch loads native libraries only.
+	Unsupported Reason = "unsupported"
+)
+
+// State is the state document of SPEC 7.2, printed by scan --json, status --json and
+// GET /v1/state. Its slices are never nil and always sorted (see Sort), so two
+// documents of the same disk marshal to the same bytes except the time fields.
+type State struct {
+	Root         string    `json:"root"`
+	Generation   uint64    `json:"generation"`
+	ReconciledAt Time      `json:"reconciled_at"`
+	Plugins      []Plugin  `json:"plugins"`
+	Skipped      []Skipped `json:"skipped"`
+	Problems     []Problem `json:"problems"`
+}
+
+// Plugin is one kind provided by one library.
+type Plugin struct {
+	Kind        string `json:"kind"`
+	ID          string `json:"id"`
+	Version     string `json:"version"`
+	Source      Source `json:"source"`
+	Library     string `json:"library"`
+	Manifest    string `json:"manifest,omitempty"`
+	APIVersion  uint32 `json:"api_version"`
+	Description string `json:"description,omitempty"`
+	LoadedAt    Time   `json:"loaded_at"`
+	Stale       bool   `json:"stale,omitempty"`
+}
+
+// Skipped is a claimant that does not provide its kind.
+type Skipped struct {
+	Kind    string `json:"kind"`
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Source  Source `json:"source"`
+	Library string `json:"library"`
+	Reason  Reason `json:"reason"`
+	Winner  string `json:"winner,omitempty"`
+}
+
+// Time marshals as UTC RFC 3339 with milliseconds.
+type Time struct{ time.Time }
+
+// TimeFormat is the layout of every time in the state document and in events.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.UTC().Format(TimeFormat))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	t.Time = v
+	return err
+}
+
+// Sort puts the slices of s in document order and replaces nil slices with empty ones:
+// plugins and skipped by kind then library, problems by path then code, paths compared
+// component by component.
+func (s *State) Sort() {
+	if s.Plugins == nil {
+		s.Plugins = []Plugin{}
+	}
+	if s.Skipped == nil {
+		s.Skipped = []Skipped{}
+	}
+	if s.Problems == nil {
+		s.Problems = []Problem{}
+	}
+	sort.SliceStable(s.Plugins, func(i, j int) bool {
+		a, b := s.Plugins[i], s.Plugins[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return ComparePaths(a.Library, b.Library) < 0
+	})
+	sort.SliceStable(s.Skipped, func(i, j int) bool {
+		a, b := s.Skipped[i], s.Skipped[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if c := ComparePaths(a.Library, b.Library); c != 0 {
+			return c < 0
+		}
+		return a.Reason < b.Reason
+	})
+	sort.SliceStable(s.Problems, func(i, j int) bool {
+		a, b := s.Problems[i], s.Problems[j]
+		if c := ComparePaths(a.Path, b.Path); c != 0 {
+			return c < 0
+		}
+		return a.Code < b.Code
+	})
+}
+
+// ComparePaths orders two slash-separated paths component by component in byte
+// order, so "a/x" sorts before "a-b/x". It returns -1, 0 or +1.
+func ComparePaths(a, b string) int {
+	for {
+		ai, bi := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
+		ac, bc := a, b
+		if ai >= 0 {
+			ac = a[:ai]
+		}
+		if bi >= 0 {
+			bc = b[:bi]
+		}
+		if c := strings.Compare(ac, bc); c != 0 {
+			return c
+		}
+		switch {
+		case ai < 0 && bi < 0:
+			return 0
+		case ai < 0:
+			return -1
+		case bi < 0:
+			return 1
+		}
+		a, b = a[ai+1:], b[bi+1:]
+	}
+}
