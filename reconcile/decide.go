@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
@@ -25,6 +26,11 @@ type Desired struct {
 	Plugins  []Want
 	Skipped  []Skipped
 	Problems []Problem
+	// Pending holds the origins (records, bundle folders and libraries) that were
+	// modified within the quiet period and failed: they are not judged yet and keep
+	// their previous state. Retry is when a pass should look at them again.
+	Pending map[string]bool
+	Retry   time.Time
 }
 
 // decider turns claims, in claim order (records first, sorted, then bundles), into
@@ -41,6 +47,10 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			out.Skipped = append(out.Skipped, Skipped{
 				ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported,
 			})
+			continue
+		}
+		if c.Fail != nil && c.Young || c.ProbeErr != nil && c.LibYoung {
+			out.pend(c.Origin)
 			continue
 		}
 		if c.Fail != nil {
@@ -101,6 +111,13 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 		winners[kind] = len(out.Plugins) - 1
 	}
 	return out
+}
+
+func (d *Desired) pend(origin string) {
+	if d.Pending == nil {
+		d.Pending = map[string]bool{}
+	}
+	d.Pending[origin] = true
 }
 
 // ProbeProblem is the problem (SPEC 7.2) that a Prober's error for the library lib

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
@@ -30,6 +31,14 @@ type claim struct {
 
 	Meta     *native.Metadata
 	ProbeErr error
+
+	// Origin identifies where the claim comes from across passes: the record for a
+	// record, the library for a bundle.
+	Origin string
+	// Young: the claim's record, manifest or folder was modified within the quiet
+	// period, so a failure to resolve it is not judged yet. LibYoung: likewise for
+	// a failure to probe its library.
+	Young, LibYoung bool
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
@@ -47,6 +56,40 @@ type diskReader struct {
 	files    *fileCache
 	claims   []*claim
 	problems []Problem
+
+	// Under run, files modified less than quiet before now are not judged yet
+	// (SPEC 4): their failures go to pending instead of problems.
+	now     time.Time
+	quiet   time.Duration
+	pending map[string]bool // origins (records, bundle folders, libraries) not judged yet
+	retry   time.Time       // when the earliest of them will have been quiet long enough
+}
+
+// young reports whether path was modified within the quiet period, and if so makes
+// sure a pass runs once it has been quiet long enough.
+func (r *diskReader) young(path string) bool {
+	if r.quiet <= 0 {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	ready := fi.ModTime().Add(r.quiet)
+	if !ready.After(r.now) {
+		return false
+	}
+	if r.retry.IsZero() || ready.Before(r.retry) {
+		r.retry = ready
+	}
+	return true
+}
+
+func (r *diskReader) defer_(origin string) {
+	if r.pending == nil {
+		r.pending = map[string]bool{}
+	}
+	r.pending[origin] = true
 }
 
 func (r *diskReader) add(p Problem) { r.problems = append(r.problems, p) }
@@ -82,6 +125,10 @@ func (r *diskReader) readRecords() {
 		}
 		path := filepath.Join(dir, name)
 		rec, err := r.files.record(path)
+		if err != nil && r.young(path) {
+			r.defer_(path) // perhaps still being written
+			continue
+		}
 		if err != nil {
 			r.add(problem(path, BadRecord, Error, message(err)))
 			continue
@@ -94,7 +141,7 @@ func (r *diskReader) readRecords() {
 		c := &claim{
 			Source: SourceActive, ID: rec.PluginID, Version: rec.Version,
 			Manifest: path, Library: filepath.Clean(lib), NodeKind: kind,
-			Wasm: rec.Kind == "wasm",
+			Wasm: rec.Kind == "wasm", Origin: path, Young: r.young(path),
 		}
 		r.claims = append(r.claims, c)
 	}
@@ -161,6 +208,10 @@ func (r *diskReader) readBundle(dir string) {
 		tried = true
 		path := filepath.Join(dir, name)
 		m, err := r.files.manifest(path)
+		if err != nil && r.young(path) {
+			r.defer_(dir) // perhaps still being written
+			return
+		}
 		if errors.Is(err, manifest.ErrEscapes) {
 			// A manifest whose entrypoint leaves the bundle folder is the folder's
 			// manifest: it names a library that must never be opened.
@@ -172,21 +223,27 @@ func (r *diskReader) readBundle(dir string) {
 			continue
 		}
 		kind, _ := manifest.NormalizeKind(m.NodeKind)
+		lib := filepath.Join(dir, filepath.Clean(m.Entrypoint))
 		r.claims = append(r.claims, &claim{
 			Source: SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
-			Library: filepath.Join(dir, filepath.Clean(m.Entrypoint)), NodeKind: kind,
-			Wasm: m.Kind == "wasm",
+			Library: lib, NodeKind: kind, Wasm: m.Kind == "wasm",
+			Origin: lib, Young: r.young(path) || r.young(dir) || r.young(filepath.Dir(lib)),
 		})
 		return
 	}
 	if tried || len(libs) == 0 {
 		return // every manifest is invalid, or this is not a bundle
 	}
+	if r.young(dir) {
+		r.defer_(dir) // cp -r writes the library before plugin.yml
+		return
+	}
 	r.add(problem(dir, NoManifest, Warn,
 		"bundle folder has no plugin.yml; each library in it loads under the kind it reports, with the folder name as id and no version; add a plugin.yml naming the entrypoint"))
 	id := filepath.Base(dir)
 	for _, lib := range libs {
-		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: filepath.Join(dir, lib)})
+		path := filepath.Join(dir, lib)
+		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: path, Origin: path})
 	}
 }
 
@@ -224,6 +281,7 @@ func (r *diskReader) resolve(c *claim) {
 	}
 	c.Resolved = real
 	c.Identity = identityOf(fi)
+	c.LibYoung = r.young(real) || r.young(c.Library)
 }
 
 // contains reports whether a resolved path lies inside the resolved root or a

@@ -28,6 +28,10 @@ type Options struct {
 	ABI native.Range
 	// Prober reads libraries' metadata; nil means InProcess(ABI).
 	Prober Prober
+	// Quiet is the quiet period of run (its --debounce): a record, manifest, folder
+	// or library modified less than Quiet ago that fails is not judged yet (SPEC 4)
+	// but listed in Desired.Pending. Zero, as for scan, judges every file at once.
+	Quiet time.Duration
 }
 
 // RootError reports a plugins root that cannot be scanned at all: it does not exist,
@@ -60,6 +64,8 @@ type Scanner struct {
 	trust         []string
 	cache         *probeCache
 	files         *fileCache
+	quiet         time.Duration
+	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
 }
 
@@ -98,6 +104,8 @@ func NewScanner(opts Options) (*Scanner, error) {
 		cache:   &probeCache{prober: p, m: map[Identity]probeResult{}},
 		files:   newFileCache(),
 		readDir: os.ReadDir,
+		quiet:   opts.Quiet,
+		now:     time.Now,
 	}, nil
 }
 
@@ -112,7 +120,7 @@ func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &diskReader{l: l, readDir: s.readDir, files: s.files}
+	r := &diskReader{l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet}
 	r.read()
 	s.files.sweep()
 	for _, c := range r.claims {
@@ -124,7 +132,12 @@ func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return decider{display: s.display}.decide(r.claims, r.problems), nil
+	d := decider{display: s.display}.decide(r.claims, r.problems)
+	for origin := range r.pending {
+		d.pend(origin)
+	}
+	d.Retry = r.retry
+	return d, nil
 }
 
 func (s *Scanner) layout() (layout, error) {

@@ -1,0 +1,155 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+)
+
+// errChanged: the library changed while it was being copied; look again later.
+var errChanged = errors.New("the library changed while it was copied")
+
+// copier makes the private copies of SPEC 8.2: plugwatch never maps the user's
+// file, so a library rebuilt or copied over in place cannot crash it. A copy is a
+// hidden file beside the path it was given (so $ORIGIN and neighbouring helper
+// libraries resolve as for the original) named .<name>.plugwatch-<pid>-<n>, which
+// ends in no library extension and is ignored by the watcher and by StreamKit.
+type copier struct {
+	pid int
+	seq atomic.Uint64
+}
+
+const copyMarker = ".plugwatch-"
+
+// private is one private copy; remove deletes it (and the mirror folder made for it,
+// if any).
+type private struct {
+	path   string
+	mirror string
+}
+
+func (p private) remove() {
+	os.Remove(p.path)
+	if p.mirror != "" {
+		os.RemoveAll(p.mirror)
+	}
+}
+
+// copy copies lib to a private copy and checks that lib's identity is still want
+// afterwards (a zero want skips the check).
+func (c *copier) copy(lib string, want Identity) (private, error) {
+	dir, base := filepath.Split(lib)
+	name := fmt.Sprintf(".%s%s%d-%d", base, copyMarker, c.pid, c.seq.Add(1))
+	p := private{path: filepath.Join(dir, name)}
+	err := copyFile(lib, p.path)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		p, err = c.mirrored(lib, name)
+	}
+	if err != nil {
+		return private{}, err
+	}
+	if want != (Identity{}) {
+		if id, err := StatIdentity(lib); err != nil || id != want {
+			p.remove()
+			return private{}, errChanged
+		}
+	}
+	return p, nil
+}
+
+// mirrored places the copy in a private folder that mirrors lib's folder with
+// symlinks to its other entries, for a folder plugwatch may not write.
+func (c *copier) mirrored(lib, name string) (private, error) {
+	dir := filepath.Dir(lib)
+	mirror, err := os.MkdirTemp("", fmt.Sprintf("plugwatch-%d-", c.pid))
+	if err != nil {
+		return private{}, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		os.RemoveAll(mirror)
+		return private{}, err
+	}
+	for _, e := range entries {
+		os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(mirror, e.Name()))
+	}
+	p := private{path: filepath.Join(mirror, name), mirror: mirror}
+	if err := copyFile(lib, p.path); err != nil {
+		os.RemoveAll(mirror)
+		return private{}, err
+	}
+	return p, nil
+}
+
+func copyFile(src, dst string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(dst)
+		}
+	}()
+	_, err = io.Copy(out, in)
+	return err
+}
+
+// removeLeftovers deletes the private copies left below root by plugwatch processes
+// that no longer run, and returns how many it removed.
+func removeLeftovers(root string) int {
+	n := 0
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if path != root && strings.Count(strings.TrimPrefix(path, root), string(filepath.Separator)) > 4 {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if pid, ok := copyOwner(d.Name()); ok && !alive(pid) {
+			if os.Remove(path) == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// copyOwner returns the process id in a private copy's name.
+func copyOwner(name string) (int, bool) {
+	i := strings.LastIndex(name, copyMarker)
+	if !strings.HasPrefix(name, ".") || i < 0 {
+		return 0, false
+	}
+	rest := name[i+len(copyMarker):]
+	pidText, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	return pid, err == nil && pid > 0
+}
+
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

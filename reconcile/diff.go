@@ -1,0 +1,103 @@
+package reconcile
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+)
+
+// diff lists the changes from prev to st as events: unloaded before loaded for a
+// change of provider, then skipped, then problems and resolutions. Whether a plugin
+// changed is told by the loaded sets (a new *LoadedPlugin for its kind), not by the
+// documents.
+func diff(prev, st *State, old, next map[string]*LoadedPlugin) []Event {
+	var events []Event
+	kinds := make([]string, 0, len(old)+len(next))
+	for k := range old {
+		kinds = append(kinds, k)
+	}
+	for k := range next {
+		if _, ok := old[k]; !ok {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		o, n := old[k], next[k]
+		switch {
+		case o == n:
+		case o == nil:
+			events = append(events, pluginEvent(Loaded, n.info))
+		case n == nil:
+			events = append(events, pluginEvent(Unloaded, o.info))
+		case o.origin == n.origin:
+			e := pluginEvent(Reloaded, n.info)
+			e.OldVersion = o.info.Version
+			events = append(events, e)
+		default:
+			events = append(events, pluginEvent(Unloaded, o.info), pluginEvent(Loaded, n.info))
+		}
+	}
+
+	type skipKey struct {
+		kind, library string
+		reason        Reason
+	}
+	before := map[skipKey]bool{}
+	if prev != nil {
+		for _, s := range prev.Skipped {
+			before[skipKey{s.Kind, s.Library, s.Reason}] = true
+		}
+	}
+	for _, s := range st.Skipped {
+		if !before[skipKey{s.Kind, s.Library, s.Reason}] {
+			events = append(events, Event{Type: Skip, Kind: s.Kind, ID: s.ID, Version: s.Version,
+				Source: s.Source, Library: s.Library, Reason: s.Reason, Winner: s.Winner})
+		}
+	}
+
+	was, is := map[Key]bool{}, map[Key]bool{}
+	if prev != nil {
+		for _, p := range prev.Problems {
+			was[p.Key()] = true
+		}
+	}
+	for _, p := range st.Problems {
+		is[p.Key()] = true
+		if !was[p.Key()] {
+			events = append(events, Event{Type: Appeared, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
+		}
+	}
+	if prev != nil {
+		for _, p := range prev.Problems {
+			if !is[p.Key()] {
+				events = append(events, Event{Type: Resolved, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
+			}
+		}
+	}
+	return events
+}
+
+func pluginEvent(t EventType, p Plugin) Event {
+	return Event{Type: t, Kind: p.Kind, ID: p.ID, Version: p.Version, Source: p.Source, Library: p.Library}
+}
+
+// logEvent writes the one log line of an event.
+func logEvent(log *slog.Logger, e Event) {
+	switch e.Type {
+	case Loaded, Unloaded:
+		log.Info(string(e.Type), "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
+	case Reloaded:
+		log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source, "path", e.Library)
+	case Skip:
+		log.Info("skipped", "kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
+	case Appeared:
+		level := slog.LevelWarn
+		if e.Level == Error {
+			level = slog.LevelError
+		}
+		log.Log(context.Background(), level, e.Message, "code", e.Code, "path", e.Path)
+	case Resolved:
+		log.Info("resolved", "code", e.Code, "path", e.Path)
+	}
+}

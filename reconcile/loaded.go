@@ -1,0 +1,91 @@
+package reconcile
+
+import (
+	"sync"
+
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// Host is how a process embedding plugwatch learns of every load, reload and
+// unload. The Controller calls it from its own goroutine, one call at a time, after
+// the change: Loaded once the library is open, Reloaded once the new version is open
+// (the old one is still open during the call), Unloaded when a plugin leaves the
+// loaded set. A Host must not block for long: the next pass waits for it.
+//
+// A plugin's library stays open until Unloaded (or Reloaded, for the old version)
+// has returned and every Acquire has been Released: a Host that holds instances of
+// a plugin Acquires it in Loaded and Releases it when its last instance is gone.
+type Host interface {
+	Loaded(p *LoadedPlugin)
+	Reloaded(old, new *LoadedPlugin)
+	Unloaded(p *LoadedPlugin)
+}
+
+// LoadedPlugin is a plugin open in this process.
+type LoadedPlugin struct {
+	info     Plugin // as in the state document (Stale is set by the pass)
+	meta     native.Metadata
+	lib      *native.Library
+	copy     private
+	identity Identity
+	origin   string
+	manifest string // the manifest or record of a bundle, for stale checks
+
+	mu       sync.Mutex
+	refs     int
+	unloaded bool
+	closed   chan struct{}
+}
+
+// Info returns the plugin as the state document shows it.
+func (p *LoadedPlugin) Info() Plugin { return p.info }
+
+// Metadata returns what the library reported.
+func (p *LoadedPlugin) Metadata() native.Metadata { return p.meta }
+
+// API returns the address of the library's CNativePluginAPI table (SPEC 6). It is
+// valid while the plugin is acquired, or until Unloaded returns.
+func (p *LoadedPlugin) API() uintptr { return p.lib.API() }
+
+// Acquire keeps the library open until the matching Release. It reports false,
+// and keeps nothing open, once the plugin was unloaded.
+func (p *LoadedPlugin) Acquire() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.unloaded {
+		return false
+	}
+	p.refs++
+	return true
+}
+
+// Release ends an Acquire. The last Release after an unload closes the library.
+func (p *LoadedPlugin) Release() {
+	p.mu.Lock()
+	p.refs--
+	last := p.unloaded && p.refs == 0
+	p.mu.Unlock()
+	if last {
+		p.close()
+	}
+}
+
+// Done is closed once the library is closed and its private copy removed.
+func (p *LoadedPlugin) Done() <-chan struct{} { return p.closed }
+
+// unload marks p unloaded and closes it now, or at its last Release.
+func (p *LoadedPlugin) unload() {
+	p.mu.Lock()
+	p.unloaded = true
+	last := p.refs == 0
+	p.mu.Unlock()
+	if last {
+		p.close()
+	}
+}
+
+func (p *LoadedPlugin) close() {
+	p.lib.Close()
+	p.copy.remove()
+	close(p.closed)
+}
