@@ -18,12 +18,21 @@ import (
 // before the tree is built); the tree is then held to maxDepth. It does not expand
 // aliases when parsing into a yaml.Node. A panic of the parser (a bug of yaml.v3
 // on some input) is turned into ErrSyntax.
-func parseYAML(path string, data []byte) (root *yaml.Node, err error) {
+func parseYAML(path string, data []byte) (*yaml.Node, error) {
+	return recoverSyntax(path, func() (*yaml.Node, error) { return parseYAMLTree(path, data) })
+}
+
+// recoverSyntax returns parse's results, or ErrSyntax if parse panics.
+func recoverSyntax(path string, parse func() (*yaml.Node, error)) (root *yaml.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			root, err = nil, errorf(path, "", ErrSyntax, "not valid YAML: the parser failed: %v", r)
 		}
 	}()
+	return parse()
+}
+
+func parseYAMLTree(path string, data []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

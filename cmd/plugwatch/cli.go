@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -222,4 +224,29 @@ func (a *app) options() reconcile.Options {
 func (a *app) fail(format string, args ...any) int {
 	fmt.Fprintf(a.Stderr, programName+": "+format+"\n", args...)
 	return exitFailed
+}
+
+// usage prints one line for bad usage and returns exit status 2.
+func (a *app) usage(format string, args ...any) int {
+	fmt.Fprintf(a.Stderr, programName+": "+format+"; see '"+programName+" help'\n", args...)
+	return exitUsage
+}
+
+// parseSize reads a size in bytes, or with a KiB, MiB or GiB suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = rest, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
 }

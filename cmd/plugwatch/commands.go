@@ -15,6 +15,8 @@ var commands = []*command{
 		usage: "[--debounce DUR] [--resync DUR] [--listen ADDR] [--on-change CMD]", args: exactly(0), flags: runCommand},
 	{name: "scan", summary: "print the desired state of the root once",
 		usage: "[--json] [--strict]", args: exactly(0), flags: scanCommand},
+	{name: "status", summary: "print the state of a running plugwatch run",
+		usage: "[--addr HOST:PORT] [--json]", args: exactly(0), flags: statusCommand},
 	{name: "inspect", summary: "probe one library and print its metadata",
 		usage: "LIB [--json]", args: exactly(1), flags: inspectCommand},
 	{name: "version", summary: "print the version", args: exactly(0), flags: versionCommand},

@@ -2,11 +2,72 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/plugwatch/plugwatch"
+	"github.com/plugwatch/plugwatch/admin"
 )
 
 func runCommand(fs *flag.FlagSet) runFunc {
-	return func(_ context.Context, a *app, _ []string) int {
-		return a.fail("run is not implemented yet; use scan")
+	debounce := fs.Duration("debounce", 100*time.Millisecond, "quiet period before changes are reconciled")
+	resync := fs.Duration("resync", time.Minute, "interval of a full pass as a safety net (0: off)")
+	listen := fs.String("listen", "127.0.0.1:7676", "admin HTTP API address, or off")
+	onChange := fs.String("on-change", "", "shell command run after each pass that changed plugins")
+	tokenFile := fs.String("admin-token-file", "", "file holding the admin API's bearer token")
+	maxUpload := fs.String("max-upload", "512MiB", "largest upload the admin API accepts")
+	return func(ctx context.Context, a *app, _ []string) int {
+		if *debounce <= 0 {
+			return a.usage("--debounce must be positive")
+		}
+		if *resync < 0 {
+			return a.usage("--resync must not be negative")
+		}
+		if _, err := parseSize(*maxUpload); err != nil {
+			return a.usage("invalid --max-upload %q: use bytes, or a number with KiB, MiB or GiB", *maxUpload)
+		}
+		if *tokenFile != "" {
+			if _, err := os.ReadFile(*tokenFile); err != nil {
+				return a.fail("--admin-token-file %s: %v", *tokenFile, err)
+			}
+		}
+		d, err := plugwatch.New(plugwatch.Config{
+			Options: a.options(), Debounce: *debounce, Resync: *resync,
+			Listen: *listen, OnChange: *onChange, Logger: a.log,
+		})
+		if err != nil {
+			return a.fail("cannot prepare the plugins root %s: %v", a.g.root, err)
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-hup:
+					d.Rescan()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		err = d.Run(ctx)
+		cancel()
+		<-done
+		var le *admin.ListenError
+		switch {
+		case errors.As(err, &le):
+			return a.fail("--listen %s: cannot listen: %v; choose another address, or --listen off", le.Addr, le.Err)
+		case err != nil:
+			return a.fail("run: %v", err)
+		}
+		return exitOK
 	}
 }

@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+// events streams the Source's events as Server-Sent Events until the client goes
+// away, the Source closes the channel, a write fails or the request context ends.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no") // tell reverse proxies not to buffer
+	if r.Method == http.MethodHead {
+		return
+	}
+
+	// Subscribe before announcing the stream, so that a client that saw
+	// ": connected" misses no later event.
+	ch, cancel := h.src.Subscribe()
+	defer cancel()
+
+	rc := http.NewResponseController(w)
+	send := func(s string) bool {
+		if h.writeTimeout > 0 {
+			err := rc.SetWriteDeadline(time.Now().Add(h.writeTimeout))
+			if err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return false
+			}
+		}
+		if _, err := w.Write([]byte(s)); err != nil {
+			return false
+		}
+		if err := rc.Flush(); err != nil {
+			if errors.Is(err, http.ErrNotSupported) {
+				h.log.Error("admin: event stream: the response writer cannot flush")
+			}
+			return false
+		}
+		return true
+	}
+
+	if !send(": connected\n\n") {
+		return
+	}
+	tick := time.NewTicker(h.keepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case ev, ok := <-ch:
+			if !ok {
+				h.log.Debug("admin: event stream closed by the source", "remote", r.RemoteAddr)
+				return
+			}
+			msg, err := formatEvent(ev)
+			if err != nil {
+				h.log.Error("admin: event stream: dropping an event", "event", string(ev.Type), "err", err)
+				continue
+			}
+			if !send(msg) {
+				return
+			}
+			tick.Reset(h.keepAlive)
+		case <-tick.C:
+			if !send(": keep-alive\n\n") {
+				return
+			}
+		}
+	}
+}
+
+// formatEvent renders ev as one SSE message: its type as the event name and its
+// JSON, which never holds a raw newline, as the data line.
+func formatEvent(ev reconcile.Event) (string, error) {
+	if ev.Type == "" || strings.ContainsAny(string(ev.Type), "\r\n") {
+		return "", fmt.Errorf("bad event type %q", ev.Type)
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return "", err
+	}
+	return "event: " + string(ev.Type) + "\ndata: " + string(data) + "\n\n", nil
+}

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+// These tests run the real plugwatch binary (the test binary under the name
+// plugwatch, put in $PATH by testscript.Main) as a daemon, change the disk under it
+// with real files and real fsnotify events, and wait, with a deadline, for its state
+// to say what they expect.
+
+const deadline = 15 * time.Second
+
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	root string
+	addr string
+	log  *lockedBuffer
+	done chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDaemon runs `plugwatch run` on root with the admin API on a free port and
+// JSON logs, and waits until it listens.
+func startDaemon(t *testing.T, root string, args ...string) *daemon {
+	t.Helper()
+	args = append([]string{"run", "--root", root, "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}, args...)
+	cmd := exec.Command("plugwatch", args...)
+	cmd.Dir = filepath.Dir(root)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	d := &daemon{t: t, cmd: cmd, root: root, log: &lockedBuffer{}, done: make(chan error, 1)}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Bytes()
+			d.log.Write(append(line, '\n'))
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal(line, &rec) == nil && rec.Addr != "" {
+				select {
+				case addrc <- rec.Addr:
+				default:
+				}
+			}
+		}
+		d.done <- cmd.Wait()
+	}()
+	select {
+	case d.addr = <-addrc:
+	case err := <-d.done:
+		t.Fatalf("plugwatch run exited early: %v\n%s", err, d.log)
+	case <-time.After(deadline):
+		cmd.Process.Kill()
+		t.Fatalf("plugwatch run did not listen within %v\n%s", deadline, d.log)
+	}
+	t.Cleanup(func() { d.stop() })
+	d.waitFor("the first pass", func(*reconcile.State) bool { return true })
+	return d
+}
+
+// stop sends SIGTERM and checks the daemon exits 0 and leaves no private copy.
+func (d *daemon) stop() {
+	t := d.t
+	if d.cmd.ProcessState != nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		assert.NoError(t, err, "plugwatch run must exit 0 on SIGTERM\n%s", d.log)
+	case <-time.After(deadline):
+		d.cmd.Process.Kill()
+		t.Fatalf("plugwatch run did not stop on SIGTERM\n%s", d.log)
+	}
+	filepath.WalkDir(d.root, func(path string, e os.DirEntry, err error) error {
+		if err == nil && strings.Contains(e.Name(), ".plugwatch-") {
+			t.Errorf("private copy left behind: %s", path)
+		}
+		return nil
+	})
+}
+
+func (d *daemon) get(path string) (*http.Response, []byte) {
+	resp, err := http.Get("http://" + d.addr + path)
+	require.NoError(d.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(d.t, err)
+	return resp, body
+}
+
+func (d *daemon) state() *reconcile.State {
+	resp, body := d.get("/v1/state")
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var st reconcile.State
+	require.NoError(d.t, json.Unmarshal(body, &st))
+	return &st
+}
+
+// waitFor polls the state until cond holds, or fails the test at the deadline.
+func (d *daemon) waitFor(what string, cond func(*reconcile.State) bool) *reconcile.State {
+	d.t.Helper()
+	end := time.Now().Add(deadline)
+	var st *reconcile.State
+	for time.Now().Before(end) {
+		if st = d.state(); st != nil && cond(st) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	d.t.Fatalf("timed out waiting for %s; state:\n%s\nlog:\n%s", what, b, d.log)
+	return nil
+}
+
+func plugin(st *reconcile.State, kind string) *reconcile.Plugin {
+	for i, p := range st.Plugins {
+		if p.Kind == kind {
+			return &st.Plugins[i]
+		}
+	}
+	return nil
+}
+
+func hasProblem(st *reconcile.State, path string, code reconcile.Code) bool {
+	for _, p := range st.Problems {
+		if p.Path == path && p.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func loadedWith(kind, description string) func(*reconcile.State) bool {
+	return func(st *reconcile.State) bool {
+		p := plugin(st, kind)
+		return p != nil && p.Description == description
+	}
+}
+
+func gone(kind string) func(*reconcile.State) bool {
+	return func(st *reconcile.State) bool { return plugin(st, kind) == nil }
+}
+
+// events subscribes to /v1/events and collects what arrives.
+type events struct {
+	mu   sync.Mutex
+	list []reconcile.Event
+	resp *http.Response
+	done chan struct{}
+}
+
+func (d *daemon) subscribe() *events {
+	d.t.Helper()
+	resp, err := http.Get("http://" + d.addr + "/v1/events")
+	require.NoError(d.t, err)
+	require.Equal(d.t, "text/event-stream", strings.Split(resp.Header.Get("Content-Type"), ";")[0])
+	ev := &events{resp: resp, done: make(chan struct{})}
+	go func() {
+		defer close(ev.done)
+		sc := bufio.NewScanner(resp.Body)
+		name := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				var e reconcile.Event
+				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e) == nil {
+					e.Type = reconcile.EventType(name)
+					ev.mu.Lock()
+					ev.list = append(ev.list, e)
+					ev.mu.Unlock()
+				}
+			}
+		}
+	}()
+	d.t.Cleanup(func() { resp.Body.Close(); <-ev.done })
+	return ev
+}
+
+func (ev *events) types() []string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var out []string
+	for _, e := range ev.list {
+		out = append(out, fmt.Sprintf("%s %s%s", e.Type, e.Kind, e.Code))
+	}
+	return out
+}
+
+func newRoot(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), ".plugins")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
+	return root
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+}
+
+func manifestFor(id, version, kind string) string {
+	return fmt.Sprintf("id: %s\nversion: %s\nnode_kind: %s\nkind: native\nentrypoint: lib%s.so\n", id, version, kind, kind)
+}
+
+// bundle prepares a complete bundle folder outside the root, to be moved or copied in.
+func bundle(t *testing.T, spec plugintest.Spec, version string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), spec.Kind)
+	plugintest.Install(t, spec, filepath.Join(dir, "lib"+spec.Kind+".so"))
+	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor(spec.Kind, version, spec.Kind))
+	return dir
+}
+
+func TestRunFolderMovedInCopiedInAndRemoved(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	resp, body := d.get("/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ok\n", string(body))
+
+	ev := d.subscribe()
+	// Moved in whole with mv.
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain", Description: "moved"}, "1.0.0"), filepath.Join(root, "native", "gain")))
+	d.waitFor("gain loaded", loadedWith("plugin::native::gain", "moved"))
+	// Copied in with cp -r.
+	src := bundle(t, plugintest.Spec{Kind: "echo", Description: "copied"}, "1.0.0")
+	require.NoError(t, exec.Command("cp", "-r", src, filepath.Join(root, "native", "echo")).Run())
+	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", "copied"))
+	assert.Empty(t, st.Problems)
+	// Removed.
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "gain")))
+	d.waitFor("gain unloaded", gone("plugin::native::gain"))
+	require.Eventually(t, func() bool { return len(ev.types()) >= 3 }, deadline, time.Millisecond)
+	assert.Equal(t, []string{"loaded plugin::native::gain", "loaded plugin::native::echo", "unloaded plugin::native::gain"}, ev.types())
+}
+
+func TestRunRebuildInPlaceAndBrokenRebuild(t *testing.T) {
+	root := newRoot(t)
+	lib := filepath.Join(root, "native", "gain", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "v1"}, lib)
+	writeFile(t, filepath.Join(root, "native", "gain", "plugin.yml"), manifestFor("gain", "1.0.0", "gain"))
+	d := startDaemon(t, root, "--debounce", "20ms")
+	d.waitFor("v1", loadedWith("plugin::native::gain", "v1"))
+
+	// cp over the loaded file: the daemon lives and serves the new version.
+	require.NoError(t, exec.Command("cp", plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v2"}), lib).Run())
+	d.waitFor("v2", loadedWith("plugin::native::gain", "v2"))
+
+	// A broken rebuild (an API version out of range) keeps v2 loaded, stale.
+	require.NoError(t, exec.Command("cp", plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 12}), lib).Run())
+	st := d.waitFor("stale v2", func(st *reconcile.State) bool {
+		p := plugin(st, "plugin::native::gain")
+		return p != nil && p.Stale && hasProblem(st, lib, reconcile.ABIVersion)
+	})
+	assert.Equal(t, "v2", plugin(st, "plugin::native::gain").Description)
+
+	// Fixed: v3, not stale, problem resolved.
+	require.NoError(t, exec.Command("cp", plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v3"}), lib).Run())
+	st = d.waitFor("v3", loadedWith("plugin::native::gain", "v3"))
+	assert.False(t, plugin(st, "plugin::native::gain").Stale)
+	assert.Empty(t, st.Problems)
+}
+
+func TestRunRecordOverLocalBundle(t *testing.T) {
+	root := newRoot(t)
+	local := filepath.Join(root, "native", "gain", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "local"}, local)
+	writeFile(t, filepath.Join(root, "native", "gain", "plugin.yml"), manifestFor("gain", "1.1.0", "gain"))
+	d := startDaemon(t, root)
+	d.waitFor("local", loadedWith("plugin::native::gain", "local"))
+
+	// The marketplace installer unpacks its bundle, then writes the record.
+	market := filepath.Join(root, "bundles", "gain", "1.2.0", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "market"}, market)
+	record := filepath.Join(root, "active", "gain.json")
+	writeFile(t, record, `{"plugin_id":"gain","version":"1.2.0","node_kind":"gain","kind":"native","entrypoint":".plugins/bundles/gain/1.2.0/libgain.so","installed_at_ms":1764000000000}`)
+	st := d.waitFor("market", loadedWith("plugin::native::gain", "market"))
+	require.True(t, hasProblem(st, local, reconcile.VersionDiverged), "%+v", st.Problems)
+	require.Len(t, st.Skipped, 1)
+	assert.Equal(t, reconcile.Shadowed, st.Skipped[0].Reason)
+	assert.Contains(t, d.log.String(), "marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so)")
+
+	require.NoError(t, os.Remove(record))
+	st = d.waitFor("local again", loadedWith("plugin::native::gain", "local"))
+	assert.Empty(t, st.Problems)
+	assert.Empty(t, st.Skipped)
+}
+
+func TestRunBareLibraryThenMovedIntoAFolder(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	bare := filepath.Join(root, "native", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, bare)
+	d.waitFor("bare_library", func(st *reconcile.State) bool { return hasProblem(st, bare, reconcile.BareLibrary) })
+	require.NoError(t, os.Mkdir(filepath.Join(root, "native", "gain"), 0o755))
+	require.NoError(t, os.Rename(bare, filepath.Join(root, "native", "gain", "libgain.so")))
+	st := d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	assert.False(t, hasProblem(st, bare, reconcile.BareLibrary))
+	reported := 0
+	for _, line := range strings.Split(d.log.String(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, `"code":"bare_library"`) {
+			reported++
+		}
+	}
+	assert.Equal(t, 1, reported, "a bare library is reported once, not on every pass")
+}
+
+func TestRunSlowWriteLoadsOnce(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root, "--debounce", "50ms")
+	ev := d.subscribe()
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "slow"}))
+	require.NoError(t, err)
+	dir := filepath.Join(root, "native", "gain")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	f, err := os.Create(filepath.Join(dir, "libgain.so"))
+	require.NoError(t, err)
+	// Written in pieces, each after the daemon had time to look at the last.
+	for off := 0; off < len(data); off += len(data) / 8 {
+		end := min(off+len(data)/8, len(data))
+		_, err := f.Write(data[off:end])
+		require.NoError(t, err)
+		gen := d.state().Generation
+		d.waitFor("a pass", func(st *reconcile.State) bool { return st.Generation >= gen }) // the daemon is responsive
+	}
+	require.NoError(t, f.Close())
+	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("gain", "1.0.0", "gain"))
+	d.waitFor("loaded", loadedWith("plugin::native::gain", "slow"))
+	require.Eventually(t, func() bool { return len(ev.types()) >= 1 }, deadline, time.Millisecond)
+	assert.Equal(t, []string{"loaded plugin::native::gain"}, ev.types(), "no problem, reload or unload on the way")
+}
+
+func TestRunNativeDeletedAndRecreated(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
+	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "native")))
+	d.waitFor("unloaded", gone("plugin::native::gain"))
+	require.NoError(t, os.Mkdir(filepath.Join(root, "native"), 0o755))
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "echo"}, "1.0.0"), filepath.Join(root, "native", "echo")))
+	d.waitFor("echo loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::echo") != nil })
+}
+
+func TestRunSIGHUPRescans(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	gen := d.waitFor("first pass", func(*reconcile.State) bool { return true }).Generation
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	d.waitFor("a new generation", func(st *reconcile.State) bool { return st.Generation == gen+1 })
+}
+
+func TestRunOnChange(t *testing.T) {
+	root := newRoot(t)
+	out := filepath.Join(t.TempDir(), "changes.jsonl")
+	d := startDaemon(t, root, "--on-change", "cat >> "+out)
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
+	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	var lines []string
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(out)
+		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
+		return len(data) > 0
+	}, deadline, time.Millisecond)
+	var e reconcile.Event
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &e))
+	assert.Equal(t, reconcile.Loaded, e.Type)
+	assert.Equal(t, "plugin::native::gain", e.Kind)
+}

@@ -1,0 +1,219 @@
+// Package plugwatch runs the watch-and-reconcile loop of the plugwatch daemon: it
+// watches a StreamKit plugins root and keeps the native plugins loaded in this
+// process equal to what is on disk. The command line (cmd/plugwatch) is a thin layer
+// over Run; a Go media server embeds the same loop with its own logger and a
+// reconcile.Host that is told of every load, reload and unload.
+//
+// Data flows one way: the watcher's signals ask the reconcile.Controller to look
+// again; the controller reads the disk and opens libraries through package native.
+package plugwatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/plugwatch/plugwatch/admin"
+	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/watcher"
+)
+
+// Config configures a Daemon. The zero value of every field but Root has a default.
+type Config struct {
+	reconcile.Options
+	// Debounce is the quiet period (default 100ms): the first change after a quiet
+	// period is reconciled at once, later ones once they have been quiet this long,
+	// and files modified within it that fail are not judged yet.
+	Debounce time.Duration
+	// Resync is the interval of a full pass as a safety net (0: none).
+	Resync time.Duration
+	// Listen is the admin HTTP API's address ("" or "off": none).
+	Listen string
+	// OnChange is a shell command run after each pass that changed plugins, with the
+	// pass's events as JSON lines on its standard input ("" : none).
+	OnChange string
+	// Logger receives the daemon's log; nil discards it.
+	Logger *slog.Logger
+	// Host is told of every load, reload and unload; nil means nobody.
+	Host reconcile.Host
+	// Ready, when set, is called once the admin API is listening (with its address,
+	// nil without one) and the first pass has finished.
+	Ready func(addr net.Addr)
+}
+
+// Daemon is one run of the loop. Make it with New and start it with Run.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	ctl     *reconcile.Controller
+	metrics *admin.Metrics
+	rescan  chan struct{}
+}
+
+// New prepares a daemon: it creates the root and its native/ and active/ folders
+// when they are missing, and removes private copies left by dead plugwatch
+// processes. It opens no library; Run does.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = 100 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, dir := range []string{cfg.Root, filepath.Join(cfg.Root, "native"), filepath.Join(cfg.Root, "active")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	opts := cfg.Options
+	opts.Quiet = cfg.Debounce
+	ctl, err := reconcile.NewController(reconcile.ControllerOptions{Options: opts, Logger: log, Host: cfg.Host})
+	if err != nil {
+		return nil, err
+	}
+	return &Daemon{cfg: cfg, log: log, ctl: ctl, metrics: admin.NewMetrics(), rescan: make(chan struct{}, 1)}, nil
+}
+
+// State returns the current state document, or nil before the first pass.
+func (d *Daemon) State() *reconcile.State { return d.ctl.State() }
+
+// Subscribe returns every event from now on; see reconcile.Controller.Subscribe.
+func (d *Daemon) Subscribe() (<-chan reconcile.Event, func()) { return d.ctl.Subscribe() }
+
+// Rescan asks for a full rescan (SIGHUP), which counts as a new generation.
+func (d *Daemon) Rescan() {
+	select {
+	case d.rescan <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles once, then watches the root and reconciles on every change until
+// ctx ends; then it stops watching, unloads every plugin, waits for the embedder to
+// release them and removes the private copies. It returns nil after a clean stop,
+// and an error when it could not start (the watcher, or the admin API's address).
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		closeCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer stop()
+		if cerr := d.ctl.Close(closeCtx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	w, err := watcher.New(watcher.Options{Root: d.ctl.Root(), Debounce: d.cfg.Debounce, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); w.Run(ctx) }()
+
+	addr, err := d.serve(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	hooks := newOnChange(ctx, d.cfg.OnChange, d.log)
+	defer hooks.wait()
+
+	d.pass(ctx, false, w, hooks)
+	if d.cfg.Ready != nil {
+		d.cfg.Ready(addr)
+	}
+
+	var resync <-chan time.Time
+	if d.cfg.Resync > 0 {
+		t := time.NewTicker(d.cfg.Resync)
+		defer t.Stop()
+		resync = t.C
+	}
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	for {
+		if at := d.ctl.RetryAt(); !at.IsZero() {
+			retry.Reset(time.Until(at))
+		} else {
+			retry.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.C():
+			d.metrics.EventReceived()
+			d.pass(ctx, false, w, hooks)
+		case <-d.rescan:
+			d.log.Info("full rescan requested", "path", d.ctl.Root())
+			d.pass(ctx, true, w, hooks)
+		case <-resync:
+			d.pass(ctx, false, w, hooks)
+		case <-retry.C:
+			d.pass(ctx, false, w, hooks)
+		}
+	}
+}
+
+// pass runs one reconcile and hands its results on.
+func (d *Daemon) pass(ctx context.Context, rescan bool, w *watcher.Watcher, hooks *onChange) {
+	start := time.Now()
+	events, err := d.ctl.Reconcile(ctx, rescan)
+	if err != nil {
+		return // ctx ended
+	}
+	d.metrics.ObserveReconcile(time.Since(start))
+	st := d.ctl.State()
+	d.metrics.SetLoaded(len(st.Plugins))
+	byCode := map[reconcile.Code]int{}
+	for _, p := range st.Problems {
+		byCode[p.Code]++
+	}
+	d.metrics.SetProblems(byCode)
+	changed := false
+	for _, e := range events {
+		switch e.Type {
+		case reconcile.Loaded, reconcile.Reloaded, reconcile.Unloaded:
+			changed = true
+		case reconcile.Appeared:
+			if e.Level == reconcile.Error {
+				d.metrics.LoadFailed()
+			}
+		}
+	}
+	w.SetExtra(d.ctl.WatchDirs())
+	if changed {
+		hooks.run(events)
+	}
+}
+
+// serve starts the admin API when one is configured, and returns its address once
+// it listens.
+func (d *Daemon) serve(ctx context.Context, wg *sync.WaitGroup) (net.Addr, error) {
+	if d.cfg.Listen == "" || d.cfg.Listen == "off" {
+		return nil, nil
+	}
+	h := admin.NewHandler(d, d.metrics, d.log)
+	bound := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errc <- admin.Serve(ctx, d.cfg.Listen, h, d.log, func(a net.Addr) { bound <- a })
+	}()
+	select {
+	case a := <-bound:
+		return a, nil
+	case err := <-errc:
+		if err == nil {
+			err = errors.New("admin API stopped")
+		}
+		return nil, err
+	}
+}
