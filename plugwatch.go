@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plugwatch/plugwatch/admin"
@@ -53,7 +54,11 @@ type Daemon struct {
 	ctl     *reconcile.Controller
 	metrics *admin.Metrics
 	rescan  chan struct{}
+	passes  atomic.Uint64
 }
+
+// Passes returns how many reconcile passes Run has made.
+func (d *Daemon) Passes() uint64 { return d.passes.Load() }
 
 // New prepares a daemon: it creates the root and its native/ and active/ folders
 // when they are missing, and removes private copies left by dead plugwatch
@@ -164,11 +169,14 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 // pass runs one reconcile and hands its results on.
 func (d *Daemon) pass(ctx context.Context, rescan bool, w *watcher.Watcher, hooks *onChange) {
 	start := time.Now()
+	d.passes.Add(1)
 	events, err := d.ctl.Reconcile(ctx, rescan)
 	if err != nil {
 		return // ctx ended
 	}
-	d.metrics.ObserveReconcile(time.Since(start))
+	took := time.Since(start)
+	d.metrics.ObserveReconcile(took)
+	d.log.Debug("reconciled", "took", took, "events", len(events), "rescan", rescan)
 	st := d.ctl.State()
 	d.metrics.SetLoaded(len(st.Plugins))
 	byCode := map[reconcile.Code]int{}

@@ -20,6 +20,8 @@ type decoder struct {
 	// json: scalars must have their JSON type. In YAML any scalar is accepted
 	// where a string is expected and read as written, so "version: 1.0" is "1.0".
 	json bool
+	// fields maps each struct type met to its field indexes by json name.
+	fields map[reflect.Type]map[string]int
 }
 
 // required lists the fields of a struct that must be present (not null), in the
@@ -38,21 +40,33 @@ func required(t reflect.Type) []string {
 	return nil
 }
 
+// index returns the field indexes of struct type t by json name.
+func (d *decoder) index(t reflect.Type) map[string]int {
+	if m, ok := d.fields[t]; ok {
+		return m
+	}
+	if d.fields == nil {
+		d.fields = make(map[reflect.Type]map[string]int)
+	}
+	m := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = i
+	}
+	d.fields[t] = m
+	return m
+}
+
 // object fills the struct v from the mapping n; field is n's field name ("" at the
-// top).
+// top). The structs have fewer than 64 fields, so bit sets of field indexes
+// record which were seen and which were not null.
 func (d *decoder) object(field string, n *yaml.Node, v reflect.Value) error {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		return d.wrongType(field, n, d.word("an object", "a mapping"))
 	}
-	t := v.Type()
-	index := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		index[name] = i
-	}
-	seen := make(map[string]*yaml.Node)
-	present := make(map[string]bool)
+	index := d.index(v.Type())
+	var seen, present uint64
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -63,28 +77,40 @@ func (d *decoder) object(field string, n *yaml.Node, v reflect.Value) error {
 			continue
 		}
 		name := join(field, k.Value)
-		if prev, ok := seen[k.Value]; ok {
-			return errorf(d.path, name, ErrSyntax, "appears twice in one %s (line %d and line %d)", d.word("object", "mapping"), prev.Line, k.Line)
+		if seen&(1<<fi) != 0 {
+			return errorf(d.path, name, ErrSyntax, "appears twice in one %s (line %d and line %d)",
+				d.word("object", "mapping"), firstKey(n, k.Value).Line, k.Line)
 		}
-		seen[k.Value] = k
+		seen |= 1 << fi
 		if isNull(val) {
 			continue
 		}
-		present[k.Value] = true
+		present |= 1 << fi
 		if err := d.value(name, val, v.Field(fi)); err != nil {
 			return err
 		}
 	}
-	for _, key := range required(t) {
+	for _, key := range required(v.Type()) {
 		name := join(field, key)
-		if !present[key] {
+		fi := index[key]
+		if present&(1<<fi) == 0 {
 			return &Error{Path: d.path, Field: name, Err: ErrMissingField}
 		}
-		if f := v.Field(index[key]); f.Kind() == reflect.String && f.String() == "" {
+		if f := v.Field(fi); f.Kind() == reflect.String && f.String() == "" {
 			return errorf(d.path, name, ErrInvalidField, "it must not be empty")
 		}
 	}
 	return nil
+}
+
+// firstKey returns the first key of mapping n named key.
+func firstKey(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return n
 }
 
 // value fills v from n, which is not null.

@@ -27,7 +27,7 @@ func readFile(path string) ([]byte, error) {
 		return nil, ioError(path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &Error{Path: path, Err: fs.ErrInvalid, Detail: fmt.Sprintf("it is not a regular file (mode %v)", fi.Mode().Type())}
+		return nil, &Error{Path: path, Err: fs.ErrInvalid, Detail: "it is " + describeType(fi.Mode()) + ", not a regular file"}
 	}
 	if fi.Size() > MaxSize {
 		return nil, tooLarge(path, fi.Size())
@@ -74,4 +74,19 @@ func ioError(path string, err error) *Error {
 		err = pe.Err
 	}
 	return &Error{Path: path, Err: err}
+}
+
+// describeType names the type of a file that is not a regular one.
+func describeType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("of type %v", m.Type())
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // errChanged: the library changed while it was being copied; look again later.
@@ -29,14 +31,21 @@ type copier struct {
 const copyMarker = ".plugwatch-"
 
 // private is one private copy; remove deletes it (and the mirror folder made for it,
-// if any).
+// if any). It holds its folder open, so that the copy is removed even when the user
+// moved the bundle folder away meanwhile: it would travel with the folder.
 type private struct {
 	path   string
+	dir    *os.File
 	mirror string
 }
 
 func (p private) remove() {
-	os.Remove(p.path)
+	if p.dir != nil {
+		unix.Unlinkat(int(p.dir.Fd()), filepath.Base(p.path), 0)
+		p.dir.Close()
+	} else {
+		os.Remove(p.path)
+	}
 	if p.mirror != "" {
 		os.RemoveAll(p.mirror)
 	}
@@ -49,6 +58,12 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 	name := fmt.Sprintf(".%s%s%d-%d", base, copyMarker, c.pid, c.seq.Add(1))
 	p := private{path: filepath.Join(dir, name)}
 	err := copyFile(lib, p.path)
+	if err == nil {
+		p.dir, err = os.Open(filepath.Dir(p.path))
+		if err != nil {
+			os.Remove(p.path)
+		}
+	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		p, err = c.mirrored(lib, name)
 	}

@@ -234,8 +234,14 @@ func (r *diskReader) readBundle(dir string) {
 	if tried || len(libs) == 0 {
 		return // every manifest is invalid, or this is not a bundle
 	}
-	if r.young(dir) {
-		r.defer_(dir) // cp -r writes the library before plugin.yml
+	// cp -r writes the library before plugin.yml: a folder without a manifest whose
+	// entries or libraries are still changing is not judged yet.
+	young := r.young(dir)
+	for _, lib := range libs {
+		young = r.young(filepath.Join(dir, lib)) || young
+	}
+	if young {
+		r.defer_(dir)
 		return
 	}
 	r.add(problem(dir, NoManifest, Warn,

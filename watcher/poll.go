@@ -58,3 +58,36 @@ func fingerprint(path string, s *spec) uint64 {
 	}
 	return h.Sum64()
 }
+
+// poll stats the folders to watch and counts any difference from the last pass as a
+// change; the first pass only takes the baseline.
+func (w *Watcher) poll() {
+	extras, _ := w.loadExtras()
+	p := makePlan(w.root, extras)
+	snap := make(map[string]uint64, len(p))
+	for path, s := range p {
+		snap[path] = fingerprint(path, s)
+	}
+	if w.snap != nil {
+		changed, full := false, false
+		for path, fp := range snap {
+			if old, ok := w.snap[path]; !ok || old != fp {
+				changed = true
+				full = full || !ok && p[path].level.top()
+			}
+		}
+		for path := range w.snap {
+			if _, ok := snap[path]; !ok {
+				changed = true
+				if s := w.specs[path]; s != nil && s.level.top() {
+					full = true
+				}
+			}
+		}
+		if changed {
+			w.event(full)
+		}
+	}
+	w.specs, w.snap = p, snap
+	w.polls++
+}

@@ -272,11 +272,19 @@ func TestRunFolderMovedInCopiedInAndRemoved(t *testing.T) {
 	require.NoError(t, exec.Command("cp", "-r", src, filepath.Join(root, "native", "echo")).Run())
 	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", "copied"))
 	assert.Empty(t, st.Problems)
-	// Removed.
-	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "gain")))
+	// Moved away: unloaded, and its private copy does not travel with it.
+	away := filepath.Join(t.TempDir(), "gain")
+	require.NoError(t, os.Rename(filepath.Join(root, "native", "gain"), away))
 	d.waitFor("gain unloaded", gone("plugin::native::gain"))
-	require.Eventually(t, func() bool { return len(ev.types()) >= 3 }, deadline, time.Millisecond)
-	assert.Equal(t, []string{"loaded plugin::native::gain", "loaded plugin::native::echo", "unloaded plugin::native::gain"}, ev.types())
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(away)
+		return len(entries) == 2 // libgain.so and plugin.yml only
+	}, deadline, time.Millisecond, "the private copy is removed from the moved folder")
+	// Removed.
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "echo")))
+	d.waitFor("echo unloaded", gone("plugin::native::echo"))
+	require.Eventually(t, func() bool { return len(ev.types()) >= 4 }, deadline, time.Millisecond)
+	assert.Equal(t, []string{"loaded plugin::native::gain", "loaded plugin::native::echo", "unloaded plugin::native::gain", "unloaded plugin::native::echo"}, ev.types())
 }
 
 func TestRunRebuildInPlaceAndBrokenRebuild(t *testing.T) {
@@ -411,4 +419,22 @@ func TestRunOnChange(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &e))
 	assert.Equal(t, reconcile.Loaded, e.Type)
 	assert.Equal(t, "plugin::native::gain", e.Kind)
+}
+
+func TestRunLargeCopyIsNeverCaughtHalfWay(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	ev := d.subscribe()
+	// A 64 MiB library: the test plugin with padding after its end, which the
+	// dynamic loader ignores. cp -r writes it in many pieces.
+	src := bundle(t, plugintest.Spec{Kind: "gain", Description: "large"}, "1.0.0")
+	f, err := os.OpenFile(filepath.Join(src, "libgain.so"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write(make([]byte, 64<<20))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, exec.Command("cp", "-r", src, filepath.Join(root, "native", "gain")).Run())
+	d.waitFor("loaded", loadedWith("plugin::native::gain", "large"))
+	require.Eventually(t, func() bool { return len(ev.types()) >= 1 }, deadline, time.Millisecond)
+	assert.Equal(t, []string{"loaded plugin::native::gain"}, ev.types(), "one loaded event, no problem, reload or unload")
 }

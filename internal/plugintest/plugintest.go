@@ -343,3 +343,7 @@ func write(t testing.TB, dst string, data []byte) {
 		t.Fatalf("plugintest: writing %s: %v", dst, err)
 	}
 }
+
+// Compile is Build for code that has no testing.TB, such as examples: it returns
+// the path of the compiled library, or why it could not be compiled.
+func Compile(s Spec) (string, error) { return buildCached(s) }

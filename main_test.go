@@ -1,0 +1,21 @@
+package plugwatch_test
+
+import (
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+)
+
+func TestMain(m *testing.M) {
+	code := plugintest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			os.Stderr.WriteString("goroutines left behind: " + err.Error() + "\n")
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
