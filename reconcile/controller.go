@@ -168,7 +168,6 @@ func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]Event, error
 	st.Problems = append(append(st.Problems, d.Problems...), extra.problems...)
 	st.Problems = append(st.Problems, carried(prev, d.Pending)...)
 	st.Sort()
-	st.Problems = dedupe(st.Problems)
 
 	events := diff(prev, st, c.loaded, next)
 	old := c.loaded

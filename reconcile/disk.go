@@ -63,6 +63,11 @@ type diskReader struct {
 	quiet   time.Duration
 	pending map[string]bool // origins (records, bundle folders, libraries) not judged yet
 	retry   time.Time       // when the earliest of them will have been quiet long enough
+
+	// infos holds what the pass already knows of paths that are no symlinks (their
+	// Stat is their Lstat), so that a pass over an unchanged root makes few calls.
+	infos map[string]fs.FileInfo
+	stats map[string]fs.FileInfo // os.Stat of folders and manifests, once a pass
 }
 
 // young reports whether path was modified within the quiet period, and if so makes
@@ -71,8 +76,19 @@ func (r *diskReader) young(path string) bool {
 	if r.quiet <= 0 {
 		return false
 	}
-	fi, err := os.Lstat(path)
-	if err != nil {
+	fi, ok := r.infos[path]
+	if !ok {
+		var err error
+		if fi, err = os.Lstat(path); err != nil {
+			return false
+		}
+	}
+	return r.youngInfo(fi)
+}
+
+// youngInfo is young for a file already statted.
+func (r *diskReader) youngInfo(fi fs.FileInfo) bool {
+	if r.quiet <= 0 {
 		return false
 	}
 	ready := fi.ModTime().Add(r.quiet)
@@ -124,7 +140,7 @@ func (r *diskReader) readRecords() {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		rec, err := r.files.record(path)
+		rec, err := r.files.record(path, nil)
 		if err != nil && r.young(path) {
 			r.defer_(path) // perhaps still being written
 			continue
@@ -150,6 +166,10 @@ func (r *diskReader) readRecords() {
 func (r *diskReader) readNative() {
 	dir := filepath.Join(r.l.Root, "native")
 	entries, _ := r.dir(dir)
+	plain := false // native/ is a folder, not a symlink to one
+	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+		plain = true
+	}
 	for _, e := range entries {
 		name := e.Name()
 		if Ignored(name) {
@@ -159,6 +179,9 @@ func (r *diskReader) readNative() {
 		fi, err := os.Stat(path)
 		if err != nil {
 			continue // a dangling symlink is neither a library nor a folder
+		}
+		if plain && e.Type()&fs.ModeSymlink == 0 {
+			r.infos[path] = fi
 		}
 		switch {
 		case fi.IsDir():
@@ -184,6 +207,9 @@ func (r *diskReader) readBundle(dir string) {
 			continue
 		}
 		fi, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && e.Type()&fs.ModeSymlink == 0 && r.infos[dir] != nil {
+			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
+		}
 		switch {
 		case err != nil && IsLibraryName(name):
 			libs = append(libs, name) // a dangling symlink or loop: missing_library
@@ -207,7 +233,7 @@ func (r *diskReader) readBundle(dir string) {
 		}
 		tried = true
 		path := filepath.Join(dir, name)
-		m, err := r.files.manifest(path)
+		m, err := r.files.manifest(path, r.infos[path])
 		if err != nil && r.young(path) {
 			r.defer_(dir) // perhaps still being written
 			return
@@ -260,6 +286,15 @@ func (r *diskReader) resolve(c *claim) {
 	if at == "" {
 		at = c.Library
 	}
+	if fi := r.infos[c.Library]; fi != nil {
+		// A plain file in a plain bundle folder: no symlink to follow.
+		rel, _ := filepath.Rel(r.l.Root, c.Library)
+		c.Resolved = filepath.Join(r.l.RealRoot, rel)
+		c.Identity = identityOf(fi)
+		c.LibYoung = r.youngInfo(fi)
+		r.checkPermissions(c, fi)
+		return
+	}
 	real, err := filepath.EvalSymlinks(c.Library)
 	if err != nil {
 		what := "does not exist"
@@ -288,7 +323,66 @@ func (r *diskReader) resolve(c *claim) {
 	c.Resolved = real
 	c.Identity = identityOf(fi)
 	c.LibYoung = r.young(real) || r.young(c.Library)
+	r.checkPermissions(c, fi)
 }
+
+// checkPermissions refuses a library that other users can write (SPEC 8.5): the
+// resolved library, every folder from it up to and including the root (or the
+// --trust folder holding it), and its manifest or record. Whoever can write any of
+// them could make plugwatch run their code. World-writable is refused for folders
+// with or without the sticky bit: others could still add a library to them.
+func (r *diskReader) checkPermissions(c *claim, lib fs.FileInfo) {
+	fail := func(path, what string) {
+		p := problem(path, UnsafePermissions, Error, fmt.Sprintf(
+			"%s is writable by every user, so anyone could make plugwatch run their code; not loaded: run chmod o-w %s", what, path))
+		c.Fail = &p
+	}
+	if c.Manifest != "" {
+		if fi, err := r.stat(c.Manifest); err == nil && worldWritable(fi) {
+			fail(c.Manifest, "the manifest")
+			return
+		}
+	}
+	if worldWritable(lib) {
+		fail(c.Resolved, "the library")
+		return
+	}
+	top := r.l.RealRoot
+	if !within(c.Resolved, top) {
+		for _, t := range r.l.Trust {
+			if within(c.Resolved, t) {
+				top = t
+				break
+			}
+		}
+	}
+	for dir := filepath.Dir(c.Resolved); ; dir = filepath.Dir(dir) {
+		if fi, err := r.stat(dir); err == nil && worldWritable(fi) {
+			fail(dir, "the folder")
+			return
+		}
+		if dir == top || dir == filepath.Dir(dir) {
+			return
+		}
+	}
+}
+
+// stat is os.Stat through what the pass already knows.
+func (r *diskReader) stat(path string) (fs.FileInfo, error) {
+	if fi, ok := r.infos[path]; ok {
+		return fi, nil
+	}
+	if fi, ok := r.stats[path]; ok {
+		return fi, nil
+	}
+	fi, err := os.Stat(path)
+	if err == nil {
+		r.stats[path] = fi
+	}
+	return fi, err
+}
+
+func worldWritable(fi fs.FileInfo) bool { return fi.Mode().Perm()&0o002 != 0 }
 
 // contains reports whether a resolved path lies inside the resolved root or a
 // --trust folder.

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"io/fs"
 	"os"
 
 	"github.com/plugwatch/plugwatch/manifest"
@@ -25,12 +26,15 @@ func newFileCache() *fileCache { return &fileCache{m: map[string]parsed{}, used:
 
 // get returns the cached parse of path when its identity is unchanged, else parses
 // it with parse and remembers the result.
-func (c *fileCache) get(path string, parse func(string) parsed) parsed {
+// fi, when not nil, is what the caller already knows of path.
+func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) parsed {
 	c.used[path] = true
-	fi, err := os.Stat(path)
-	if err != nil {
-		delete(c.m, path)
-		return parse(path)
+	if fi == nil {
+		var err error
+		if fi, err = os.Stat(path); err != nil {
+			delete(c.m, path)
+			return parse(path)
+		}
 	}
 	id := identityOf(fi)
 	if p, ok := c.m[path]; ok && p.id == id {
@@ -42,16 +46,16 @@ func (c *fileCache) get(path string, parse func(string) parsed) parsed {
 	return p
 }
 
-func (c *fileCache) record(path string) (*manifest.Record, error) {
-	p := c.get(path, func(path string) parsed {
+func (c *fileCache) record(path string, fi fs.FileInfo) (*manifest.Record, error) {
+	p := c.get(path, fi, func(path string) parsed {
 		rec, err := manifest.ReadRecord(path)
 		return parsed{rec: rec, err: err}
 	})
 	return p.rec, p.err
 }
 
-func (c *fileCache) manifest(path string) (*manifest.Manifest, error) {
-	p := c.get(path, func(path string) parsed {
+func (c *fileCache) manifest(path string, fi fs.FileInfo) (*manifest.Manifest, error) {
+	p := c.get(path, fi, func(path string) parsed {
 		m, err := manifest.ReadManifest(path)
 		return parsed{man: m, err: err}
 	})

@@ -120,7 +120,7 @@ func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &diskReader{l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet}
+	r := &diskReader{l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet, infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{}}
 	r.read()
 	s.files.sweep()
 	for _, c := range r.claims {

@@ -168,3 +168,36 @@ func TestWorkdirResolvesRecordEntrypoints(t *testing.T) {
 	assert.Empty(t, d.Plugins)
 	assert.Equal(t, MissingLibrary, d.Problems[0].Code)
 }
+
+func TestWorldWritableIsNeverOpened(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chmod func(root string) string // makes something world-writable, returns it
+	}{
+		{"library", func(root string) string { return filepath.Join(root, "native", "gain", "libgain.so") }},
+		{"bundle folder", func(root string) string { return filepath.Join(root, "native", "gain") }},
+		{"native folder", func(root string) string { return filepath.Join(root, "native") }},
+		{"root", func(root string) string { return root }},
+		{"manifest", func(root string) string { return filepath.Join(root, "native", "gain", "plugin.yml") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := newRoot(t)
+			plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "native", "gain", "libgain.so"))
+			write(t, filepath.Join(root, "native", "gain", "plugin.yml"), "id: gain\nversion: 1.0.0\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n")
+			bad := tc.chmod(root)
+			fi, err := os.Stat(bad)
+			require.NoError(t, err)
+			mode := fi.Mode().Perm() | 0o002
+			if fi.IsDir() {
+				mode |= os.ModeSticky // the sticky bit does not make it safe
+			}
+			require.NoError(t, os.Chmod(bad, mode))
+			probes := &counting{p: InProcess(native.DefaultRange())}
+			d := desired(t, Options{Root: root, Prober: probes})
+			assert.Empty(t, d.Plugins)
+			assert.Equal(t, map[Key]Level{{bad, UnsafePermissions}: Error}, codes(d))
+			assert.Contains(t, d.Problems[0].Message, "chmod o-w "+bad)
+			assert.Zero(t, probes.n.Load(), "the library was opened")
+		})
+	}
+}

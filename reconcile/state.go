@@ -90,7 +90,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 
 // Sort puts the slices of s in document order and replaces nil slices with empty ones:
 // plugins and skipped by kind then library, problems by path then code, paths compared
-// component by component.
+// component by component. Of problems with the same path and code it keeps the first.
 func (s *State) Sort() {
 	if s.Plugins == nil {
 		s.Plugins = []Plugin{}
@@ -125,6 +125,7 @@ func (s *State) Sort() {
 		}
 		return a.Code < b.Code
 	})
+	s.Problems = dedupe(s.Problems)
 }
 
 // ComparePaths orders two slash-separated paths component by component in byte
