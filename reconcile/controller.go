@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -347,6 +348,7 @@ func (c *Controller) WatchDirs() []string {
 			}
 		}
 	}
+	sort.Strings(dirs)
 	return dirs
 }
 

@@ -438,3 +438,53 @@ func TestRunLargeCopyIsNeverCaughtHalfWay(t *testing.T) {
 	require.Eventually(t, func() bool { return len(ev.types()) >= 1 }, deadline, time.Millisecond)
 	assert.Equal(t, []string{"loaded plugin::native::gain"}, ev.types(), "one loaded event, no problem, reload or unload")
 }
+
+func TestStatus(t *testing.T) {
+	root := newRoot(t)
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
+	d := startDaemon(t, root)
+	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+
+	out, err := exec.Command("plugwatch", "status", "--addr", d.addr).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "plugin::native::gain")
+
+	out, err = exec.Command("plugwatch", "status", "--json", "--addr", d.addr).Output()
+	require.NoError(t, err)
+	var st reconcile.State
+	require.NoError(t, json.Unmarshal(out, &st))
+	assert.Equal(t, root, st.Root)
+	assert.Len(t, st.Plugins, 1)
+
+	// The same document as a scan of the same disk, but for the times.
+	scan, err := exec.Command("plugwatch", "scan", "--json", "--root", root).Output()
+	require.NoError(t, err)
+	var sc reconcile.State
+	require.NoError(t, json.Unmarshal(scan, &sc))
+	assert.Equal(t, summary(&sc), summary(&st))
+
+	// Nothing listening: exit 1, one line.
+	d.stop()
+	cmd := exec.Command("plugwatch", "status", "--addr", d.addr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr.String()), "\n")+1, stderr.String())
+	assert.Contains(t, stderr.String(), "no plugwatch daemon answers at "+d.addr)
+}
+
+func TestRunListenInUse(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	cmd := exec.Command("plugwatch", "run", "--root", root, "--listen", d.addr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Contains(t, stderr.String(), "--listen "+d.addr+": cannot listen")
+}
