@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -173,7 +174,7 @@ func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]Event, error
 	events := diff(prev, st, c.loaded, next)
 	old := c.loaded
 	c.loaded = next
-	if len(events) > 0 || rescan || prev == nil {
+	if len(events) > 0 || rescan || prev == nil || !sameDocument(prev, st) {
 		c.gen++
 	}
 	st.Generation = c.gen
@@ -431,4 +432,10 @@ func dedupe(ps []Problem) []Problem {
 		}
 	}
 	return out
+}
+
+// sameDocument reports whether two state documents say the same but for their
+// generation and reconcile time.
+func sameDocument(a, b *State) bool {
+	return reflect.DeepEqual(a.Plugins, b.Plugins) && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
 }

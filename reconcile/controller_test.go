@@ -90,6 +90,21 @@ func TestControllerLoadReloadUnload(t *testing.T) {
 	assert.Empty(t, events)
 	assert.EqualValues(t, 1, c.State().Generation)
 
+	// The manifest's version changes, the library does not: no event, but the
+	// document changed, so it is a new generation.
+	write(t, filepath.Join(filepath.Dir(lib), "plugin.yml"), "id: gain\nversion: 1.0.1\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n")
+	events, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"resolved no_manifest"}, types(events))
+	assert.EqualValues(t, 2, c.State().Generation)
+	assert.Equal(t, "1.0.1", c.State().Plugins[0].Version)
+	write(t, filepath.Join(filepath.Dir(lib), "plugin.yml"), "id: gain\nversion: 1.0.2\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n")
+	events, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	assert.Empty(t, events)
+	assert.EqualValues(t, 3, c.State().Generation)
+	assert.Equal(t, "1.0.2", c.State().Plugins[0].Version)
+
 	// Rebuilt in place (cp over the file): reloaded, make-before-break.
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v2"}))
 	require.NoError(t, err)
@@ -98,14 +113,14 @@ func TestControllerLoadReloadUnload(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"reloaded plugin::native::gain"}, types(events))
 	assert.Equal(t, []string{"reloaded plugin::native::gain v1 -> v2"}, host.take())
-	assert.EqualValues(t, 2, c.State().Generation)
+	assert.EqualValues(t, 4, c.State().Generation)
 	assert.Len(t, privateCopies(t, filepath.Dir(lib)), 1, "the old copy is removed once closed")
 
 	// Removed: unloaded.
 	require.NoError(t, os.RemoveAll(filepath.Dir(lib)))
 	events, err = c.Reconcile(t.Context(), false)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"unloaded plugin::native::gain", "resolved no_manifest"}, types(events))
+	assert.Equal(t, []string{"unloaded plugin::native::gain"}, types(events))
 	assert.Empty(t, c.State().Plugins)
 }
 
