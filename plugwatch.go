@@ -130,7 +130,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	hooks := newOnChange(ctx, d.cfg.OnChange, d.log)
 	defer hooks.wait()
 
-	d.pass(ctx, false, w, hooks)
+	d.pass(ctx, full, w, hooks)
 	if d.cfg.Ready != nil {
 		d.cfg.Ready(addr)
 	}
@@ -152,31 +152,55 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-w.C():
+		case s := <-w.C():
 			d.metrics.EventReceived()
-			d.pass(ctx, false, w, hooks)
+			if s.Full {
+				d.pass(ctx, full, w, hooks)
+			} else {
+				d.pass(ctx, hint(s.Paths), w, hooks)
+			}
 		case <-d.rescan:
 			d.log.Info("full rescan requested", "path", d.ctl.Root())
-			d.pass(ctx, true, w, hooks)
+			d.pass(ctx, rescan, w, hooks)
 		case <-resync:
-			d.pass(ctx, false, w, hooks)
+			d.pass(ctx, full, w, hooks)
 		case <-retry.C:
-			d.pass(ctx, false, w, hooks)
+			d.pass(ctx, hint(nil), w, hooks) // what was left to judge is read again
 		}
 	}
 }
 
+// A passKind says what a pass reads: everything (full), everything as a requested
+// rescan (a new generation), or only where events hint (hint).
+type passKind struct {
+	rescan, full bool
+	paths        []string
+}
+
+var (
+	full   = passKind{full: true}
+	rescan = passKind{full: true, rescan: true}
+)
+
+func hint(paths []string) passKind { return passKind{paths: paths} }
+
 // pass runs one reconcile and hands its results on.
-func (d *Daemon) pass(ctx context.Context, rescan bool, w *watcher.Watcher, hooks *onChange) {
+func (d *Daemon) pass(ctx context.Context, k passKind, w *watcher.Watcher, hooks *onChange) {
 	start := time.Now()
 	d.passes.Add(1)
-	events, err := d.ctl.Reconcile(ctx, rescan)
+	var events []reconcile.Event
+	var err error
+	if k.full {
+		events, err = d.ctl.Reconcile(ctx, k.rescan)
+	} else {
+		events, err = d.ctl.ReconcileHint(ctx, k.paths)
+	}
 	if err != nil {
 		return // ctx ended
 	}
 	took := time.Since(start)
 	d.metrics.ObserveReconcile(took)
-	d.log.Debug("reconciled", "took", took, "events", len(events), "rescan", rescan)
+	d.log.Debug("reconciled", "took", took, "events", len(events), "full", k.full, "rescan", k.rescan)
 	st := d.ctl.State()
 	d.metrics.SetLoaded(len(st.Plugins))
 	byCode := map[reconcile.Code]int{}

@@ -148,7 +148,20 @@ func (c *Controller) publish(events []Event) {
 // the state. The error is ctx's when ctx ended; the pass then changed nothing. A
 // root that has gone is an empty root: everything is unloaded.
 func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]Event, error) {
-	d, err := c.scan.Desired(ctx)
+	return c.reconcile(ctx, rescan, c.scan.Desired)
+}
+
+// ReconcileHint is Reconcile for a pass asked for by events at paths: only the
+// bundle folders the paths lie in are read again (see Scanner.DesiredHint), so a
+// bundle moved into a large root is loaded in a few milliseconds.
+func (c *Controller) ReconcileHint(ctx context.Context, paths []string) ([]Event, error) {
+	return c.reconcile(ctx, false, func(ctx context.Context) (*Desired, error) {
+		return c.scan.DesiredHint(ctx, paths)
+	})
+}
+
+func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(context.Context) (*Desired, error)) ([]Event, error) {
+	d, err := desired(ctx)
 	var re *RootError
 	if errors.As(err, &re) {
 		c.log.Warn("plugins root is gone; unloading everything until it is back", "path", re.Path, "err", re.Err)

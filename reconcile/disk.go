@@ -39,6 +39,8 @@ type claim struct {
 	// period, so a failure to resolve it is not judged yet. LibYoung: likewise for
 	// a failure to probe its library.
 	Young, LibYoung bool
+
+	resolved bool // resolve ran
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
@@ -68,6 +70,14 @@ type diskReader struct {
 	// Stat is their Lstat), so that a pass over an unchanged root makes few calls.
 	infos map[string]fs.FileInfo
 	stats map[string]fs.FileInfo // os.Stat of folders and manifests, once a pass
+
+	// prev holds the units of the last pass by bundle folder; clean, when set, says
+	// which folders sent no event since (nil: every folder is read). units collects
+	// this pass's units; tried the manifests readBundle read.
+	prev  map[string]*unit
+	clean func(dir string) bool
+	units map[string]*unit
+	tried []string
 }
 
 // young reports whether path was modified within the quiet period, and if so makes
@@ -176,6 +186,10 @@ func (r *diskReader) readNative() {
 			continue
 		}
 		path := filepath.Join(dir, name)
+		if u := r.prev[path]; u != nil && e.IsDir() && r.reusable(path, u) {
+			r.reuse(path, u)
+			continue
+		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			continue // a dangling symlink is neither a library nor a folder
@@ -185,12 +199,59 @@ func (r *diskReader) readNative() {
 		}
 		switch {
 		case fi.IsDir():
-			r.readBundle(path)
+			r.readUnit(path)
 		case fi.Mode().IsRegular() && IsLibraryName(name):
 			r.add(problem(path, BareLibrary, Warn, fmt.Sprintf(
 				"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name)))
 		}
 	}
+}
+
+// unit is what a pass found in one bundle folder: its claims (resolved), problems,
+// pending origins and the manifests it read. A later pass reuses it as it is when
+// no event came from the folder (see Scanner.DesiredHint).
+type unit struct {
+	claims   []*claim
+	problems []Problem
+	pending  []string
+	files    []string
+}
+
+// reusable reports whether the unit of a folder can stand for it in this pass: the
+// folder sent no event and nothing in it was left to be judged later.
+func (r *diskReader) reusable(dir string, u *unit) bool {
+	return r.clean != nil && r.clean(dir) && len(u.pending) == 0
+}
+
+func (r *diskReader) reuse(dir string, u *unit) {
+	r.claims = append(r.claims, u.claims...)
+	r.problems = append(r.problems, u.problems...)
+	for _, f := range u.files {
+		r.files.used[f] = true
+	}
+	r.units[dir] = u
+}
+
+// readUnit reads a bundle folder and resolves its claims, and keeps the result as
+// the folder's unit.
+func (r *diskReader) readUnit(dir string) {
+	c0, p0 := len(r.claims), len(r.problems)
+	r.tried = nil
+	r.readBundle(dir)
+	u := &unit{
+		claims:   append([]*claim(nil), r.claims[c0:]...),
+		problems: append([]Problem(nil), r.problems[p0:]...),
+		files:    r.tried,
+	}
+	for _, c := range u.claims {
+		r.resolve(c)
+	}
+	for origin := range r.pending {
+		if origin == dir || within(origin, dir) {
+			u.pending = append(u.pending, origin)
+		}
+	}
+	r.units[dir] = u
 }
 
 // readBundle reads one directory bundle, native/<id>/ (SPEC 3).
@@ -233,6 +294,7 @@ func (r *diskReader) readBundle(dir string) {
 		}
 		tried = true
 		path := filepath.Join(dir, name)
+		r.tried = append(r.tried, path)
 		m, err := r.files.manifest(path, r.infos[path])
 		if err != nil && r.young(path) {
 			r.defer_(dir) // perhaps still being written
@@ -282,6 +344,10 @@ func (r *diskReader) readBundle(dir string) {
 // resolve follows the claim's library through symlinks, checks containment (SPEC 1)
 // and records the file's identity; a failure is kept in c.Fail.
 func (r *diskReader) resolve(c *claim) {
+	if c.Wasm || c.resolved {
+		return
+	}
+	c.resolved = true
 	at := c.Manifest
 	if at == "" {
 		at = c.Library

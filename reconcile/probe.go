@@ -109,6 +109,7 @@ feed:
 			continue
 		}
 		r, ok := pc.m[c.Identity]
+		c.Meta, c.ProbeErr = nil, nil
 		switch {
 		case !ok:
 			c.ProbeErr = ctx.Err()

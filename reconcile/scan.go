@@ -64,6 +64,7 @@ type Scanner struct {
 	trust         []string
 	cache         *probeCache
 	files         *fileCache
+	units         map[string]*unit // by bundle folder, from the last pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -116,22 +117,64 @@ func (s *Scanner) Root() string { return s.root }
 // record, bundle or library is in the result; the error is non-nil only when the root
 // itself cannot be scanned (*RootError) or ctx ended.
 func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
+	return s.desired(ctx, nil)
+}
+
+// DesiredHint is Desired for a pass asked for by events at paths: it reads again the
+// records, the listing of native/ and the bundle folders the paths lie in (and those
+// left to be judged later), and takes the other bundle folders as the last pass found
+// them. A path anywhere else (the root, native/ itself, bundles/, a folder outside the
+// root) makes it read everything, as Desired does. The paths are hints of where to
+// look, never a description of what changed: what is read is read from the disk.
+func (s *Scanner) DesiredHint(ctx context.Context, paths []string) (*Desired, error) {
+	dirty, ok := s.dirtyBundles(paths)
+	if !ok {
+		return s.desired(ctx, nil)
+	}
+	return s.desired(ctx, func(dir string) bool { return !dirty[dir] })
+}
+
+// dirtyBundles maps event paths to the bundle folders they lie in; false when a
+// path lies elsewhere than a bundle folder or active/.
+func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
+	native, active := filepath.Join(s.root, "native"), filepath.Join(s.root, "active")
+	dirty := map[string]bool{}
+	for _, p := range paths {
+		if within(p, native) && p != native {
+			rel, _ := filepath.Rel(native, p)
+			first, _, _ := strings.Cut(rel, string(filepath.Separator))
+			dirty[filepath.Join(native, first)] = true
+			continue
+		}
+		if within(p, active) && p != active {
+			continue // records are read again on every pass
+		}
+		return nil, false
+	}
+	return dirty, true
+}
+
+func (s *Scanner) desired(ctx context.Context, clean func(string) bool) (*Desired, error) {
 	l, err := s.layout()
 	if err != nil {
 		return nil, err
 	}
-	r := &diskReader{l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet, infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{}}
+	r := &diskReader{
+		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
+		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
+		prev: s.units, clean: clean, units: map[string]*unit{},
+	}
 	r.read()
 	s.files.sweep()
 	for _, c := range r.claims {
-		if !c.Wasm {
-			r.resolve(c)
-		}
+		r.resolve(c)
 	}
 	s.cache.probeAll(ctx, r.claims)
 	if err := ctx.Err(); err != nil {
+		s.units = nil // claims may hold a cancelled probe: read everything next time
 		return nil, err
 	}
+	s.units = r.units
 	d := decider{display: s.display}.decide(r.claims, r.problems)
 	for origin := range r.pending {
 		d.pend(origin)

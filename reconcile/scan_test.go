@@ -201,3 +201,49 @@ func TestWorldWritableIsNeverOpened(t *testing.T) {
 		})
 	}
 }
+
+func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
+	root := newRoot(t)
+	for _, k := range []string{"a", "b", "c"} {
+		plugintest.Install(t, plugintest.Spec{Kind: k, Description: "v1"}, filepath.Join(root, "native", k, "lib"+k+".so"))
+	}
+	s, err := NewScanner(Options{Root: root})
+	require.NoError(t, err)
+	var reads []string
+	s.readDir = func(dir string) ([]fs.DirEntry, error) {
+		reads = append(reads, dir)
+		return os.ReadDir(dir)
+	}
+	_, err = s.Desired(t.Context())
+	require.NoError(t, err)
+
+	// b is rebuilt; an event came from c only: b's folder is not read again.
+	b := filepath.Join(root, "native", "b")
+	plugintest.Install(t, plugintest.Spec{Kind: "b", Description: "v2"}, filepath.Join(b, "libb.so"))
+	reads = nil
+	d, err := s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "c", "libc.so")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{root, filepath.Join(root, "active"), filepath.Join(root, "native"), filepath.Join(root, "native", "c")}, reads)
+	assert.Equal(t, "v1", d.Plugins[1].Description)
+
+	// The event from b: read again, the new version found.
+	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(b, "libb.so")})
+	require.NoError(t, err)
+	assert.Equal(t, "v2", d.Plugins[1].Description)
+
+	// A new folder is always read; a removed one is gone.
+	plugintest.Install(t, plugintest.Spec{Kind: "d"}, filepath.Join(root, "native", "d", "libd.so"))
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "a")))
+	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "d")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"plugin::native::b", "plugin::native::c", "plugin::native::d"},
+		[]string{d.Plugins[0].Kind, d.Plugins[1].Kind, d.Plugins[2].Kind})
+
+	// A path elsewhere (a marketplace bundle, the root itself) reads everything.
+	for _, p := range []string{filepath.Join(root, "bundles", "x"), root, filepath.Join(root, "native")} {
+		reads = nil
+		_, err = s.DesiredHint(t.Context(), []string{p})
+		require.NoError(t, err)
+		assert.Len(t, reads, 6, p) // root, active, native and the three bundles
+	}
+}

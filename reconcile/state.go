@@ -1,8 +1,9 @@
 package reconcile
 
 import (
+	"cmp"
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,29 +102,14 @@ func (s *State) Sort() {
 	if s.Problems == nil {
 		s.Problems = []Problem{}
 	}
-	sort.SliceStable(s.Plugins, func(i, j int) bool {
-		a, b := s.Plugins[i], s.Plugins[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return ComparePaths(a.Library, b.Library) < 0
+	slices.SortStableFunc(s.Plugins, func(a, b Plugin) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library))
 	})
-	sort.SliceStable(s.Skipped, func(i, j int) bool {
-		a, b := s.Skipped[i], s.Skipped[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if c := ComparePaths(a.Library, b.Library); c != 0 {
-			return c < 0
-		}
-		return a.Reason < b.Reason
+	slices.SortStableFunc(s.Skipped, func(a, b Skipped) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
-	sort.SliceStable(s.Problems, func(i, j int) bool {
-		a, b := s.Problems[i], s.Problems[j]
-		if c := ComparePaths(a.Path, b.Path); c != 0 {
-			return c < 0
-		}
-		return a.Code < b.Code
+	slices.SortStableFunc(s.Problems, func(a, b Problem) int {
+		return cmp.Or(ComparePaths(a.Path, b.Path), strings.Compare(string(a.Code), string(b.Code)))
 	})
 	s.Problems = dedupe(s.Problems)
 }

@@ -16,7 +16,7 @@ type debouncer struct {
 	last    time.Time // the latest event
 	first   time.Time // the oldest held event
 	pending bool      // events are held
-	full    bool      // a held event asked for a full rescan
+	held    Signal    // what the held events stand for
 }
 
 func newDebouncer(quiet time.Duration) debouncer {
@@ -24,17 +24,17 @@ func newDebouncer(quiet time.Duration) debouncer {
 }
 
 // event records an event at now and returns the signal to send at once, if any.
-func (d *debouncer) event(now time.Time, full bool) (Signal, bool) {
+func (d *debouncer) event(now time.Time, s Signal) (Signal, bool) {
 	quietBefore := d.last.IsZero() || now.Sub(d.last) >= d.quiet
 	d.last = now
 	if !d.pending {
 		if quietBefore {
-			return Signal{Full: full}, true
+			return s.merge(Signal{}), true
 		}
-		d.pending, d.first, d.full = true, now, full
+		d.pending, d.first, d.held = true, now, s.merge(Signal{})
 		return Signal{}, false
 	}
-	d.full = d.full || full
+	d.held = d.held.merge(s)
 	if now.Sub(d.first) >= d.maxWait {
 		return d.flush(), true
 	}
@@ -62,7 +62,7 @@ func (d *debouncer) tick(now time.Time) (Signal, bool) {
 }
 
 func (d *debouncer) flush() Signal {
-	s := Signal{Full: d.full}
-	d.pending, d.full = false, false
+	s := d.held
+	d.pending, d.held = false, Signal{}
 	return s
 }

@@ -37,8 +37,8 @@ func (c *clock) advance(dt time.Duration) {
 	c.now = end
 }
 
-func (c *clock) event(full bool) {
-	if s, ok := c.d.event(c.now, full); ok {
+func (c *clock) event(full bool, paths ...string) {
+	if s, ok := c.d.event(c.now, Signal{Full: full, Paths: paths}); ok {
 		c.record(s)
 	}
 }
@@ -105,6 +105,23 @@ func TestDebounceFullIsKept(t *testing.T) {
 	assert.Equal(t, Signal{Full: true}, c.sent[2], "a leading Full")
 }
 
+func TestDebouncePathsAreMerged(t *testing.T) {
+	c := newClock(100 * time.Millisecond)
+	c.event(false, "/r/native/a")
+	c.advance(time.Millisecond)
+	c.event(false, "/r/native/c")
+	c.event(false, "/r/native/b", "/r/native/c")
+	c.advance(time.Second)
+	assert.Equal(t, []Signal{{Paths: []string{"/r/native/a"}}, {Paths: []string{"/r/native/b", "/r/native/c"}}}, c.sent)
+	// A Full held with paths is just Full: everything is looked at again.
+	c.event(false, "/r/native/a")
+	c.advance(time.Millisecond)
+	c.event(false, "/r/native/b")
+	c.event(true)
+	c.advance(time.Second)
+	assert.Equal(t, Signal{Full: true}, c.sent[3])
+}
+
 func TestDeliverMergesUnread(t *testing.T) {
 	w, err := New(Options{Root: t.TempDir()})
 	assert.NoError(t, err)
@@ -115,4 +132,7 @@ func TestDeliverMergesUnread(t *testing.T) {
 	assert.Empty(t, w.C())
 	w.deliver(Signal{})
 	assert.Equal(t, Signal{}, <-w.C())
+	w.deliver(Signal{Paths: []string{"/b"}})
+	w.deliver(Signal{Paths: []string{"/a", "/b"}})
+	assert.Equal(t, Signal{Paths: []string{"/a", "/b"}}, <-w.C())
 }

@@ -69,23 +69,19 @@ func (w *Watcher) poll() {
 		snap[path] = fingerprint(path, s)
 	}
 	if w.snap != nil {
-		changed, full := false, false
+		changed := false
 		for path, fp := range snap {
 			if old, ok := w.snap[path]; !ok || old != fp {
 				changed = true
-				full = full || !ok && p[path].level.top()
 			}
 		}
 		for path := range w.snap {
 			if _, ok := snap[path]; !ok {
 				changed = true
-				if s := w.specs[path]; s != nil && s.level.top() {
-					full = true
-				}
 			}
 		}
 		if changed {
-			w.event(full)
+			w.event(Signal{Full: true}) // polling tells no path worth trusting
 		}
 	}
 	w.specs, w.snap = p, snap

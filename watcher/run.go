@@ -114,10 +114,12 @@ func (w *Watcher) stop() {
 // the watch set once for all of them.
 func (w *Watcher) onEvents(ev fsnotify.Event, events <-chan fsnotify.Event) {
 	var matters, resync, full bool
+	var paths []string
 	for n := 0; ; n++ {
 		m, r, f := w.specs.classify(ev)
 		if m {
 			w.log.Debug("watcher: event", "path", ev.Name, "op", ev.Op.String())
+			paths = append(paths, ev.Name)
 		}
 		matters, resync, full = matters || m, resync || r, full || f
 		if n == 255 {
@@ -133,7 +135,7 @@ func (w *Watcher) onEvents(ev fsnotify.Event, events <-chan fsnotify.Event) {
 		}
 	}
 	if matters || full {
-		w.event(full)
+		w.event(Signal{Full: full, Paths: paths})
 	}
 	if resync {
 		w.resync(false)
@@ -148,13 +150,13 @@ func (w *Watcher) onError(err error) {
 	} else {
 		w.log.Warn("watcher: watch error; rescanning everything", "path", w.root, "err", err)
 	}
-	w.event(true)
+	w.event(Signal{Full: true})
 	w.resync(false)
 }
 
 // event feeds one change to the debouncer.
-func (w *Watcher) event(full bool) {
-	if s, ok := w.deb.event(time.Now(), full); ok {
+func (w *Watcher) event(s Signal) {
+	if s, ok := w.deb.event(time.Now(), s); ok {
 		w.deliver(s)
 	}
 }
@@ -164,7 +166,7 @@ func (w *Watcher) event(full bool) {
 func (w *Watcher) deliver(s Signal) {
 	select {
 	case old := <-w.c:
-		s.Full = s.Full || old.Full
+		s = old.merge(s)
 	default:
 	}
 	select {
@@ -263,6 +265,7 @@ func (w *Watcher) apply(p plan, initial bool) bool {
 	// watch, which keeps the other name: it does not count as new, or every resync would
 	// see it again.
 	added := false
+	var paths []string
 	if len(fresh) > 0 {
 		now := setOf(w.b.WatchList())
 		for _, path := range fresh {
@@ -273,11 +276,12 @@ func (w *Watcher) apply(p plan, initial bool) bool {
 			if s := p[path]; s.signals() && !initial {
 				changed = true
 				full = full || s.level.top()
+				paths = append(paths, path)
 			}
 		}
 	}
 	if changed {
-		w.event(full)
+		w.event(Signal{Full: full, Paths: paths})
 	}
 	return added
 }
@@ -296,7 +300,7 @@ func (w *Watcher) abandon(cause error) {
 	w.specs = nil
 	w.snap = nil
 	w.polling.Store(true)
-	w.event(true)
+	w.event(Signal{Full: true})
 	w.poll()
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,27 @@ type Signal struct {
 	// the switch to polling, or the root or one of its active/, native/, bundles/
 	// folders appearing or going.
 	Full bool
+	// Paths are the files and folders whose changes this signal stands for, when it
+	// is not Full: a hint of where to look again, never a description of what
+	// changed. Empty when Full.
+	Paths []string
+}
+
+// merge folds t into s: both signals' paths, or a full rescan if either asks one.
+func (s Signal) merge(t Signal) Signal {
+	if s.Full || t.Full {
+		return Signal{Full: true}
+	}
+	seen := make(map[string]bool, len(s.Paths)+len(t.Paths))
+	var paths []string
+	for _, p := range append(append([]string(nil), s.Paths...), t.Paths...) {
+		if !seen[p] {
+			seen[p] = true
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	return Signal{Paths: paths}
 }
 
 // Watcher turns file changes under a plugins root into Signals. Create it with New and
