@@ -38,7 +38,8 @@ var _ reconcile.Host = mediaServer{}
 
 // Embedding the watch-and-reconcile loop in a Go program: its own logger, a Host
 // told of every change, and a context to stop it. Run returns once every plugin was
-// unloaded and released.
+// unloaded and released. Libraries are probed in helper processes, which are this
+// program started again: its main calls probe.Main() first (here, TestMain does).
 func Example() {
 	root := filepath.Join(os.TempDir(), fmt.Sprintf("plugwatch-example-%d", os.Getpid()), ".plugins")
 	defer os.RemoveAll(filepath.Dir(root))

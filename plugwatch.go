@@ -11,6 +11,7 @@ package plugwatch
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/admin"
+	"github.com/plugwatch/plugwatch/install"
+	"github.com/plugwatch/plugwatch/probe"
 	"github.com/plugwatch/plugwatch/reconcile"
 	"github.com/plugwatch/plugwatch/watcher"
 )
@@ -38,6 +41,15 @@ type Config struct {
 	// OnChange is a shell command run after each pass that changed plugins, with the
 	// pass's events as JSON lines on its standard input ("" : none).
 	OnChange string
+	// AdminToken is the bearer token the admin API's write endpoints require; with
+	// none they answer 403. MaxUpload is the largest upload they accept (default
+	// 512 MiB).
+	AdminToken string
+	MaxUpload  int64
+	// ProbeTimeout is how long a library's probe may take before it counts as a hang
+	// (default 5s). Options.Prober, when nil, is a pool of probe helper processes
+	// (package probe): the embedding program must call probe.Main first in main.
+	ProbeTimeout time.Duration
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 	// Host is told of every load, reload and unload; nil means nobody.
@@ -54,6 +66,8 @@ type Daemon struct {
 	ctl     *reconcile.Controller
 	metrics *admin.Metrics
 	rescan  chan struct{}
+	prober  reconcile.Prober // libraries are probed through it before they are opened
+	helpers *probe.Prober    // the pool the daemon made, closed when Run returns
 	passes  atomic.Uint64
 }
 
@@ -76,13 +90,25 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 512 << 20
+	}
 	opts := cfg.Options
 	opts.Quiet = cfg.Debounce
+	var helpers *probe.Prober
+	if opts.Prober == nil {
+		helpers = probe.New(probe.Options{ABI: opts.ABI, Timeout: cfg.ProbeTimeout, Logger: log})
+		opts.Prober = helpers
+	}
 	ctl, err := reconcile.NewController(reconcile.ControllerOptions{Options: opts, Logger: log, Host: cfg.Host})
 	if err != nil {
+		if helpers != nil {
+			helpers.Close()
+		}
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: log, ctl: ctl, metrics: admin.NewMetrics(), rescan: make(chan struct{}, 1)}, nil
+	return &Daemon{cfg: cfg, log: log, ctl: ctl, metrics: admin.NewMetrics(), rescan: make(chan struct{}, 1),
+		prober: opts.Prober, helpers: helpers}, nil
 }
 
 // State returns the current state document, or nil before the first pass.
@@ -113,6 +139,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		defer stop()
 		if cerr := d.ctl.Close(closeCtx); cerr != nil && err == nil {
 			err = cerr
+		}
+		if d.helpers != nil {
+			d.helpers.Close()
 		}
 	}()
 
@@ -231,7 +260,9 @@ func (d *Daemon) serve(ctx context.Context, wg *sync.WaitGroup) (net.Addr, error
 	if d.cfg.Listen == "" || d.cfg.Listen == "off" {
 		return nil, nil
 	}
-	h := admin.NewHandler(d, d.metrics, d.log)
+	h := admin.WriteHandler(admin.NewHandler(d, d.metrics, d.log), admin.WriteOptions{
+		Token: d.cfg.AdminToken, MaxUpload: d.cfg.MaxUpload, Install: d.install, Remove: d.remove,
+	})
 	bound := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	wg.Add(1)
@@ -248,4 +279,38 @@ func (d *Daemon) serve(ctx context.Context, wg *sync.WaitGroup) (net.Addr, error
 		}
 		return nil, err
 	}
+}
+
+// install places an upload the safe way (SPEC 8.1), refusing a kind that a plugin on
+// disk or a plugin loaded here already provides. The watcher then sees it and the
+// next pass loads it.
+func (d *Daemon) install(ctx context.Context, name string, body io.Reader, maxSize int64) (install.Result, error) {
+	return install.Install(ctx, install.Options{Root: d.ctl.Root(), Prober: d.prober, Provided: d.provided}, name, body, maxSize, nil)
+}
+
+// remove removes a plugin's files (SPEC 7.1 remove); the next pass unloads it.
+func (d *Daemon) remove(ctx context.Context, id string) error {
+	_, err := install.Remove(ctx, d.ctl.Root(), id)
+	return err
+}
+
+// provided returns the kinds provided by a plugin loaded here or one a scan of the
+// disk would report now.
+func (d *Daemon) provided(ctx context.Context) (map[string]string, error) {
+	opts := d.cfg.Options
+	opts.Root, opts.Prober = d.ctl.Root(), d.prober
+	st, err := reconcile.Scan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	kinds := map[string]string{}
+	for _, p := range st.Plugins {
+		kinds[p.Kind] = p.Library
+	}
+	if cur := d.ctl.State(); cur != nil {
+		for _, p := range cur.Plugins {
+			kinds[p.Kind] = p.Library
+		}
+	}
+	return kinds, nil
 }

@@ -34,6 +34,7 @@ type ControllerOptions struct {
 type Controller struct {
 	scan   *Scanner
 	copies *copier
+	probes *copyProber
 	abi    native.Range
 	log    *slog.Logger
 	host   Host
@@ -54,9 +55,12 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 		opts.ABI = native.DefaultRange()
 	}
 	cp := &copier{pid: os.Getpid()}
-	if opts.Prober == nil {
-		opts.Prober = copyProber(cp, opts.ABI)
+	inner := opts.Prober
+	if inner == nil {
+		inner = InProcess(opts.ABI)
 	}
+	probes := &copyProber{cp: cp, inner: inner, kept: map[Identity]private{}}
+	opts.Prober = probes
 	s, err := NewScanner(opts.Options)
 	if err != nil {
 		return nil, err
@@ -69,21 +73,9 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 		log.Info("removed private copies left by earlier runs", "count", n, "path", s.root)
 	}
 	return &Controller{
-		scan: s, copies: cp, abi: opts.ABI, log: log, host: opts.Host,
+		scan: s, copies: cp, probes: probes, abi: opts.ABI, log: log, host: opts.Host,
 		loaded: map[string]*LoadedPlugin{}, subs: map[chan Event]struct{}{},
 	}, nil
-}
-
-// copyProber probes a private copy of each library, never the user's file.
-func copyProber(cp *copier, abi native.Range) Prober {
-	return ProberFunc(func(_ context.Context, path string) (native.Metadata, error) {
-		p, err := cp.copy(path, Identity{})
-		if err != nil {
-			return native.Metadata{}, &native.Error{Op: "copy", Path: path, Err: native.ErrNotLoadable, Detail: err.Error()}
-		}
-		defer p.remove()
-		return native.Probe(p.path, abi)
-	})
 }
 
 // Root returns the absolute plugins root.
@@ -171,9 +163,13 @@ func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(co
 		return nil, err
 	}
 	c.retry = d.Retry
+	if d.Unjudged != nil {
+		c.log.Error("cannot probe libraries; trying again", "err", d.Unjudged, "path", c.scan.root)
+	}
 	now := time.Now()
 	prev := c.State()
 	next, extra := c.apply(d, prev, now)
+	c.probes.sweep() // the copies probed for claimants that were not opened
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
 	for _, p := range next {
@@ -266,9 +262,12 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 // open opens a private copy of w's library (make-before-break: the plugin it
 // replaces is still open).
 func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, error) {
-	cp, err := c.copies.copy(w.Library, w.Identity)
-	if err != nil {
-		return nil, err
+	cp, ok := c.probes.take(w.Identity) // the copy this pass probed (SPEC 8.2)
+	if !ok {
+		var err error
+		if cp, err = c.copies.copy(w.Library, w.Identity); err != nil {
+			return nil, err
+		}
 	}
 	lib, err := native.Open(cp.path, c.abi)
 	if err != nil {

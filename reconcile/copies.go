@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/plugwatch/plugwatch/native"
 )
 
 // errChanged: the library changed while it was being copied; look again later.
@@ -167,4 +171,72 @@ func copyOwner(name string) (int, bool) {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// copyProber probes a private copy of each library, never the user's file, and
+// keeps the copies it probed, so that the pass opens the very copy that passed the
+// probe (SPEC 8.2: copy, check the original did not change, probe and open that
+// same copy). sweep removes the copies no plugin adopted.
+type copyProber struct {
+	cp    *copier
+	inner Prober
+	mu    sync.Mutex
+	kept  map[Identity]private
+}
+
+func (p *copyProber) Probe(ctx context.Context, path string) (native.Metadata, error) {
+	id, err := StatIdentity(path)
+	if err != nil {
+		return native.Metadata{}, &native.Error{Op: "copy", Path: path, Err: native.ErrNotLoadable, Detail: err.Error()}
+	}
+	pv, err := p.cp.copy(path, id)
+	if errors.Is(err, errChanged) {
+		return native.Metadata{}, err // not judged: looked at again soon
+	}
+	if err != nil {
+		return native.Metadata{}, &native.Error{Op: "copy", Path: path, Err: native.ErrNotLoadable, Detail: err.Error()}
+	}
+	meta, err := p.inner.Probe(ctx, pv.path)
+	if err != nil {
+		pv.remove()
+		return meta, retarget(err, pv.path, path)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.kept[id]; ok {
+		old.remove()
+	}
+	p.kept[id] = pv
+	return meta, nil
+}
+
+// take hands over the copy probed for a file identity, if this pass made one.
+func (p *copyProber) take(id Identity) (private, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pv, ok := p.kept[id]
+	delete(p.kept, id)
+	return pv, ok
+}
+
+// sweep removes the copies nobody took.
+func (p *copyProber) sweep() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, pv := range p.kept {
+		pv.remove()
+		delete(p.kept, id)
+	}
+}
+
+// retarget makes an error about a private copy speak of the user's file.
+func retarget(err error, copyPath, path string) error {
+	var ne *native.Error
+	if !errors.As(err, &ne) {
+		return err
+	}
+	out := *ne
+	out.Path = path
+	out.Detail = strings.ReplaceAll(ne.Detail, copyPath, path)
+	return &out
 }

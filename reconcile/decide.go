@@ -8,6 +8,7 @@ import (
 
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
 )
 
 // KindPrefix is the namespace of every native plugin's registered kind (SPEC 5).
@@ -31,6 +32,9 @@ type Desired struct {
 	// their previous state. Retry is when a pass should look at them again.
 	Pending map[string]bool
 	Retry   time.Time
+	// Unjudged, when not nil, says why some library could not be probed at all (the
+	// probe helper could not be started): those claims are pending too.
+	Unjudged error
 }
 
 // decider turns claims, in claim order (records first, sorted, then bundles), into
@@ -49,7 +53,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			})
 			continue
 		}
-		if c.Fail != nil && c.Young || c.ProbeErr != nil && c.LibYoung {
+		if c.Fail != nil && c.Young || c.ProbeErr != nil && (c.LibYoung || errors.Is(c.ProbeErr, errNotJudged)) {
 			out.pend(c.Origin)
 			continue
 		}
@@ -132,6 +136,8 @@ func ProbeProblem(lib string, err error) Problem {
 		}
 	}
 	switch {
+	case errors.Is(err, probe.ErrCrashed):
+		return problem(lib, Crashed, Error, msg+"; it is not opened again until the file changes")
 	case errors.Is(err, native.ErrIncomplete):
 		return problem(lib, Incomplete, Warn, msg+"; it is looked at again when it changes")
 	case errors.Is(err, native.ErrABIVersion):

@@ -215,12 +215,13 @@ type unit struct {
 	problems []Problem
 	pending  []string
 	files    []string
+	young    bool // something in it was modified within the quiet period
 }
 
 // reusable reports whether the unit of a folder can stand for it in this pass: the
 // folder sent no event and nothing in it was left to be judged later.
 func (r *diskReader) reusable(dir string, u *unit) bool {
-	return r.clean != nil && r.clean(dir) && len(u.pending) == 0
+	return r.clean != nil && r.clean(dir) && !u.young
 }
 
 func (r *diskReader) reuse(dir string, u *unit) {
@@ -245,12 +246,14 @@ func (r *diskReader) readUnit(dir string) {
 	}
 	for _, c := range u.claims {
 		r.resolve(c)
+		u.young = u.young || c.Young || c.LibYoung
 	}
 	for origin := range r.pending {
 		if origin == dir || within(origin, dir) {
 			u.pending = append(u.pending, origin)
 		}
 	}
+	u.young = u.young || len(u.pending) > 0
 	r.units[dir] = u
 }
 

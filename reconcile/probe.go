@@ -2,10 +2,13 @@ package reconcile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
 )
 
 // Prober reads a library's metadata. It is how reconcile learns what a library
@@ -34,6 +37,16 @@ func InProcess(abi native.Range) Prober {
 	})
 }
 
+// errNotJudged marks a probe that says nothing about the library: the helper was
+// unavailable, or the file changed while it was copied. The claim keeps its previous
+// state and a pass looks again soon; the result is not remembered.
+var errNotJudged = errors.New("not judged yet")
+
+// notJudged reports whether err says nothing about the library itself.
+func notJudged(err error) bool {
+	return errors.Is(err, probe.ErrUnavailable) || errors.Is(err, errChanged) || errors.Is(err, errNotJudged)
+}
+
 type probeResult struct {
 	meta native.Metadata
 	err  error
@@ -45,6 +58,8 @@ type probeCache struct {
 	prober Prober
 	mu     sync.Mutex
 	m      map[Identity]probeResult
+	once   map[Identity]probeResult // results for this pass only (not judged)
+	cause  error                    // why the first of them was not judged
 }
 
 // probeAll probes the libraries of claims that resolved, each distinct identity once,
@@ -58,6 +73,7 @@ func (pc *probeCache) probeAll(ctx context.Context, claims []*claim) {
 	seen := map[Identity]bool{}
 	var jobs []job
 	pc.mu.Lock()
+	pc.once, pc.cause = map[Identity]probeResult{}, nil
 	for _, c := range claims {
 		if c.Wasm || c.Fail != nil || seen[c.Identity] {
 			continue
@@ -85,6 +101,19 @@ func (pc *probeCache) probeAll(ctx context.Context, claims []*claim) {
 				if ctx.Err() != nil {
 					continue
 				}
+				if notJudged(err) {
+					pc.mu.Lock()
+					if pc.cause == nil {
+						pc.cause = err
+					}
+					pc.mu.Unlock()
+					err = fmt.Errorf("%w: %w", errNotJudged, err)
+					// Given to this pass's claims, never remembered: see below.
+					pc.mu.Lock()
+					pc.once[j.id] = probeResult{meta, err}
+					pc.mu.Unlock()
+					continue
+				}
 				pc.mu.Lock()
 				pc.m[j.id] = probeResult{meta, err}
 				pc.mu.Unlock()
@@ -109,6 +138,9 @@ feed:
 			continue
 		}
 		r, ok := pc.m[c.Identity]
+		if o, once := pc.once[c.Identity]; once {
+			r, ok = o, true
+		}
 		c.Meta, c.ProbeErr = nil, nil
 		switch {
 		case !ok:

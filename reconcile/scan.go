@@ -180,6 +180,14 @@ func (s *Scanner) desired(ctx context.Context, clean func(string) bool) (*Desire
 		d.pend(origin)
 	}
 	d.Retry = r.retry
+	if d.Unjudged = s.cache.cause; d.Unjudged != nil {
+		// A probe said nothing about its library (the helper was unavailable, or the
+		// file changed while it was copied): look again soon.
+		soon := s.now().Add(max(s.quiet, 100*time.Millisecond))
+		if d.Retry.IsZero() || soon.Before(d.Retry) {
+			d.Retry = soon
+		}
+	}
 	return d, nil
 }
 
@@ -241,6 +249,9 @@ func Scan(ctx context.Context, opts Options) (*State, error) {
 	d, err := s.Desired(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if d.Unjudged != nil {
+		return nil, fmt.Errorf("cannot probe the libraries: %w", d.Unjudged)
 	}
 	return d.State(s.root, 1, time.Now()), nil
 }

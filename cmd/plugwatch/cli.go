@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/lmittmann/tint"
 
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
@@ -53,8 +55,9 @@ type globals struct {
 // app is one invocation: its environment, its global flags and its logger.
 type app struct {
 	Env
-	g   globals
-	log *slog.Logger
+	g      globals
+	log    *slog.Logger
+	probes *probe.Prober // made on first use; closed when the command ends
 }
 
 // command is one subcommand: its flags, and what it does with its arguments.
@@ -93,6 +96,11 @@ func Main(args []string, env Env) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer func() {
+		if a.probes != nil {
+			a.probes.Close()
+		}
+	}()
 	return cmd(ctx, a, rest)
 }
 
@@ -214,9 +222,19 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// options are the reconcile options the global flags select.
+// options are the reconcile options the global flags select, probing libraries in
+// helper processes (SPEC 8.4).
 func (a *app) options() reconcile.Options {
-	return reconcile.Options{Root: a.g.root, Workdir: a.g.workdir, Trust: a.g.trust, ABI: a.g.abi}
+	return reconcile.Options{Root: a.g.root, Workdir: a.g.workdir, Trust: a.g.trust, ABI: a.g.abi, Prober: a.prober()}
+}
+
+// prober is the command's probe helper pool: a library's constructors never run in
+// plugwatch's own process before they passed a probe there.
+func (a *app) prober() *probe.Prober {
+	if a.probes == nil {
+		a.probes = probe.New(probe.Options{ABI: a.g.abi, Timeout: a.g.probeTimeout, Logger: a.log})
+	}
+	return a.probes
 }
 
 // fail prints one line for a failure the command could not get past and returns
@@ -249,4 +267,13 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q", s)
 	}
 	return n * mult, nil
+}
+
+// cause strips an *fs.PathError down to its cause: the line names the file already.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

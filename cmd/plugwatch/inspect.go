@@ -21,12 +21,12 @@ type inspected struct {
 
 func inspectCommand(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print the metadata as JSON")
-	return func(_ context.Context, a *app, args []string) int {
+	return func(ctx context.Context, a *app, args []string) int {
 		lib, err := filepath.Abs(args[0])
 		if err != nil {
 			return a.fail("inspect %s: %v", args[0], err)
 		}
-		meta, err := native.Probe(lib, a.g.abi)
+		meta, err := a.prober().Probe(ctx, lib)
 		if err != nil {
 			p := reconcile.ProbeProblem(lib, err)
 			return a.fail("inspect %s: %s: %s", lib, p.Code, p.Message)

@@ -11,11 +11,14 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/probe"
 )
 
 func TestMain(m *testing.M) {
+	probe.Main() // a probe helper started from a test (or from plugwatch under test)
 	testscript.Main(cleanupM{m}, map[string]func(){
 		"plugwatch": func() {
+			probe.Main()
 			os.Exit(Main(os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 		},
 	})

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,17 +28,25 @@ func runCommand(fs *flag.FlagSet) runFunc {
 		if *resync < 0 {
 			return a.usage("--resync must not be negative")
 		}
-		if _, err := parseSize(*maxUpload); err != nil {
+		limit, err := parseSize(*maxUpload)
+		if err != nil {
 			return a.usage("invalid --max-upload %q: use bytes, or a number with KiB, MiB or GiB", *maxUpload)
 		}
+		token := strings.TrimSpace(a.Getenv("PLUGWATCH_ADMIN_TOKEN"))
 		if *tokenFile != "" {
-			if _, err := os.ReadFile(*tokenFile); err != nil {
-				return a.fail("--admin-token-file %s: %v", *tokenFile, err)
+			data, err := os.ReadFile(*tokenFile)
+			if err != nil {
+				return a.fail("--admin-token-file %s: %v; name a readable file holding the token", *tokenFile, cause(err))
+			}
+			if token = strings.TrimSpace(string(data)); token == "" {
+				return a.fail("--admin-token-file %s is empty; write the token into it", *tokenFile)
 			}
 		}
+		opts := a.options()
+		opts.Prober = nil // the daemon makes its own pool of probe helpers
 		d, err := plugwatch.New(plugwatch.Config{
-			Options: a.options(), Debounce: *debounce, Resync: *resync,
-			Listen: *listen, OnChange: *onChange, Logger: a.log,
+			Options: opts, Debounce: *debounce, Resync: *resync, Listen: *listen, OnChange: *onChange,
+			AdminToken: token, MaxUpload: limit, ProbeTimeout: a.g.probeTimeout, Logger: a.log,
 		})
 		if err != nil {
 			return a.fail("cannot prepare the plugins root %s: %v", a.g.root, err)

@@ -1,0 +1,244 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/plugwatch/plugwatch/install"
+)
+
+// WriteOptions configures the write side of the admin API.
+type WriteOptions struct {
+	// Token is the bearer token a write request must carry. "" disables writes:
+	// every write request is answered 403.
+	Token string
+	// MaxUpload is the largest body POST /v1/plugins accepts, in bytes (the
+	// daemon's --max-upload); a negative value means no limit.
+	MaxUpload int64
+	// Install places one uploaded file; the daemon passes install.Install with its
+	// Options. It must read body only after checking the name and the target (so
+	// that 409 comes before 413), and report a read error of body that matches
+	// install.ErrTooLarge as ErrTooLarge, as install.Install does. nil answers 501.
+	Install func(ctx context.Context, name string, body io.Reader, maxSize int64) (install.Result, error)
+	// Remove removes one plugin by id; the daemon passes install.Remove on its root.
+	// nil answers 501.
+	Remove func(ctx context.Context, id string) error
+}
+
+// WriteHandler returns the write side of the admin API (SPEC 7.3) in front of next,
+// to which it passes every other request:
+//
+//	POST   /v1/plugins?filename=NAME  install the request body as NAME (SPEC 8.1)
+//	DELETE /v1/plugins/{id}           remove the plugin id (plugwatch remove)
+//
+// A POST is checked in this order, those that need no body first:
+//
+//	403  no "Authorization: Bearer <token>" matching w.Token (compared in constant
+//	     time), or no token configured
+//	400  a bad NAME (install.CheckName)
+//	409  the target folder already holds a library or manifest, or wasm/NAME exists
+//	413  the declared Content-Length or the streamed body passes w.MaxUpload; the
+//	     body is streamed to disk, never held in memory, and not read past the limit
+//	422  the body is not a valid plugin
+//	409  its kind is already provided
+//	201  {"path": "<written>", "kind": "<kind>"}
+//
+// A DELETE answers 403 by the same token rule, 400 for an id that is not one safe
+// path component, 404 when there is nothing to remove, else 204. A body that
+// cannot be read (the client went away) is 400; any other failure 500. Every error
+// has the body {"error": "<one line>"}. The handler is safe for concurrent use;
+// concurrent installs are as safe as install.Install makes them.
+func WriteHandler(next http.Handler, w WriteOptions) http.Handler {
+	h := &writeHandler{opts: w, mux: http.NewServeMux()}
+	if w.Token != "" {
+		h.token = sha256.Sum256([]byte(w.Token))
+	}
+	h.mux.HandleFunc("POST /v1/plugins", h.install)
+	h.mux.HandleFunc("DELETE /v1/plugins/{id}", h.remove)
+	h.mux.Handle("/", next)
+	return h
+}
+
+type writeHandler struct {
+	opts  WriteOptions
+	token [sha256.Size]byte // the token's hash, so that comparing takes the same time whatever its length
+	mux   *http.ServeMux
+}
+
+func (h *writeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// authorized reports whether r carries the configured bearer token.
+func (h *writeHandler) authorized(r *http.Request) bool {
+	if h.opts.Token == "" {
+		return false
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
+}
+
+// forbid answers 403, saying how writes are enabled or authorised.
+func (h *writeHandler) forbid(w http.ResponseWriter) {
+	msg := "missing or wrong bearer token; send Authorization: Bearer <token>, the token of the daemon's --admin-token-file or $PLUGWATCH_ADMIN_TOKEN"
+	if h.opts.Token == "" {
+		msg = "writes are disabled: start plugwatch run with --admin-token-file or $PLUGWATCH_ADMIN_TOKEN to enable them"
+	}
+	writeError(w, http.StatusForbidden, msg)
+}
+
+func (h *writeHandler) install(w http.ResponseWriter, r *http.Request) {
+	body := &uploadReader{r: r.Body, declared: r.ContentLength, max: h.opts.MaxUpload}
+	if !h.authorized(r) {
+		refuseUpload(w, r, body, func() { h.forbid(w) })
+		return
+	}
+	name := r.URL.Query().Get("filename")
+	if _, err := install.CheckName(name); err != nil {
+		refuseUpload(w, r, body, func() { writeError(w, http.StatusBadRequest, err.Error()) })
+		return
+	}
+	if h.opts.Install == nil {
+		refuseUpload(w, r, body, func() {
+			writeError(w, http.StatusNotImplemented, "installing is not available in this daemon")
+		})
+		return
+	}
+	res, err := h.opts.Install(r.Context(), name, body, h.opts.MaxUpload)
+	if err != nil {
+		refuseUpload(w, r, body, func() { writeError(w, installStatus(err, body), err.Error()) })
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(struct {
+		Path string `json:"path"`
+		Kind string `json:"kind"`
+	}{res.Path, res.Kind})
+}
+
+// installStatus is the status of a failed install (SPEC 7.3).
+func installStatus(err error, body *uploadReader) int {
+	switch {
+	case errors.Is(err, install.ErrBadName):
+		return http.StatusBadRequest
+	case errors.Is(err, install.ErrOccupied), errors.Is(err, install.ErrKindProvided):
+		return http.StatusConflict
+	case errors.Is(err, install.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, install.ErrInvalid):
+		return http.StatusUnprocessableEntity
+	case body.err != nil:
+		return http.StatusBadRequest // the upload broke off
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func (h *writeHandler) remove(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		h.forbid(w)
+		return
+	}
+	if h.opts.Remove == nil {
+		writeError(w, http.StatusNotImplemented, "removing is not available in this daemon")
+		return
+	}
+	err := h.opts.Remove(r.Context(), r.PathValue("id"))
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, install.ErrNothingToRemove):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, install.ErrBadName):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// lingerRead bounds the one-byte read of refuseUpload.
+const lingerRead = time.Second
+
+// refuseUpload answers an upload with answer, and when the client may still be
+// sending a body nobody will read, makes sure it gets to read that answer: it asks
+// for the connection to be closed after the answer, and reads one byte of the rest
+// through http.MaxBytesReader with a limit of 0, which makes the server close the
+// connection gracefully (FIN, then a pause) rather than at once. Closed at once
+// with unread data, a connection is reset, and the reset can destroy the answer in
+// the client's buffers before the client reads it; the server only avoids that by
+// itself for clients that did not ask for "Connection: close". A client waiting
+// for "100 Continue" has sent no body and is left alone.
+func refuseUpload(w http.ResponseWriter, r *http.Request, body *uploadReader, answer func()) {
+	unread := r.ContentLength != 0 && !body.eof
+	if !unread {
+		answer()
+		return
+	}
+	w.Header().Set("Connection", "close")
+	answer()
+	if !body.started && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return
+	}
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	rc.SetReadDeadline(time.Now().Add(lingerRead))
+	http.MaxBytesReader(w, r.Body, 0).Read(make([]byte, 1))
+}
+
+// writeError answers status with the body {"error": msg}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// uploadReader is an upload's body. It refuses to be read at all when the declared
+// Content-Length passes max, and fails once more than max bytes were read; both
+// errors match install.ErrTooLarge. It remembers the first other read error.
+type uploadReader struct {
+	r             io.Reader
+	declared, max int64 // declared is -1 when unknown; max < 0 means no limit
+	n             int64
+	err           error
+	started, eof  bool // Read was called; the body was read to its end
+}
+
+func (u *uploadReader) Read(p []byte) (int, error) {
+	u.started = true
+	if u.max >= 0 && u.declared > u.max {
+		return 0, &tooLargeError{fmt.Sprintf("the upload declares %d bytes, more than the limit of %d bytes (--max-upload)", u.declared, u.max)}
+	}
+	n, err := u.r.Read(p)
+	u.n += int64(n)
+	if u.max >= 0 && u.n > u.max {
+		return n, &tooLargeError{fmt.Sprintf("the upload is larger than the limit of %d bytes (--max-upload)", u.max)}
+	}
+	if err == io.EOF {
+		u.eof = true
+	}
+	if err != nil && err != io.EOF && u.err == nil {
+		u.err = err
+	}
+	return n, err
+}
+
+// tooLargeError is an upload past the limit; it matches install.ErrTooLarge.
+type tooLargeError struct{ msg string }
+
+func (e *tooLargeError) Error() string        { return e.msg }
+func (e *tooLargeError) Is(target error) bool { return target == install.ErrTooLarge }

@@ -1,0 +1,165 @@
+package install
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+const (
+	wasmExt   = ".wasm"
+	maxName   = 255 // bytes, the longest file name
+	wasmDir   = "wasm"
+	nativeDir = "native"
+)
+
+// CheckName applies the naming rules of SPEC 8.1 to the name of a file to install
+// and returns it trimmed of surrounding white space. The name must be one plain
+// file name: not empty, at most 255 bytes, without a path separator ("/" or "\"),
+// a control character or ".." anywhere ("lib..so" and "..so" are refused), not
+// hidden, and ending in the platform's library extension (reconcile.LibraryExt,
+// case-sensitive) or ".wasm": "libfoo.so.1" and "x.dll" are refused. A library's
+// folder (see Install) must not be a name plugwatch ignores: "lib.x.so" would go to
+// the hidden folder native/.x and is refused.
+//
+// It reads nothing from disk. On failure it returns an *Error wrapping ErrBadName.
+func CheckName(name string) (trimmed string, err error) {
+	n := strings.TrimSpace(name)
+	if why := nameProblem(n); why != "" {
+		return "", &Error{Op: "install", Path: shown(n), Err: ErrBadName, Detail: why}
+	}
+	return n, nil
+}
+
+// nameProblem says why n is no name to install, and what to do, or returns "".
+func nameProblem(n string) string {
+	ext := reconcile.LibraryExt()
+	switch {
+	case n == "":
+		return "the file name is empty; name the file, e.g. lib<kind>" + ext
+	case len(n) > maxName:
+		return "the file name is longer than 255 bytes; rename the file"
+	case strings.IndexFunc(n, unicode.IsControl) >= 0 || !utf8.ValidString(n):
+		return "the file name holds a control character or invalid UTF-8; rename the file"
+	case strings.ContainsAny(n, `/\`):
+		return "the file name must be one plain name without a path separator; rename the file"
+	case strings.Contains(n, ".."):
+		return `the file name must not contain ".."; rename the file`
+	case n[0] == '.':
+		return "the file name is hidden (starts with \".\"); rename the file"
+	case strings.HasSuffix(n, wasmExt):
+		return ""
+	case !strings.HasSuffix(n, ext):
+		return "the file name must end in " + ext + " (a native library) or " + wasmExt + "; rename the file"
+	}
+	if folder := reconcile.Stem(n); reconcile.Ignored(folder) {
+		return "its folder " + nativeDir + "/" + folder + " would be ignored by plugwatch (hidden, *.tmp, *.swp or *~); rename the file"
+	}
+	return ""
+}
+
+// shown is a name as error messages show it: quoted when empty or when it holds
+// characters that would not print on one line.
+func shown(n string) string {
+	if n == "" || strings.IndexFunc(n, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 || !utf8.ValidString(n) {
+		return strconv.Quote(n)
+	}
+	return n
+}
+
+// target is where a checked name goes.
+type target struct {
+	name string
+	wasm bool
+	rel  string // the folder, relative to the root: "native/gain" or "wasm"
+	dir  string // the folder, joined onto the root as given
+	path string // dir/name
+}
+
+func newTarget(root, name string) target {
+	t := target{name: name, wasm: strings.HasSuffix(name, wasmExt)}
+	if t.wasm {
+		t.rel = wasmDir
+	} else {
+		t.rel = filepath.Join(nativeDir, reconcile.Stem(name))
+	}
+	t.dir = filepath.Join(root, t.rel)
+	t.path = filepath.Join(t.dir, name)
+	return t
+}
+
+// free checks that the target is not taken (SPEC 8.1): the library's folder holds
+// no library or manifest and is not anything but a plain folder; wasm/NAME does
+// not exist. It returns nil, an *Error wrapping ErrOccupied, or the system's error.
+func (t target) free() error {
+	occupied := func(detail string) error {
+		return &Error{Op: "install", Path: t.name, Err: ErrOccupied, Detail: detail}
+	}
+	if t.wasm {
+		if fi, err := os.Stat(t.dir); err == nil && !fi.IsDir() {
+			return occupied(t.rel + " exists and is not a folder; remove or rename it first")
+		}
+		rel := filepath.Join(t.rel, t.name)
+		if _, err := os.Lstat(t.path); err == nil {
+			return occupied(rel + " already exists; remove it first, or install under another name")
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot check %s: %v", rel, err)}
+		}
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Dir(t.dir)); err == nil && !fi.IsDir() {
+		return occupied(nativeDir + " exists and is not a folder; remove or rename it first")
+	}
+	fi, err := os.Lstat(t.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot check %s: %v", t.rel, err)}
+	case !fi.IsDir():
+		return occupied(t.rel + " exists and is not a plain folder; remove or rename it first, or install under another name")
+	}
+	name, err := occupant(t.dir)
+	if err != nil {
+		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot read %s: %v", t.rel, err)}
+	}
+	if name != "" {
+		return occupied(fmt.Sprintf("%s already holds %s; remove that plugin first (plugwatch remove %s), or install under another name",
+			t.rel, name, filepath.Base(t.rel)))
+	}
+	return nil
+}
+
+// occupant returns the first entry of dir that makes it an occupied bundle folder: a
+// library or a manifest (plugin.yml, plugin.yaml, *.plugin.yml, *.plugin.yaml),
+// ignoring the names plugwatch ignores; "" when there is none.
+func occupant(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if n := e.Name(); reconcile.IsLibraryName(n) || isManifestName(n) {
+			return n, nil
+		}
+	}
+	return "", nil
+}
+
+// isManifestName reports whether n is, or could be, a directory bundle's manifest
+// (SPEC 3): plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
+func isManifestName(n string) bool {
+	if reconcile.Ignored(n) {
+		return false
+	}
+	return n == "plugin.yml" || n == "plugin.yaml" ||
+		strings.HasSuffix(n, ".plugin.yml") || strings.HasSuffix(n, ".plugin.yaml")
+}

@@ -1,0 +1,296 @@
+// Command soak runs a plugwatch daemon for a chosen duration under random
+// operations on its plugins root — bundles added, removed, rewritten, renamed,
+// marketplace records installed and uninstalled, and corrupt, truncated and crashing
+// libraries dropped in — then checks that the daemon's state equals a fresh scan of
+// the same disk and that its memory and open files did not grow without bound.
+//
+//	go run ./internal/soak -duration 10m
+//
+// It prints its figures and exits 1 when a check fails.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+func main() {
+	duration := flag.Duration("duration", time.Minute, "how long to run the operations")
+	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
+	flag.Parse()
+	if err := run(*duration, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct{ rssKiB, fds int }
+
+func run(duration time.Duration, seed uint64) error {
+	fmt.Printf("soak: %v, seed %d\n", duration, seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	work, err := os.MkdirTemp("", "plugwatch-soak-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	bin := filepath.Join(work, "plugwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/plugwatch").CombinedOutput(); err != nil {
+		return fmt.Errorf("building plugwatch: %v\n%s", err, out)
+	}
+	var good, bad []string
+	for _, k := range []string{"k1", "k2", "k3", "k4"} {
+		for _, desc := range []string{"x", "y"} {
+			lib, err := plugintest.Compile(plugintest.Spec{Kind: k, Description: k + desc})
+			if err != nil {
+				return err
+			}
+			good = append(good, lib)
+		}
+	}
+	for _, s := range []plugintest.Spec{{Crash: "entry_segv"}, {Crash: "ctor_abort"}, {Crash: "ctor_hang"}, {Kind: "k1", ABI: 12}, {NullKind: true}} {
+		lib, err := plugintest.Compile(s)
+		if err != nil {
+			return err
+		}
+		bad = append(bad, lib)
+	}
+
+	root := filepath.Join(work, ".plugins")
+	addrFile := filepath.Join(work, "addr")
+	cmd := exec.Command(bin, "run", "--root", root, "--listen", "127.0.0.1:0", "--debounce", "50ms",
+		"--probe-timeout", "1s", "--log-format", "json", "--log-level", "warn")
+	logFile, err := os.Create(filepath.Join(work, "log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Process.Kill()
+	_ = addrFile
+	addr, err := waitAddr(filepath.Join(work, "log"))
+	if err != nil {
+		return err
+	}
+	pid := cmd.Process.Pid
+
+	ids := []string{"a", "b", "c", "d", "e", "f"}
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	ops := 0
+	var samples []sample
+	end := time.Now().Add(duration)
+	nextSample := time.Now()
+	for time.Now().Before(end) {
+		id := pick(ids)
+		dir := filepath.Join(root, "native", id)
+		switch rng.IntN(9) {
+		case 0, 1: // add a bundle
+			os.RemoveAll(dir)
+			copyFile(pick(good), filepath.Join(dir, "libp.so"))
+		case 2: // remove it
+			os.RemoveAll(dir)
+		case 3: // rewrite its library in place
+			if _, err := os.Stat(dir); err == nil {
+				copyFile(pick(good), filepath.Join(dir, "libp.so"))
+			}
+		case 4: // rename it
+			os.Rename(dir, filepath.Join(root, "native", pick(ids)))
+		case 5: // a corrupt, truncated or crashing library
+			if _, err := os.Stat(dir); err == nil {
+				switch rng.IntN(3) {
+				case 0:
+					copyFile(pick(bad), filepath.Join(dir, "libp.so"))
+				case 1:
+					data, _ := os.ReadFile(pick(good))
+					os.WriteFile(filepath.Join(dir, "libp.so"), data[:rng.IntN(len(data))], 0o755)
+				case 2:
+					os.WriteFile(filepath.Join(dir, "libp.so"), []byte("not a library"), 0o755)
+				}
+			}
+		case 6: // a marketplace record and its bundle
+			version := fmt.Sprintf("2.%d.0", rng.IntN(2))
+			copyFile(pick(good), filepath.Join(root, "bundles", id, version, "libp.so"))
+			rec, _ := json.Marshal(map[string]any{"plugin_id": id, "version": version, "node_kind": fmt.Sprintf("k%d", 1+rng.IntN(4)),
+				"kind": "native", "entrypoint": ".plugins/bundles/" + id + "/" + version + "/libp.so", "installed_at_ms": 1})
+			os.MkdirAll(filepath.Join(root, "active"), 0o755)
+			os.WriteFile(filepath.Join(root, "active", id+".json"), rec, 0o644)
+		case 7: // uninstall it
+			os.Remove(filepath.Join(root, "active", id+".json"))
+		case 8: // a bare library
+			copyFile(pick(good), filepath.Join(root, "native", "lib"+id+".so"))
+		}
+		ops++
+		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // the pace of the operations
+		if time.Now().After(nextSample) {
+			s, err := measure(pid)
+			if err != nil {
+				return fmt.Errorf("the daemon died: %v", err)
+			}
+			samples = append(samples, s)
+			nextSample = time.Now().Add(time.Second)
+		}
+	}
+
+	// Heal: remove what is broken, so no plugin is left stale, then compare with a scan.
+	filepath.WalkDir(filepath.Join(root, "native"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".so") {
+			if out, err := exec.Command(bin, "inspect", path).CombinedOutput(); err != nil {
+				_ = out
+				os.Remove(path)
+			}
+		}
+		return nil
+	})
+	var daemon, scan string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := state(addr)
+		if err != nil {
+			return err
+		}
+		daemon = summary(st)
+		out, err := exec.Command(bin, "scan", "--json", "--root", root).Output()
+		if err != nil {
+			return fmt.Errorf("scan: %v", err)
+		}
+		var sc reconcile.State
+		if err := json.Unmarshal(out, &sc); err != nil {
+			return err
+		}
+		scan = summary(&sc)
+		if daemon == scan {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon did not converge to a scan:\ndaemon: %s\nscan:   %s", daemon, scan)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	final, err := state(addr)
+	if err != nil {
+		return err
+	}
+	first, peak, last := samples[0], sample{}, samples[len(samples)-1]
+	for _, s := range samples {
+		peak.rssKiB, peak.fds = max(peak.rssKiB, s.rssKiB), max(peak.fds, s.fds)
+	}
+	fmt.Printf("soak: %d operations, %d plugins loaded at the end, %d problems, generation %d\n", ops, len(final.Plugins), len(final.Problems), final.Generation)
+	fmt.Printf("soak: memory (RSS) first %d KiB, peak %d KiB, last %d KiB\n", first.rssKiB, peak.rssKiB, last.rssKiB)
+	fmt.Printf("soak: open files first %d, peak %d, last %d\n", first.fds, peak.fds, last.fds)
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("plugwatch run did not exit 0 on SIGTERM: %v", err)
+	}
+	// Bounded: the last quarter's peak may not exceed the first quarter's by much.
+	q := len(samples) / 4
+	if q > 0 {
+		early, late := sample{}, sample{}
+		for _, s := range samples[:q] {
+			early.rssKiB, early.fds = max(early.rssKiB, s.rssKiB), max(early.fds, s.fds)
+		}
+		for _, s := range samples[len(samples)-q:] {
+			late.rssKiB, late.fds = max(late.rssKiB, s.rssKiB), max(late.fds, s.fds)
+		}
+		if late.rssKiB > early.rssKiB*2+20<<10 {
+			return fmt.Errorf("memory grew from %d KiB to %d KiB", early.rssKiB, late.rssKiB)
+		}
+		if late.fds > early.fds+64 {
+			return fmt.Errorf("open files grew from %d to %d", early.fds, late.fds)
+		}
+	}
+	fmt.Println("soak: ok")
+	return nil
+}
+
+func copyFile(src, dst string) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return
+	}
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	os.WriteFile(dst, data, 0o755)
+}
+
+func waitAddr(log string) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		data, _ := os.ReadFile(log)
+		for _, line := range strings.Split(string(data), "\n") {
+			var rec struct{ Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Addr != "" {
+				return rec.Addr, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "", errors.New("plugwatch run did not log its address")
+}
+
+func state(addr string) (*reconcile.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/v1/state", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var st reconcile.State
+	return &st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+func measure(pid int) (sample, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return sample{}, err
+	}
+	var s sample
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			s.rssKiB, _ = strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return sample{}, err
+	}
+	s.fds = len(fds)
+	return s, nil
+}
+
+// summary is what must agree between the daemon and a scan.
+func summary(st *reconcile.State) string {
+	var lines []string
+	for _, p := range st.Plugins {
+		lines = append(lines, fmt.Sprintf("plugin %s %s stale=%v", p.Kind, p.Library, p.Stale))
+	}
+	for _, s := range st.Skipped {
+		lines = append(lines, fmt.Sprintf("skipped %s %s %s", s.Kind, s.Library, s.Reason))
+	}
+	for _, p := range st.Problems {
+		lines = append(lines, fmt.Sprintf("problem %s %s", p.Path, p.Code))
+	}
+	sort.Strings(lines)
+	b, _ := json.Marshal(lines)
+	return string(b)
+}

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package probe
+
+// closeOnExec does nothing here.
+func closeOnExec(...int) {}

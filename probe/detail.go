@@ -1,0 +1,111 @@
+package probe
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// crashDetail says, for people, how a helper ended: from the Go runtime's crash
+// report when there is one (a signal in a library reaches the runtime's handler,
+// which reports it and exits with status 2), else from the wait status.
+func crashDetail(report []byte, st *os.ProcessState) string {
+	if name := reportedSignal(report); name != "" {
+		return signalDetail(name)
+	}
+	if line := firstLine(report, "fatal error: "); line != "" {
+		return "the helper failed: " + line
+	}
+	if line := firstLine(report, "panic: "); line != "" {
+		return "the helper failed: " + line
+	}
+	if st == nil {
+		return "the helper ended"
+	}
+	if ws, ok := st.Sys().(interface {
+		Signaled() bool
+		Signal() syscall.Signal
+	}); ok && ws.Signaled() {
+		return signalDetail(signalName(ws.Signal()))
+	}
+	return "exited with status " + strconv.Itoa(st.ExitCode())
+}
+
+func signalDetail(name string) string {
+	if name == "SIGABRT" {
+		return "aborted (SIGABRT)"
+	}
+	return "killed by signal " + name
+}
+
+// reportedSignal finds the signal in a Go crash report: "[signal SIGSEGV: ..." (a
+// fault in code the runtime did not expect it in) or a line "SIGABRT: abort" (a
+// signal the runtime dies of).
+func reportedSignal(report []byte) string {
+	if _, rest, ok := bytes.Cut(report, []byte("[signal ")); ok {
+		if name, _, ok := bytes.Cut(rest, []byte(":")); ok && isSignalName(name) {
+			return string(name)
+		}
+	}
+	for line := range bytes.Lines(report) {
+		if name, _, ok := bytes.Cut(line, []byte(": ")); ok && isSignalName(name) {
+			return string(name)
+		}
+	}
+	return ""
+}
+
+func isSignalName(b []byte) bool {
+	if len(b) < 4 || len(b) > 12 || !bytes.HasPrefix(b, []byte("SIG")) {
+		return false
+	}
+	for _, c := range b[3:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// firstLine returns the first line of report that starts with prefix, without its
+// line break.
+func firstLine(report []byte, prefix string) string {
+	for line := range bytes.Lines(report) {
+		if bytes.HasPrefix(line, []byte(prefix)) {
+			return string(bytes.TrimRight(line, "\r\n"))
+		}
+	}
+	return ""
+}
+
+// signalName returns the usual name of s ("SIGSEGV"), or its number.
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGFPE:
+		return "SIGFPE"
+	case syscall.SIGILL:
+		return "SIGILL"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGTRAP:
+		return "SIGTRAP"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return strconv.Itoa(int(s))
+}

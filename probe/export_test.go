@@ -1,0 +1,4 @@
+package probe
+
+// HookEnv is hookEnv for the external tests.
+const HookEnv = hookEnv

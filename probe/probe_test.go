@@ -1,0 +1,386 @@
+//go:build linux && (amd64 || arm64)
+
+package probe_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
+)
+
+// helpers records the helpers a Prober starts: the test binary itself, with extra
+// environment.
+type helpers struct {
+	env    []string
+	starts chan struct{} // when not nil, receives a value as each helper is started
+	mu     sync.Mutex
+	cmds   []*exec.Cmd
+}
+
+func (h *helpers) command() *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), h.env...)
+	h.mu.Lock()
+	h.cmds = append(h.cmds, cmd)
+	h.mu.Unlock()
+	if h.starts != nil {
+		h.starts <- struct{}{}
+	}
+	return cmd
+}
+
+func (h *helpers) started() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.cmds)
+}
+
+// newProber returns a Prober closed when the test ends. (TestMain checks that no
+// goroutine is left; TestClose checks helpers too.)
+func newProber(t *testing.T, opts probe.Options) *probe.Prober {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	p := probe.New(opts)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+// inProcess probes path in this process.
+func inProcess(t *testing.T, path string) native.Metadata {
+	t.Helper()
+	md, err := native.Probe(path, native.DefaultRange())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestGoodLibrary(t *testing.T) {
+	p := newProber(t, probe.Options{})
+	for _, abi := range []int{1, 2, 3, 6, 8, 9} {
+		lib := plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: abi, Description: "Adjusts volume"})
+		got, err := p.Probe(ctxFor(t), lib)
+		if err != nil {
+			t.Fatalf("ABI %d: %v", abi, err)
+		}
+		if want := inProcess(t, lib); !reflect.DeepEqual(got, want) {
+			t.Errorf("ABI %d: through the helper\n%+v\nin process\n%+v", abi, got, want)
+		}
+	}
+}
+
+func TestRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libgain.so"))
+	t.Chdir(dir)
+	p := newProber(t, probe.Options{Workers: 1})
+	got, err := p.Probe(ctxFor(t), "libgain.so")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := inProcess(t, "libgain.so"); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// Each crash variant is ErrCrashed, while good libraries probed at the same time in
+// the same Prober (some queued behind the crashing ones) all succeed.
+func TestCrashes(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	h := &helpers{}
+	p := newProber(t, probe.Options{Timeout: timeout, Workers: 2, Command: h.command})
+	want := map[string]string{
+		"entry_segv": "killed by signal SIGSEGV",
+		"ctor_abort": "aborted (SIGABRT)",
+		"ctor_hang":  "hung for more than 500ms",
+	}
+	var good []string
+	for i, abi := range []int{2, 6, 9, 2, 6, 9} {
+		good = append(good, plugintest.Install(t, plugintest.Spec{Kind: "gain", ABI: abi},
+			filepath.Join(t.TempDir(), "libgood"+string(rune('a'+i))+".so")))
+	}
+	ctx := ctxFor(t)
+	var wg sync.WaitGroup
+	for crash, detail := range want {
+		lib := plugintest.Build(t, plugintest.Spec{Kind: "bad", Crash: crash})
+		wg.Go(func() {
+			_, err := p.Probe(ctx, lib)
+			if !errors.Is(err, probe.ErrCrashed) {
+				t.Errorf("%s: got %v, want ErrCrashed", crash, err)
+				return
+			}
+			ne, ok := errors.AsType[*native.Error](err)
+			if !ok || ne.Op != "probe" || ne.Path != lib || ne.Detail != detail {
+				t.Errorf("%s: got %#v, want Op probe, Path %s, Detail %q", crash, err, lib, detail)
+			}
+		})
+	}
+	for _, lib := range good {
+		wg.Go(func() {
+			got, err := p.Probe(ctx, lib)
+			if err != nil {
+				t.Errorf("%s: %v", lib, err)
+			} else if want := inProcess(t, lib); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: got %+v, want %+v", lib, got, want)
+			}
+		})
+	}
+	wg.Wait()
+	// Every crash variant was tried twice, and each try ended its helper.
+	if n := h.started(); n < 2*len(want) {
+		t.Errorf("%d helpers started, want at least %d", n, 2*len(want))
+	}
+}
+
+// A helper that dies after a good library was probed in it (as one whose constructor
+// started a thread that crashes later would) does not get the next library blamed.
+func TestRetryAlone(t *testing.T) {
+	dir := t.TempDir()
+	poison := plugintest.Install(t, plugintest.Spec{Kind: "poison"}, filepath.Join(dir, "libpoison.so"))
+	die := plugintest.Install(t, plugintest.Spec{Kind: "die"}, filepath.Join(dir, "libdie.so"))
+	good := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(dir, "libgood.so"))
+	h := &helpers{env: []string{probe.HookEnv + "=poison=libpoison,die=libdie"}}
+	p := newProber(t, probe.Options{Workers: 1, Command: h.command})
+	ctx := ctxFor(t)
+
+	probeOK := func(lib string, helpers int) {
+		t.Helper()
+		got, err := p.Probe(ctx, lib)
+		if err != nil {
+			t.Fatalf("%s: %v", lib, err)
+		}
+		if want := inProcess(t, lib); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v, want %+v", lib, got, want)
+		}
+		if n := h.started(); n != helpers {
+			t.Errorf("after %s: %d helpers started, want %d", filepath.Base(lib), n, helpers)
+		}
+	}
+	probeOK(poison, 1)
+	probeOK(good, 2) // the poisoned helper died on it; it passed alone in a fresh one
+
+	// A library that kills every helper it is probed in is blamed after its second try.
+	_, err := p.Probe(ctx, die)
+	if !errors.Is(err, probe.ErrCrashed) || !strings.Contains(err.Error(), "killed by signal SIGKILL") {
+		t.Errorf("die: got %v, want ErrCrashed killed by signal SIGKILL", err)
+	}
+	if n := h.started(); n != 3 {
+		t.Errorf("after libdie: %d helpers started, want 3", n)
+	}
+	probeOK(good, 4)
+}
+
+// Requests queued behind a library that hangs its helper are neither lost nor blamed.
+func TestQueuedBehindCrash(t *testing.T) {
+	h := &helpers{starts: make(chan struct{}, 10)}
+	p := newProber(t, probe.Options{Workers: 1, Timeout: 300 * time.Millisecond, Command: h.command})
+	ctx := ctxFor(t)
+	hang := plugintest.Build(t, plugintest.Spec{Kind: "hang", Crash: "ctor_hang"})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := p.Probe(ctx, hang); !errors.Is(err, probe.ErrCrashed) {
+			t.Errorf("hang: got %v, want ErrCrashed", err)
+		}
+	})
+	<-h.starts // the only worker has the hanging library: the others queue
+	for i := range 4 {
+		lib := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood"+string(rune('a'+i))+".so"))
+		wg.Go(func() {
+			if _, err := p.Probe(ctx, lib); err != nil {
+				t.Errorf("%s: %v", lib, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := h.started(); n != 3 {
+		t.Errorf("%d helpers started, want 3 (the hang's, its retry's, then one for the rest)", n)
+	}
+}
+
+// native's errors come through with their sentinel, Op, Path and Detail.
+func TestNativeErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "libtext.so")
+	if err := os.WriteFile(text, []byte("not a library\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		lib  string
+		want error
+	}{
+		{"incomplete", plugintest.Truncated(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libtrunc.so"), 100), native.ErrIncomplete},
+		{"not loadable", text, native.ErrNotLoadable},
+		{"foreign", plugintest.ForeignArch(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libforeign.so")), native.ErrNotLoadable},
+		{"abi version", plugintest.Build(t, plugintest.Spec{Kind: "future", ABI: 12}), native.ErrABIVersion},
+		{"no entry", plugintest.Build(t, plugintest.Spec{NoSymbol: true}), native.ErrNoEntry},
+		{"loader", plugintest.Build(t, plugintest.Spec{Kind: "gain", Bad: "unresolved_symbol"}), native.ErrLoader},
+		{"metadata", plugintest.Build(t, plugintest.Spec{Kind: "gain", Bad: "null_pin_name"}), native.ErrMetadata},
+		{"invalid kind", plugintest.Build(t, plugintest.Spec{NullKind: true}), native.ErrInvalidKind},
+		{"missing", filepath.Join(dir, "libmissing.so"), fs.ErrNotExist},
+	}
+	p := newProber(t, probe.Options{})
+	ctx := ctxFor(t)
+	for _, c := range cases {
+		_, err := p.Probe(ctx, c.lib)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+			continue
+		}
+		_, want := native.Probe(c.lib, native.DefaultRange())
+		if !reflect.DeepEqual(err, want) {
+			t.Errorf("%s: through the helper %#v, in process %#v", c.name, err, want)
+		}
+	}
+}
+
+// A constructor that floods standard output and error with bytes that look like
+// protocol messages changes nothing.
+func TestNoisyConstructor(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler:", err)
+	}
+	lib := filepath.Join(t.TempDir(), "libnoisy.so")
+	out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-o", lib,
+		"../testdata/plugin.c", "testdata/noisy.c", "-DSK_ABI=6", `-DSK_KIND="noisy"`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("compiling noisy.c: %v\n%s", err, out)
+	}
+	p := newProber(t, probe.Options{Workers: 1}) // the default Command: this executable
+	ctx := ctxFor(t)
+	quiet := plugintest.Build(t, plugintest.Spec{Kind: "noisy", ABI: 6})
+	for range 2 { // and the helper is still in step afterwards
+		got, err := p.Probe(ctx, lib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := inProcess(t, quiet); !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		if _, err := p.Probe(ctx, quiet); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Close stops every helper (they are waited for and gone) and every goroutine.
+func TestClose(t *testing.T) {
+	h := &helpers{starts: make(chan struct{}, 10)}
+	p := probe.New(probe.Options{Workers: 2, Timeout: 10 * time.Second, Command: h.command})
+	ctx := ctxFor(t)
+	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
+	hang := plugintest.Build(t, plugintest.Spec{Kind: "hang", Crash: "ctor_hang"})
+	// A probe in flight when Close comes returns ErrUnavailable at once.
+	hung := make(chan error)
+	go func() {
+		_, err := p.Probe(ctx, hang)
+		hung <- err
+	}()
+	<-h.starts                                    // the hanging library has its helper
+	if _, err := p.Probe(ctx, good); err != nil { // in a second helper
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-hung; !errors.Is(err, probe.ErrUnavailable) {
+		t.Errorf("probe in flight: got %v, want ErrUnavailable", err)
+	}
+	for _, cmd := range h.cmds {
+		if cmd.ProcessState == nil {
+			t.Errorf("helper %d was not waited for", cmd.Process.Pid)
+		}
+		if err := syscall.Kill(cmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("helper %d: kill 0: %v, want ESRCH", cmd.Process.Pid, err)
+		}
+	}
+	if _, err := p.Probe(ctx, good); !errors.Is(err, probe.ErrUnavailable) {
+		t.Errorf("after Close: got %v, want ErrUnavailable", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	goleak.VerifyNone(t)
+}
+
+// A probe whose context ends returns ctx.Err(); the library is not blamed and the
+// Prober goes on.
+func TestContext(t *testing.T) {
+	h := &helpers{}
+	p := newProber(t, probe.Options{Workers: 1, Timeout: 500 * time.Millisecond, Command: h.command})
+	hang := plugintest.Build(t, plugintest.Spec{Kind: "hang", Crash: "ctor_hang"})
+	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
+
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := p.Probe(cancelled, good); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: got %v", err)
+	}
+
+	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := p.Probe(short, hang); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hanging library: got %v, want DeadlineExceeded", err)
+	}
+	// Queued behind the abandoned probe, which times out and is not tried again.
+	if _, err := p.Probe(ctxFor(t), good); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.started(); n != 2 {
+		t.Errorf("%d helpers started, want 2 (the hanging library's, then a new one)", n)
+	}
+}
+
+// A helper that never says hello is ErrUnavailable, not a crash of the library.
+func TestUnavailable(t *testing.T) {
+	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
+	p := newProber(t, probe.Options{Workers: 1, Command: func() *exec.Cmd { return exec.Command("true") }})
+	_, err := p.Probe(ctxFor(t), good)
+	if !errors.Is(err, probe.ErrUnavailable) || errors.Is(err, probe.ErrCrashed) {
+		t.Errorf("got %v, want ErrUnavailable", err)
+	}
+
+	// A process that was itself started as a helper never starts helpers.
+	t.Setenv("PLUGWATCH_PROBE_HELPER", "1")
+	h := &helpers{}
+	q := newProber(t, probe.Options{Workers: 1, Command: h.command})
+	if _, err := q.Probe(ctxFor(t), good); !errors.Is(err, probe.ErrUnavailable) || h.started() != 0 {
+		t.Errorf("in a helper: got %v and %d helpers started, want ErrUnavailable and none", err, h.started())
+	}
+}
