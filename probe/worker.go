@@ -93,14 +93,14 @@ func (p *Prober) serve(w *worker, j *job) {
 		j.res <- outcome{err: err} // nobody waits for it: do not try again
 		return
 	}
-	p.log.Warn("probe helper failed; probing the library again alone in a fresh helper",
+	p.log.Debug("probe helper failed; probing the library again alone in a fresh helper",
 		"path", j.path, "detail", failure)
 	o, failure = p.attempt(w, j)
 	if failure == "" {
 		j.res <- o
 		return
 	}
-	p.log.Warn("library crashed or hung the probe helper", "path", j.path, "detail", failure)
+	p.log.Debug("library crashed or hung the probe helper", "path", j.path, "detail", failure)
 	j.res <- outcome{err: &native.Error{Op: "probe", Path: j.path, Err: ErrCrashed, Detail: failure}}
 }
 

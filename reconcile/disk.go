@@ -318,7 +318,7 @@ func (r *diskReader) readBundle(dir string) {
 		r.claims = append(r.claims, &claim{
 			Source: SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
 			Library: lib, NodeKind: kind, Wasm: m.Kind == "wasm",
-			Origin: lib, Young: r.young(path) || r.young(dir) || r.young(filepath.Dir(lib)),
+			Origin: lib, Young: r.young(path),
 		})
 		return
 	}
@@ -326,8 +326,9 @@ func (r *diskReader) readBundle(dir string) {
 		return // every manifest is invalid, or this is not a bundle
 	}
 	// cp -r writes the library before plugin.yml: a folder without a manifest whose
-	// entries or libraries are still changing is not judged yet.
-	young := r.young(dir)
+	// libraries are still changing is not judged yet. (Not the folder's own time:
+	// plugwatch's private copies change it.)
+	young := false
 	for _, lib := range libs {
 		young = r.young(filepath.Join(dir, lib)) || young
 	}

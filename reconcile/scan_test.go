@@ -8,15 +8,20 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
 )
 
-func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
+func TestMain(m *testing.M) {
+	probe.Main() // some tests probe in helper processes: this binary is the helper
+	os.Exit(plugintest.Main(m))
+}
 
 // counting counts the libraries a Prober opens.
 type counting struct {
@@ -246,4 +251,31 @@ func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, reads, 6, p) // root, active, native and the three bundles
 	}
+}
+
+func TestCrashedIsRememberedByIdentity(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "abort", Crash: "ctor_abort"}, filepath.Join(root, "native", "abort", "libabort.so"))
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "native", "gain", "libgain.so"))
+	helpers := probe.New(probe.Options{Timeout: time.Second})
+	defer helpers.Close()
+	probes := &counting{p: helpers}
+	c, err := NewController(ControllerOptions{Options: Options{Root: root, Prober: probes, Quiet: time.Millisecond}})
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	for range 3 {
+		_, err := c.Reconcile(t.Context(), false)
+		require.NoError(t, err)
+		_, err = c.ReconcileHint(t.Context(), []string{filepath.Join(root, "native", "gain")})
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 2, probes.n.Load())
+	assert.Equal(t, Error, codes(c.scan.mustDesired(t))[Key{filepath.Join(root, "native", "abort", "libabort.so"), Crashed}])
+}
+
+func (s *Scanner) mustDesired(t *testing.T) *Desired {
+	t.Helper()
+	d, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	return d
 }

@@ -488,3 +488,49 @@ func TestRunListenInUse(t *testing.T) {
 	assert.Equal(t, 1, ee.ExitCode())
 	assert.Contains(t, stderr.String(), "--listen "+d.addr+": cannot listen")
 }
+
+func TestRunHostileLibraries(t *testing.T) {
+	root := newRoot(t)
+	good := filepath.Join(root, "native", "good", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "good"}, good)
+	d := startDaemon(t, root, "--probe-timeout", "1s", "--debounce", "20ms")
+	d.waitFor("good loaded", loadedWith("plugin::native::gain", "good"))
+
+	hostile := map[string]reconcile.Code{}
+	drop := func(name string, code reconcile.Code, place func(dst string)) {
+		dst := filepath.Join(t.TempDir(), name, "lib"+name+".so")
+		place(dst)
+		final := filepath.Join(root, "native", name)
+		require.NoError(t, os.Rename(filepath.Dir(dst), final))
+		hostile[filepath.Join(final, "lib"+name+".so")] = code
+	}
+	for _, crash := range []string{"entry_segv", "ctor_abort", "ctor_hang"} {
+		drop(strings.ReplaceAll(crash, "_", ""), reconcile.Crashed, func(dst string) {
+			plugintest.Install(t, plugintest.Spec{Kind: "x" + strings.ReplaceAll(crash, "_", ""), Crash: crash}, dst)
+		})
+	}
+	drop("cut", reconcile.Incomplete, func(dst string) { plugintest.Truncated(t, plugintest.Spec{Kind: "cut"}, dst, 3000) })
+	drop("arm", reconcile.LoadFailed, func(dst string) { plugintest.ForeignArch(t, plugintest.Spec{Kind: "arm"}, dst) })
+	drop("text", reconcile.LoadFailed, func(dst string) { writeFile(t, dst, "not a library") })
+
+	st := d.waitFor("every hostile library reported", func(st *reconcile.State) bool {
+		for path, code := range hostile {
+			if !hasProblem(st, path, code) {
+				return false
+			}
+		}
+		return true
+	})
+	require.Len(t, st.Plugins, 1)
+	assert.Equal(t, "good", st.Plugins[0].Description, "the good plugin stays loaded")
+
+	// A crashed library is remembered by file identity: a full rescan does not
+	// probe it again (no new helper is started for it).
+	helpers := strings.Count(d.log.String(), "probe helper started")
+	gen := st.Generation
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	d.waitFor("the rescan", func(st *reconcile.State) bool { return st.Generation > gen })
+	assert.Equal(t, helpers, strings.Count(d.log.String(), "probe helper started"), d.log.String())
+	resp, _ := d.get("/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the daemon lives")
+}

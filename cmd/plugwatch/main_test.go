@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -41,6 +45,9 @@ var catalogue = map[string]plugintest.Spec{
 	"raw-nofmt":  {Kind: "raw", ABI: 6, Bad: "raw_audio_no_format"},
 	"null-meta":  {Kind: "nometa", ABI: 6, Bad: "null_metadata"},
 	"unknown-ty": {Kind: "unknown", ABI: 6, Bad: "unknown_type"},
+	"entry-segv": {Kind: "segv", Crash: "entry_segv"},
+	"ctor-abort": {Kind: "abort", Crash: "ctor_abort"},
+	"ctor-hang":  {Kind: "hang", Crash: "ctor_hang"},
 }
 
 func TestScripts(t *testing.T) {
@@ -59,6 +66,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"plug":      func(ts *testscript.TestScript, neg bool, args []string) { plug(ts, built, args) },
 			"truncated": func(ts *testscript.TestScript, neg bool, args []string) { truncated(ts, built, args) },
+			"mkhostile": mkhostile,
+			"foreign":   func(ts *testscript.TestScript, neg bool, args []string) { foreign(ts, built, args) },
 			"notime":    notime,
 			"chmod":     chmod,
 		},
@@ -93,6 +102,38 @@ func truncated(ts *testscript.TestScript, built map[string]string, args []string
 	dst := ts.MkAbs(args[1])
 	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
 	ts.Check(os.WriteFile(dst, data[:n], 0o755))
+}
+
+// foreign NAME DEST: the test plugin NAME with its ELF header naming another CPU.
+func foreign(ts *testscript.TestScript, built map[string]string, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: foreign NAME DEST")
+	}
+	data, err := os.ReadFile(built[args[0]])
+	ts.Check(err)
+	machine := uint16(elf.EM_AARCH64)
+	if binary.LittleEndian.Uint16(data[18:]) == uint16(elf.EM_AARCH64) {
+		machine = uint16(elf.EM_X86_64)
+	}
+	binary.LittleEndian.PutUint16(data[18:], machine) // e_machine
+	dst := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+	ts.Check(os.WriteFile(dst, data, 0o755))
+}
+
+// mkhostile ROOT: hostile texts a txtar file cannot hold: a manifest with invalid
+// UTF-8, one over 1 MiB, and a record with a NUL byte in its id.
+func mkhostile(ts *testscript.TestScript, neg bool, args []string) {
+	root := ts.MkAbs(args[0])
+	write := func(rel string, data []byte) {
+		p := filepath.Join(root, rel)
+		ts.Check(os.MkdirAll(filepath.Dir(p), 0o755))
+		ts.Check(os.WriteFile(p, data, 0o644))
+	}
+	write("native/utf8/plugin.yml", []byte("id: \xff\xfe\nversion: 1.0.0\nnode_kind: x\nkind: native\nentrypoint: libx.so\n"))
+	write("native/deep/plugin.yml", []byte("id: "+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+"\n"))
+	write("native/big/plugin.yml", append([]byte("id: big\ndescription: "), bytes.Repeat([]byte("x"), 1<<20)...))
+	write("active/nul.json", []byte(`{"plugin_id":"a\u0000b","version":"1.0.0","node_kind":"x","kind":"native","entrypoint":"x.so","installed_at_ms":1}`))
 }
 
 var timeField = regexp.MustCompile(`"(reconciled_at|loaded_at|at)": "[^"]*"`)

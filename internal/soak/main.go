@@ -76,7 +76,7 @@ func run(duration time.Duration, seed uint64) error {
 	root := filepath.Join(work, ".plugins")
 	addrFile := filepath.Join(work, "addr")
 	cmd := exec.Command(bin, "run", "--root", root, "--listen", "127.0.0.1:0", "--debounce", "50ms",
-		"--probe-timeout", "1s", "--log-format", "json", "--log-level", "warn")
+		"--probe-timeout", "1s", "--log-format", "json", "--log-level", "info")
 	logFile, err := os.Create(filepath.Join(work, "log"))
 	if err != nil {
 		return err
