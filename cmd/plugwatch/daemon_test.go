@@ -534,3 +534,77 @@ func TestRunHostileLibraries(t *testing.T) {
 	resp, _ := d.get("/healthz")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the daemon lives")
 }
+
+func TestRunInstallAndRemoveOverHTTP(t *testing.T) {
+	root := newRoot(t)
+	t.Setenv("PLUGWATCH_ADMIN_TOKEN", "s3cret")
+	d := startDaemon(t, root, "--max-upload", "1MiB")
+	lib, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "uploaded"}))
+	require.NoError(t, err)
+	send := func(method, path, token string, body []byte) (int, string) {
+		req, err := http.NewRequest(method, "http://"+d.addr+path, bytes.NewReader(body))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tree := func() string {
+		var out []string
+		filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+			if err == nil && !strings.Contains(p, ".plugwatch-") {
+				info, _ := e.Info()
+				out = append(out, fmt.Sprintf("%s %v %d", p, info.Mode(), info.Size()))
+			}
+			return nil
+		})
+		return strings.Join(out, "\n")
+	}
+
+	code, _ := send("POST", "/v1/plugins?filename=libgain.so", "", lib)
+	assert.Equal(t, http.StatusForbidden, code)
+	code, _ = send("POST", "/v1/plugins?filename=libgain.so", "wrong", lib)
+	assert.Equal(t, http.StatusForbidden, code)
+	code, _ = send("POST", "/v1/plugins?filename=../libgain.so", "s3cret", lib)
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = send("POST", "/v1/plugins?filename=libbig.so", "s3cret", make([]byte, 2<<20))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	code, _ = send("POST", "/v1/plugins?filename=libtext.so", "s3cret", []byte("not a library"))
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+
+	code, body := send("POST", "/v1/plugins?filename=libgain.so", "s3cret", lib)
+	require.Equal(t, http.StatusCreated, code, body)
+	var created struct{ Path, Kind string }
+	require.NoError(t, json.Unmarshal([]byte(body), &created))
+	assert.Equal(t, "plugin::native::gain", created.Kind)
+	d.waitFor("the upload loaded", loadedWith("plugin::native::gain", "uploaded"))
+
+	before := tree()
+	code, _ = send("POST", "/v1/plugins?filename=libgain.so", "s3cret", lib) // the folder holds it
+	assert.Equal(t, http.StatusConflict, code)
+	code, _ = send("POST", "/v1/plugins?filename=gain2.so", "s3cret", lib) // the kind is provided
+	assert.Equal(t, http.StatusConflict, code)
+	assert.Equal(t, before, tree(), "a refused upload changes nothing")
+
+	code, _ = send("DELETE", "/v1/plugins/gain", "", nil)
+	assert.Equal(t, http.StatusForbidden, code)
+	code, _ = send("DELETE", "/v1/plugins/gain", "s3cret", nil)
+	assert.Equal(t, http.StatusNoContent, code)
+	d.waitFor("unloaded", gone("plugin::native::gain"))
+	code, _ = send("DELETE", "/v1/plugins/gain", "s3cret", nil)
+	assert.Equal(t, http.StatusNotFound, code)
+}
+
+func TestRunWithoutTokenRefusesWrites(t *testing.T) {
+	root := newRoot(t)
+	t.Setenv("PLUGWATCH_ADMIN_TOKEN", "")
+	d := startDaemon(t, root)
+	resp, err := http.Post("http://"+d.addr+"/v1/plugins?filename=libgain.so", "application/octet-stream", strings.NewReader("x"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
