@@ -260,7 +260,7 @@ func TestCrashedIsRememberedByIdentity(t *testing.T) {
 	helpers := probe.New(probe.Options{Timeout: time.Second})
 	defer helpers.Close()
 	probes := &counting{p: helpers}
-	c, err := NewController(ControllerOptions{Options: Options{Root: root, Prober: probes, Quiet: time.Millisecond}})
+	c, err := NewController(ControllerOptions{Options: Options{Root: root, Prober: probes}})
 	require.NoError(t, err)
 	defer c.Close(context.Background())
 	for range 3 {
