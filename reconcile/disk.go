@@ -207,56 +207,6 @@ func (r *diskReader) readNative() {
 	}
 }
 
-// unit is what a pass found in one bundle folder: its claims (resolved), problems,
-// pending origins and the manifests it read. A later pass reuses it as it is when
-// no event came from the folder (see Scanner.DesiredHint).
-type unit struct {
-	claims   []*claim
-	problems []Problem
-	pending  []string
-	files    []string
-	young    bool // something in it was modified within the quiet period
-}
-
-// reusable reports whether the unit of a folder can stand for it in this pass: the
-// folder sent no event and nothing in it was left to be judged later.
-func (r *diskReader) reusable(dir string, u *unit) bool {
-	return r.clean != nil && r.clean(dir) && !u.young
-}
-
-func (r *diskReader) reuse(dir string, u *unit) {
-	r.claims = append(r.claims, u.claims...)
-	r.problems = append(r.problems, u.problems...)
-	for _, f := range u.files {
-		r.files.used[f] = true
-	}
-	r.units[dir] = u
-}
-
-// readUnit reads a bundle folder and resolves its claims, and keeps the result as
-// the folder's unit.
-func (r *diskReader) readUnit(dir string) {
-	c0, p0 := len(r.claims), len(r.problems)
-	r.tried = nil
-	r.readBundle(dir)
-	u := &unit{
-		claims:   append([]*claim(nil), r.claims[c0:]...),
-		problems: append([]Problem(nil), r.problems[p0:]...),
-		files:    r.tried,
-	}
-	for _, c := range u.claims {
-		r.resolve(c)
-		u.young = u.young || c.Young || c.LibYoung
-	}
-	for origin := range r.pending {
-		if origin == dir || within(origin, dir) {
-			u.pending = append(u.pending, origin)
-		}
-	}
-	u.young = u.young || len(u.pending) > 0
-	r.units[dir] = u
-}
-
 // readBundle reads one directory bundle, native/<id>/ (SPEC 3).
 func (r *diskReader) readBundle(dir string) {
 	entries, ok := r.dir(dir)
@@ -395,64 +345,6 @@ func (r *diskReader) resolve(c *claim) {
 	c.LibYoung = r.young(real) || r.young(c.Library)
 	r.checkPermissions(c, fi)
 }
-
-// checkPermissions refuses a library that other users can write (SPEC 8.5): the
-// resolved library, every folder from it up to and including the root (or the
-// --trust folder holding it), and its manifest or record. Whoever can write any of
-// them could make plugwatch run their code. World-writable is refused for folders
-// with or without the sticky bit: others could still add a library to them.
-func (r *diskReader) checkPermissions(c *claim, lib fs.FileInfo) {
-	fail := func(path, what string) {
-		p := problem(path, UnsafePermissions, Error, fmt.Sprintf(
-			"%s is writable by every user, so anyone could make plugwatch run their code; not loaded: run chmod o-w %s", what, path))
-		c.Fail = &p
-	}
-	if c.Manifest != "" {
-		if fi, err := r.stat(c.Manifest); err == nil && worldWritable(fi) {
-			fail(c.Manifest, "the manifest")
-			return
-		}
-	}
-	if worldWritable(lib) {
-		fail(c.Resolved, "the library")
-		return
-	}
-	top := r.l.RealRoot
-	if !within(c.Resolved, top) {
-		for _, t := range r.l.Trust {
-			if within(c.Resolved, t) {
-				top = t
-				break
-			}
-		}
-	}
-	for dir := filepath.Dir(c.Resolved); ; dir = filepath.Dir(dir) {
-		if fi, err := r.stat(dir); err == nil && worldWritable(fi) {
-			fail(dir, "the folder")
-			return
-		}
-		if dir == top || dir == filepath.Dir(dir) {
-			return
-		}
-	}
-}
-
-// stat is os.Stat through what the pass already knows.
-func (r *diskReader) stat(path string) (fs.FileInfo, error) {
-	if fi, ok := r.infos[path]; ok {
-		return fi, nil
-	}
-	if fi, ok := r.stats[path]; ok {
-		return fi, nil
-	}
-	fi, err := os.Stat(path)
-	if err == nil {
-		r.stats[path] = fi
-	}
-	return fi, err
-}
-
-func worldWritable(fi fs.FileInfo) bool { return fi.Mode().Perm()&0o002 != 0 }
 
 // contains reports whether a resolved path lies inside the resolved root or a
 // --trust folder.

@@ -1,0 +1,51 @@
+package reconcile
+
+// unit is what a pass found in one bundle folder: its claims (resolved), problems,
+// pending origins and the manifests it read. A later pass reuses it as it is when
+// no event came from the folder (see Scanner.DesiredHint).
+type unit struct {
+	claims   []*claim
+	problems []Problem
+	pending  []string
+	files    []string
+	young    bool // something in it was modified within the quiet period
+}
+
+// reusable reports whether the unit of a folder can stand for it in this pass: the
+// folder sent no event and nothing in it was left to be judged later.
+func (r *diskReader) reusable(dir string, u *unit) bool {
+	return r.clean != nil && r.clean(dir) && !u.young
+}
+
+func (r *diskReader) reuse(dir string, u *unit) {
+	r.claims = append(r.claims, u.claims...)
+	r.problems = append(r.problems, u.problems...)
+	for _, f := range u.files {
+		r.files.used[f] = true
+	}
+	r.units[dir] = u
+}
+
+// readUnit reads a bundle folder and resolves its claims, and keeps the result as
+// the folder's unit.
+func (r *diskReader) readUnit(dir string) {
+	c0, p0 := len(r.claims), len(r.problems)
+	r.tried = nil
+	r.readBundle(dir)
+	u := &unit{
+		claims:   append([]*claim(nil), r.claims[c0:]...),
+		problems: append([]Problem(nil), r.problems[p0:]...),
+		files:    r.tried,
+	}
+	for _, c := range u.claims {
+		r.resolve(c)
+		u.young = u.young || c.Young || c.LibYoung
+	}
+	for origin := range r.pending {
+		if origin == dir || within(origin, dir) {
+			u.pending = append(u.pending, origin)
+		}
+	}
+	u.young = u.young || len(u.pending) > 0
+	r.units[dir] = u
+}
