@@ -145,7 +145,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	w, err := watcher.New(watcher.Options{Root: d.ctl.Root(), Debounce: d.cfg.Debounce, Logger: d.log})
+	w, err := watcher.New(watcher.Options{Root: d.ctl.Root(), Debounce: d.cfg.Debounce, Logger: d.log, Received: d.metrics.EventReceived})
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,6 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			return nil
 		case s := <-w.C():
-			d.metrics.EventReceived()
 			if s.Full {
 				d.pass(ctx, full, w, hooks)
 			} else {

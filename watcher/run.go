@@ -118,6 +118,7 @@ func (w *Watcher) onEvents(ev fsnotify.Event, events <-chan fsnotify.Event) {
 	for n := 0; ; n++ {
 		m, r, f := w.specs.classify(ev)
 		if m {
+			w.received()
 			w.log.Debug("watcher: event", "path", ev.Name, "op", ev.Op.String())
 			paths = append(paths, ev.Name)
 		}

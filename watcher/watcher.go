@@ -25,6 +25,9 @@ type Options struct {
 	// Logger receives the watcher's logs; nil discards them. Accepted events are logged
 	// at debug level.
 	Logger *slog.Logger
+	// Received, when set, is called from Run for every file event that is not ignored
+	// (before debouncing), e.g. to count them. It must not block.
+	Received func()
 }
 
 // Signal asks the reconciler to look again. It says nothing about what changed: the
@@ -64,6 +67,7 @@ type Watcher struct {
 	root     string
 	debounce time.Duration
 	log      *slog.Logger
+	received func()
 	c        chan Signal
 	kick     chan struct{}
 	polling  atomic.Bool
@@ -119,10 +123,15 @@ func New(opts Options) (*Watcher, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	received := opts.Received
+	if received == nil {
+		received = func() {}
+	}
 	return &Watcher{
 		root:         root,
 		debounce:     d,
 		log:          log,
+		received:     received,
 		c:            make(chan Signal, 1),
 		kick:         make(chan struct{}, 1),
 		applied:      make(chan struct{}),

@@ -608,3 +608,20 @@ func TestRunWithoutTokenRefusesWrites(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
+
+func TestRunMetrics(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
+	writeFile(t, filepath.Join(root, "native", "libstray.so"), "x")
+	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil && len(st.Problems) == 1 })
+	resp, body := d.get("/metrics")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	text := string(body)
+	assert.Contains(t, text, "plugwatch_loaded_plugins 1\n")
+	assert.Contains(t, text, `plugwatch_problems{code="bare_library"} 1`)
+	assert.Regexp(t, `plugwatch_reconciles_total [1-9]`, text)
+	assert.Regexp(t, `plugwatch_fs_events_total [1-9]`, text)
+	assert.Contains(t, text, "plugwatch_reconcile_duration_seconds_bucket")
+	assert.Contains(t, text, "plugwatch_load_failures_total")
+}
