@@ -255,3 +255,35 @@ func TestLeftoverCopiesOfDeadProcessesAreRemoved(t *testing.T) {
 	assert.NoFileExists(t, dead)
 	assert.FileExists(t, other)
 }
+
+func TestControllerBrokenManifestOrRecordKeepsPluginStale(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "gain")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libgain.so"))
+	write(t, filepath.Join(dir, "plugin.yml"), "id: gain\nversion: 1.0.0\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n")
+	plugintest.Install(t, plugintest.Spec{Kind: "echo"}, filepath.Join(root, "bundles", "echo", "1.0.0", "libecho.so"))
+	record := filepath.Join(root, "active", "echo.json")
+	write(t, record, `{"plugin_id":"echo","version":"1.0.0","node_kind":"echo","kind":"native","entrypoint":".plugins/bundles/echo/1.0.0/libecho.so","installed_at_ms":1}`)
+	c := newController(t, root, nil)
+	_, err := c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	require.Len(t, c.State().Plugins, 2)
+
+	write(t, filepath.Join(dir, "plugin.yml"), "id: [gain\n")
+	write(t, record, `{"plugin_id":"echo",`)
+	events, err := c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"problem bad_manifest", "problem bad_record"}, types(events))
+	st := c.State()
+	require.Len(t, st.Plugins, 2)
+	assert.True(t, st.Plugins[0].Stale)
+	assert.True(t, st.Plugins[1].Stale)
+
+	// The record removed: not stale any more, unloaded.
+	require.NoError(t, os.Remove(record))
+	_, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	st = c.State()
+	require.Len(t, st.Plugins, 1)
+	assert.Equal(t, "plugin::native::gain", st.Plugins[0].Kind)
+}
