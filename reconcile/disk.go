@@ -186,7 +186,7 @@ func (r *diskReader) readNative() {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		if u := r.prev[path]; u != nil && e.IsDir() && r.reusable(path, u) {
+		if u := r.prev[path]; u != nil && e.IsDir() && r.reusable(path, e, u) {
 			r.reuse(path, u)
 			continue
 		}

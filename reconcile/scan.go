@@ -143,7 +143,13 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 		if within(p, native) && p != native {
 			rel, _ := filepath.Rel(native, p)
 			first, _, _ := strings.Cut(rel, string(filepath.Separator))
-			dirty[filepath.Join(native, first)] = true
+			dir := filepath.Join(native, first)
+			if _, err := os.Lstat(dir); err != nil && rel != first {
+				// An event from inside a folder that is gone: it was renamed, and the
+				// kernel may go on naming its events by the old name. Read everything.
+				return nil, false
+			}
+			dirty[dir] = true
 			continue
 		}
 		if within(p, active) && p != active {

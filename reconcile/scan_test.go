@@ -222,9 +222,12 @@ func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
 	_, err = s.Desired(t.Context())
 	require.NoError(t, err)
 
-	// b is rebuilt; an event came from c only: b's folder is not read again.
+	// b is rebuilt in place (its folder is unchanged); an event came from c only:
+	// b's folder is not read again.
 	b := filepath.Join(root, "native", "b")
-	plugintest.Install(t, plugintest.Spec{Kind: "b", Description: "v2"}, filepath.Join(b, "libb.so"))
+	v2, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "b", Description: "v2"}))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(b, "libb.so"), v2, 0o755))
 	reads = nil
 	d, err := s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "c", "libc.so")})
 	require.NoError(t, err)
@@ -243,6 +246,21 @@ func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"plugin::native::b", "plugin::native::c", "plugin::native::d"},
 		[]string{d.Plugins[0].Kind, d.Plugins[1].Kind, d.Plugins[2].Kind})
+
+	// A folder renamed over another is not the folder that was read: read again.
+	require.NoError(t, os.Rename(filepath.Join(root, "native", "c"), filepath.Join(root, "native", "a")))
+	reads = nil
+	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "d")})
+	require.NoError(t, err)
+	assert.Contains(t, reads, filepath.Join(root, "native", "a"))
+	assert.Equal(t, filepath.Join(root, "native", "a", "libc.so"), d.Plugins[0].Library)
+	require.NoError(t, os.Rename(filepath.Join(root, "native", "a"), filepath.Join(root, "native", "c")))
+
+	// An event from inside a folder that is gone (renamed away) reads everything.
+	reads = nil
+	_, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "gone", "libx.so")})
+	require.NoError(t, err)
+	assert.Len(t, reads, 6)
 
 	// A path elsewhere (a marketplace bundle, the root itself) reads everything.
 	for _, p := range []string{filepath.Join(root, "bundles", "x"), root, filepath.Join(root, "native")} {

@@ -1,5 +1,10 @@
 package reconcile
 
+import (
+	"io/fs"
+	"os"
+)
+
 // unit is what a pass found in one bundle folder: its claims (resolved), problems,
 // pending origins and the manifests it read. A later pass reuses it as it is when
 // no event came from the folder (see Scanner.DesiredHint).
@@ -8,13 +13,20 @@ type unit struct {
 	problems []Problem
 	pending  []string
 	files    []string
-	young    bool // something in it was modified within the quiet period
+	young    bool     // something in it was modified within the quiet period
+	folder   Identity // of the folder when it was read
 }
 
 // reusable reports whether the unit of a folder can stand for it in this pass: the
-// folder sent no event and nothing in it was left to be judged later.
-func (r *diskReader) reusable(dir string, u *unit) bool {
-	return r.clean != nil && r.clean(dir) && !u.young
+// folder sent no event, is the same folder as when it was read (a folder renamed
+// over another is not, and neither is one whose entries changed), and nothing in it
+// was left to be judged later.
+func (r *diskReader) reusable(dir string, e fs.DirEntry, u *unit) bool {
+	if r.clean == nil || !r.clean(dir) || u.young {
+		return false
+	}
+	fi, err := e.Info()
+	return err == nil && identityOf(fi) == u.folder
 }
 
 func (r *diskReader) reuse(dir string, u *unit) {
@@ -31,11 +43,16 @@ func (r *diskReader) reuse(dir string, u *unit) {
 func (r *diskReader) readUnit(dir string) {
 	c0, p0 := len(r.claims), len(r.problems)
 	r.tried = nil
+	var folder Identity
+	if fi, err := os.Lstat(dir); err == nil {
+		folder = identityOf(fi) // before reading it: a change meanwhile reads it again
+	}
 	r.readBundle(dir)
 	u := &unit{
 		claims:   append([]*claim(nil), r.claims[c0:]...),
 		problems: append([]Problem(nil), r.problems[p0:]...),
 		files:    r.tried,
+		folder:   folder,
 	}
 	for _, c := range u.claims {
 		r.resolve(c)
