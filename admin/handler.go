@@ -77,7 +77,7 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "not ready\n")
 		return
 	}
-	io.WriteString(w, "ok\n")
+	io.WriteString(w, "ok")
 }
 
 // notReadyBody is the answer of GET /v1/state before the first reconcile.

@@ -40,7 +40,7 @@ func TestHealthz(t *testing.T) {
 
 	src.setState(testState())
 	resp = get(t, h, http.MethodGet, "/healthz")
-	if resp.StatusCode != http.StatusOK || body(t, resp) != "ok\n" {
+	if resp.StatusCode != http.StatusOK || body(t, resp) != "ok" {
 		t.Errorf("after ready: %s", resp.Status)
 	}
 	resp = get(t, h, http.MethodHead, "/healthz")

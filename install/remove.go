@@ -116,11 +116,18 @@ func (r *remover) bundle() error {
 	}
 	// Libraries first: a daemon unloads the plugin rather than reloading it under
 	// another id once its manifest is gone.
-	for _, group := range [][]string{libs, manifests, copies} {
+	for _, group := range [][]string{libs, manifests} {
 		for _, n := range group {
 			if err := r.rm(filepath.Join(dir, n)); err != nil {
 				return err
 			}
+		}
+	}
+	// A running daemon removes its private copy itself once it closes the library,
+	// perhaps before we get to it: gone already is fine.
+	for _, n := range copies {
+		if err := r.rm(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 	}
 	if err := os.Remove(dir); err == nil { // fails when other files stay

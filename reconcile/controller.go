@@ -226,7 +226,11 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 	}
 	for _, w := range d.Plugins {
 		if kept := next[w.Kind]; kept != nil && kept.origin != w.origin() {
-			ex.skipped = append(ex.skipped, demote(w, kept))
+			skip := demote(w, kept)
+			ex.skipped = append(ex.skipped, skip)
+			if skip.Reason == Shadowed && kept.info.Version != w.Version {
+				ex.problems = append(ex.problems, c.diverged(kept.info, w.Plugin))
+			}
 			continue
 		}
 		cur := c.loaded[w.Kind]
@@ -277,7 +281,7 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, error) {
 	info := w.Plugin
 	info.LoadedAt = Time{now}
 	return &LoadedPlugin{
-		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity,
+		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity, resolved: w.Resolved,
 		origin: w.origin(), manifest: w.Manifest, closed: make(chan struct{}),
 	}, nil
 }
@@ -338,14 +342,15 @@ func (c *Controller) Close(ctx context.Context) error {
 	return nil
 }
 
-// WatchDirs returns the folders outside the usual layout that the loaded set
-// depends on: those of resolved libraries (a symlinked build output under --trust)
-// and of entrypoints below a bundle folder (a bundle's lib/).
+// WatchDirs returns the folders the loaded set depends on, beyond the usual layout:
+// those resolved libraries lie in (a build output symlinked into the root and
+// allowed by --trust, so that a rebuild there is reloaded) and those of entrypoints
+// below a bundle folder (a bundle's lib/).
 func (c *Controller) WatchDirs() []string {
 	seen := map[string]bool{}
 	var dirs []string
 	for _, p := range c.loaded {
-		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin)} {
+		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin), filepath.Dir(p.resolved)} {
 			if !seen[d] {
 				seen[d] = true
 				dirs = append(dirs, d)
@@ -410,6 +415,12 @@ func bundleDir(p *LoadedPlugin) string {
 		return filepath.Dir(p.manifest)
 	}
 	return filepath.Dir(p.info.Library)
+}
+
+// diverged is the version_diverged warning for a local bundle shadowed by a kept
+// marketplace plugin, as decide words it.
+func (c *Controller) diverged(market, local Plugin) Problem {
+	return decider{display: c.scan.display}.divergedProblem(market, local)
 }
 
 // demote skips a claimant whose kind a stale or pending plugin keeps.

@@ -179,6 +179,22 @@ func TestControllerShadowedTakesOver(t *testing.T) {
 	assert.Equal(t, []string{"unloaded plugin::native::gain", "loaded plugin::native::gain", "skipped plugin::native::gain", "problem version_diverged"}, types(events))
 	assert.Equal(t, "market", c.State().Plugins[0].Description)
 
+	// The marketplace library breaks: it stays, stale, and still shadows the local
+	// bundle, which the warning still names.
+	market := filepath.Join(root, "bundles", "gain", "2.0.0", "libgain.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", ABI: 12}, market)
+	events, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"problem abi_version"}, types(events))
+	st := c.State()
+	require.Len(t, st.Plugins, 1)
+	assert.True(t, st.Plugins[0].Stale)
+	assert.Equal(t, Shadowed, st.Skipped[0].Reason)
+	assert.Equal(t, Warn, codes(&Desired{Problems: st.Problems})[Key{filepath.Join(root, "native", "gain", "libgain.so"), VersionDiverged}])
+	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "market"}, market)
+	_, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+
 	require.NoError(t, os.Remove(record))
 	events, err = c.Reconcile(t.Context(), false)
 	require.NoError(t, err)

@@ -94,9 +94,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			if w.Source == SourceActive && c.Source == SourceDirectory {
 				reason = Shadowed
 				if w.Version != c.Version {
-					out.Problems = append(out.Problems, problem(c.Library, VersionDiverged, Warn, fmt.Sprintf(
-						"marketplace %s %s (%s) shadows local %s %s (%s)",
-						w.ID, showVersion(w.Version), d.display(w.Library), c.ID, showVersion(c.Version), d.display(c.Library))))
+					out.Problems = append(out.Problems, d.divergedProblem(w.Plugin, Plugin{ID: c.ID, Version: c.Version, Library: c.Library}))
 				}
 			}
 			out.Skipped = append(out.Skipped, Skipped{
@@ -115,6 +113,14 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 		winners[kind] = len(out.Plugins) - 1
 	}
 	return out
+}
+
+// divergedProblem warns that a marketplace plugin shadows a local bundle of another
+// version, naming both versions and both paths.
+func (d decider) divergedProblem(market, local Plugin) Problem {
+	return problem(local.Library, VersionDiverged, Warn, fmt.Sprintf(
+		"marketplace %s %s (%s) shadows local %s %s (%s)",
+		market.ID, showVersion(market.Version), d.display(market.Library), local.ID, showVersion(local.Version), d.display(local.Library)))
 }
 
 func (d *Desired) pend(origin string) {

@@ -256,7 +256,8 @@ func (r *diskReader) readBundle(dir string) {
 		if errors.Is(err, manifest.ErrEscapes) {
 			// A manifest whose entrypoint leaves the bundle folder is the folder's
 			// manifest: it names a library that must never be opened.
-			r.add(problem(path, OutsideRoot, Error, message(err)))
+			r.add(problem(path, OutsideRoot, Error, message(err)+
+				"; to load a library kept elsewhere, symlink it into the bundle folder and run plugwatch with --trust naming the folder it is in"))
 			return
 		}
 		if err != nil {

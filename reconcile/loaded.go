@@ -28,6 +28,7 @@ type LoadedPlugin struct {
 	lib      *native.Library
 	copy     private
 	identity Identity
+	resolved string // the library after symlinks (a --trust build output, say)
 	origin   string
 	manifest string // the manifest or record of a bundle, for stale checks
 

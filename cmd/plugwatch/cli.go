@@ -115,6 +115,13 @@ func (a *app) parse(args []string) (runFunc, []string, error) {
 
 	fs := a.flagSet("")
 	if err := fs.Parse(args); err != nil {
+		if len(args) > 0 && args[0] != "run" && strings.HasPrefix(err.Error(), "flag provided but not defined") {
+			// run is the default command: `plugwatch --listen ADDR` means
+			// `plugwatch run --listen ADDR`.
+			if run, rest, rerr := a.parse(append([]string{"run"}, args...)); rerr == nil {
+				return run, rest, nil
+			}
+		}
 		return nil, nil, err
 	}
 	name, rest := "run", fs.Args()

@@ -261,7 +261,7 @@ func TestRunFolderMovedInCopiedInAndRemoved(t *testing.T) {
 	d := startDaemon(t, root)
 	resp, body := d.get("/healthz")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "ok\n", string(body))
+	assert.Equal(t, "ok", string(body))
 
 	ev := d.subscribe()
 	// Moved in whole with mv.
@@ -624,4 +624,21 @@ func TestRunMetrics(t *testing.T) {
 	assert.Regexp(t, `plugwatch_fs_events_total [1-9]`, text)
 	assert.Contains(t, text, "plugwatch_reconcile_duration_seconds_bucket")
 	assert.Contains(t, text, "plugwatch_load_failures_total")
+}
+
+func TestRunTrustedBuildOutputIsWatched(t *testing.T) {
+	root := newRoot(t)
+	target := filepath.Join(t.TempDir(), "src", "gain", "target")
+	lib := plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "build 1"}, filepath.Join(target, "libgain.so"))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "native", "gain"), 0o755))
+	require.NoError(t, os.Symlink(lib, filepath.Join(root, "native", "gain", "libgain.so")))
+	writeFile(t, filepath.Join(root, "native", "gain", "plugin.yml"), manifestFor("gain", "1.0.0", "gain"))
+	d := startDaemon(t, root, "--trust", target, "--debounce", "20ms")
+	d.waitFor("build 1", loadedWith("plugin::native::gain", "build 1"))
+	// The developer rebuilds: the linker writes the output in place.
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "build 2"}))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	st := d.waitFor("build 2", loadedWith("plugin::native::gain", "build 2"))
+	assert.Equal(t, filepath.Join(root, "native", "gain", "libgain.so"), st.Plugins[0].Library)
 }
