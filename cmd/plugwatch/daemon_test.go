@@ -614,7 +614,9 @@ func TestRunMetrics(t *testing.T) {
 	d := startDaemon(t, root)
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
 	writeFile(t, filepath.Join(root, "native", "libstray.so"), "x")
-	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil && len(st.Problems) == 1 })
+	d.waitFor("loaded", func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::gain") != nil && len(st.Problems) == 1
+	})
 	resp, body := d.get("/metrics")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	text := string(body)
