@@ -181,7 +181,13 @@ func run(duration time.Duration, seed uint64) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the daemon did not converge to a scan:\ndaemon: %s\nscan:   %s", daemon, scan)
+			// Keep the evidence: the daemon's log, ending with its goroutines.
+			cmd.Process.Signal(syscall.SIGQUIT)
+			cmd.Wait()
+			kept := filepath.Join(os.TempDir(), fmt.Sprintf("plugwatch-soak-%d.log", seed))
+			data, _ := os.ReadFile(filepath.Join(work, "log"))
+			os.WriteFile(kept, data, 0o644)
+			return fmt.Errorf("the daemon did not converge to a scan (its log: %s):\ndaemon: %s\nscan:   %s", kept, daemon, scan)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
