@@ -136,49 +136,60 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 // BenchmarkDropToLoaded: one bundle dropped into a root already holding 1,000 loaded
-// plugins, moved in whole (mv) or copied (cp -r), until the host is told it loaded;
-// p50 and p99 over 40 drops, with --debounce 100ms and 200ms.
+// plugins (or none), moved in whole (mv) or copied (cp -r), until the host is told it
+// loaded; p50 and p99 over 40 drops, with --debounce 100ms and 200ms.
 func BenchmarkDropToLoaded(b *testing.B) {
+	type variant struct {
+		size     int
+		debounce time.Duration
+		how      string
+	}
+	var variants []variant
 	for _, debounce := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
 		for _, how := range []string{"mv", "cp-r"} {
-			b.Run(fmt.Sprintf("debounce=%v/%s", debounce, how), func(b *testing.B) {
-				root := filepath.Join(b.TempDir(), ".plugins")
-				for i := range 1000 {
-					writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
-				}
-				h := newHost()
-				start(b, root, h, debounce)
-				h.wait(b, func() bool { return h.count() == 1000 })
-				src := filepath.Join(b.TempDir(), "drop")
-				writeBundle(b, src, 9999999)
-				dst := filepath.Join(root, "native", "zz-drop")
-				var lat []time.Duration
-				for b.Loop() {
-					for range 40 {
-						// A quiet period before each drop, as between two real ones.
-						time.Sleep(2 * debounce)
-						t0 := time.Now()
-						if how == "mv" {
-							if err := os.Rename(src, dst); err != nil {
-								b.Fatal(err)
-							}
-						} else if err := exec.Command("cp", "-r", src, dst).Run(); err != nil {
+			variants = append(variants, variant{1000, debounce, how})
+		}
+	}
+	variants = append(variants, variant{0, 200 * time.Millisecond, "mv"})
+	for _, v := range variants {
+		debounce, how := v.debounce, v.how
+		b.Run(fmt.Sprintf("root=%d/debounce=%v/%s", v.size, debounce, how), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			for i := range v.size {
+				writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
+			}
+			h := newHost()
+			start(b, root, h, debounce)
+			h.wait(b, func() bool { return h.count() == v.size })
+			src := filepath.Join(b.TempDir(), "drop")
+			writeBundle(b, src, 9999999)
+			dst := filepath.Join(root, "native", "zz-drop")
+			var lat []time.Duration
+			for b.Loop() {
+				for range 40 {
+					// A quiet period before each drop, as between two real ones.
+					time.Sleep(2 * debounce)
+					t0 := time.Now()
+					if how == "mv" {
+						if err := os.Rename(src, dst); err != nil {
 							b.Fatal(err)
 						}
-						h.wait(b, func() bool { return h.is("plugin::native::k9999999", true) })
-						lat = append(lat, time.Since(t0))
-						if how == "mv" {
-							os.Rename(dst, src)
-						} else {
-							os.RemoveAll(dst)
-						}
-						h.wait(b, func() bool { return h.is("plugin::native::k9999999", false) })
+					} else if err := exec.Command("cp", "-r", src, dst).Run(); err != nil {
+						b.Fatal(err)
 					}
+					h.wait(b, func() bool { return h.is("plugin::native::k9999999", true) })
+					lat = append(lat, time.Since(t0))
+					if how == "mv" {
+						os.Rename(dst, src)
+					} else {
+						os.RemoveAll(dst)
+					}
+					h.wait(b, func() bool { return h.is("plugin::native::k9999999", false) })
 				}
-				b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
-				b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
-			})
-		}
+			}
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+		})
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/probe"
 )
 
 // BenchmarkScan measures computing the desired state of a root holding N directory
 // bundles, each a manifest and its own copy of a library: "first" with a new Scanner
-// (every library probed), "unchanged" with one whose cache is warm (no library
+// (every library probed in-process), "first-helpers" probing in helper processes as
+// plugwatch scan does, "unchanged" with a Scanner whose cache is warm (no library
 // opened). Run it with:
 //
 //	go test ./reconcile -run '^$' -bench Scan -benchtime 3x
@@ -27,6 +29,20 @@ func BenchmarkScan(b *testing.B) {
 				if _, err := s.Desired(b.Context()); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+		b.Run(fmt.Sprintf("bundles=%d/first-helpers", n), func(b *testing.B) {
+			// As scan does: every library probed in probe helper processes.
+			for b.Loop() {
+				helpers := probe.New(probe.Options{})
+				s, err := NewScanner(Options{Root: root, Prober: helpers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Desired(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				helpers.Close()
 			}
 		})
 		b.Run(fmt.Sprintf("bundles=%d/unchanged", n), func(b *testing.B) {
