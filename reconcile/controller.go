@@ -69,7 +69,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if n := removeLeftovers(s.root); n > 0 {
+	if n := removeLeftovers(s.root) + removeMirrors(); n > 0 {
 		log.Info("removed private copies left by earlier runs", "count", n, "path", s.root)
 	}
 	return &Controller{

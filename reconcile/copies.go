@@ -153,6 +153,38 @@ func removeLeftovers(root string) int {
 	return n
 }
 
+// removeMirrors deletes the private mirror folders (see copier.mirrored) left in the
+// temporary folder by plugwatch processes that no longer run.
+func removeMirrors() int {
+	n := 0
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "plugwatch-*-*"))
+	for _, dir := range dirs {
+		pidText, suffix, ok := strings.Cut(strings.TrimPrefix(filepath.Base(dir), "plugwatch-"), "-")
+		pid, err := strconv.Atoi(pidText)
+		if _, serr := strconv.ParseUint(suffix, 10, 64); !ok || err != nil || serr != nil || pid <= 0 || alive(pid) {
+			continue
+		}
+		if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || !holdsCopyOf(dir, pid) {
+			continue // not one of ours: never delete what plugwatch did not create
+		}
+		if os.RemoveAll(dir) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// holdsCopyOf reports whether dir holds a private copy made by process pid.
+func holdsCopyOf(dir string, pid int) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if owner, ok := copyOwner(e.Name()); ok && owner == pid && e.Type().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
 // copyOwner returns the process id in a private copy's name.
 func copyOwner(name string) (int, bool) {
 	i := strings.LastIndex(name, copyMarker)
