@@ -303,3 +303,15 @@ func TestControllerBrokenManifestOrRecordKeepsPluginStale(t *testing.T) {
 	require.Len(t, st.Plugins, 1)
 	assert.Equal(t, "plugin::native::gain", st.Plugins[0].Kind)
 }
+
+func TestLeftoverMirrorsOfDeadProcessesAreRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ours := filepath.Join(tmp, "plugwatch-999999999-123")
+	write(t, filepath.Join(ours, ".libgain.so.plugwatch-999999999-1"), "x")
+	notOurs := filepath.Join(tmp, "plugwatch-999999999-456")
+	write(t, filepath.Join(notOurs, "notes.txt"), "a user's file")
+	newController(t, newRoot(t), nil)
+	assert.NoDirExists(t, ours)
+	assert.FileExists(t, filepath.Join(notOurs, "notes.txt"))
+}
