@@ -153,6 +153,7 @@ func (c *Controller) ReconcileHint(ctx context.Context, paths []string) ([]Event
 }
 
 func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(context.Context) (*Desired, error)) ([]Event, error) {
+	defer c.probes.sweep() // the copies probed for claimants that were not opened
 	d, err := desired(ctx)
 	var re *RootError
 	if errors.As(err, &re) {
@@ -169,7 +170,6 @@ func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(co
 	now := time.Now()
 	prev := c.State()
 	next, extra := c.apply(d, prev, now)
-	c.probes.sweep() // the copies probed for claimants that were not opened
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
 	for _, p := range next {
@@ -219,8 +219,8 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 		switch {
 		case pendingFor(d.Pending, p):
 			next[kind] = p
-		case !wanted[p.origin] && staleFor(d.Problems, p):
-			p.info.Stale = true
+		case !wanted[p.origin] && staleFor(d, p):
+			p.update(func(info *Plugin) { info.Stale = true })
 			next[kind] = p
 		}
 	}
@@ -234,9 +234,10 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 			continue
 		}
 		cur := c.loaded[w.Kind]
-		if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity {
-			cur.info.ID, cur.info.Version, cur.info.Manifest = w.ID, w.Version, w.Manifest
-			cur.info.Stale = false
+		if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity && cur.info.Library == w.Library {
+			cur.update(func(info *Plugin) {
+				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
+			})
 			next[w.Kind] = cur
 			continue
 		}
@@ -245,8 +246,8 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 		case err == nil:
 			next[w.Kind] = p
 		case errors.Is(err, errChanged):
-			if cur != nil && cur.origin == w.origin() {
-				next[w.Kind] = cur // look again once the copy is quiet
+			if cur != nil {
+				next[w.Kind] = cur // make-before-break: look again once the file is quiet
 			}
 			if c.retry.IsZero() || now.Add(c.scan.quiet).Before(c.retry) {
 				c.retry = now.Add(max(c.scan.quiet, 10*time.Millisecond))
@@ -255,7 +256,7 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 			prob := ProbeProblem(w.Library, err)
 			ex.problems = append(ex.problems, prob)
 			if cur != nil && cur.origin == w.origin() && keepsStale(prob.Code) {
-				cur.info.Stale = true
+				cur.update(func(info *Plugin) { info.Stale = true })
 				next[w.Kind] = cur
 			}
 		}
@@ -282,7 +283,7 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, error) {
 	info.LoadedAt = Time{now}
 	return &LoadedPlugin{
 		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity, resolved: w.Resolved,
-		origin: w.origin(), manifest: w.Manifest, closed: make(chan struct{}),
+		origin: w.origin(), closed: make(chan struct{}),
 	}, nil
 }
 
@@ -317,6 +318,7 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) 
 // Close unloads every plugin (telling the host), and waits until each library is
 // closed and its private copy removed, or ctx ends.
 func (c *Controller) Close(ctx context.Context) error {
+	c.probes.sweep()
 	old := c.loaded
 	c.loaded = map[string]*LoadedPlugin{}
 	for _, p := range old {
@@ -370,12 +372,9 @@ func (c *Controller) WatchDirs() []string {
 	return dirs
 }
 
-func (w Want) origin() string {
-	if w.Source == SourceActive {
-		return w.Manifest
-	}
-	return w.Library
-}
+// origin identifies where a plugin comes from across passes (claim.Origin): its
+// record or its bundle folder. A changed library from the same origin is a reload.
+func (w Want) origin() string { return w.from }
 
 // keepsStale reports whether a failure of a plugin's new version keeps the old one
 // loaded (SPEC 7.2 stale).
@@ -388,14 +387,17 @@ func keepsStale(code Code) bool {
 }
 
 // staleFor reports whether d's problems hold a failure of p's files that keeps p.
-func staleFor(problems []Problem, p *LoadedPlugin) bool {
-	for _, pr := range problems {
+func staleFor(d *Desired, p *LoadedPlugin) bool {
+	if d.Failed[p.origin] {
+		return true // its record or manifest now names a library that failed so
+	}
+	for _, pr := range d.Problems {
 		if !keepsStale(pr.Code) {
 			continue
 		}
 		switch {
 		case pr.Path == p.info.Library, pr.Path == p.origin:
-		case pr.Code == BadManifest && p.info.Source == SourceDirectory && filepath.Dir(pr.Path) == bundleDir(p):
+		case pr.Code == BadManifest && p.info.Source == SourceDirectory && filepath.Dir(pr.Path) == p.origin:
 		default:
 			continue
 		}
@@ -406,15 +408,7 @@ func staleFor(problems []Problem, p *LoadedPlugin) bool {
 
 // pendingFor reports whether p's record, bundle folder or library is not judged yet.
 func pendingFor(pending map[string]bool, p *LoadedPlugin) bool {
-	return pending[p.origin] || pending[p.info.Library] || p.info.Source == SourceDirectory && pending[bundleDir(p)]
-}
-
-// bundleDir is the folder native/<id>/ of a directory plugin.
-func bundleDir(p *LoadedPlugin) string {
-	if p.manifest != "" {
-		return filepath.Dir(p.manifest)
-	}
-	return filepath.Dir(p.info.Library)
+	return pending[p.origin] || pending[p.info.Library]
 }
 
 // diverged is the version_diverged warning for a local bundle shadowed by a kept

@@ -20,6 +20,7 @@ type Want struct {
 	Resolved string   // the library after symlinks
 	Identity Identity // of Resolved, when it was probed
 	Meta     native.Metadata
+	from     string // the claim's origin: its record or bundle folder
 }
 
 // Desired is the desired state computed from the disk (SPEC 4).
@@ -35,6 +36,10 @@ type Desired struct {
 	// Unjudged, when not nil, says why some library could not be probed at all (the
 	// probe helper could not be started): those claims are pending too.
 	Unjudged error
+	// Failed holds the origins (records, bundle folders with a manifest) whose
+	// entrypoint failed in a way that keeps a loaded older version, stale (SPEC 7.2):
+	// a marketplace upgrade whose new library does not load keeps the old one.
+	Failed map[string]bool
 }
 
 // decider turns claims, in claim order (records first, sorted, then bundles), into
@@ -55,6 +60,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 		}
 		if c.Fail != nil && c.Young || c.ProbeErr != nil && (c.LibYoung || errors.Is(c.ProbeErr, errNotJudged)) {
 			out.pend(c.Origin)
+			out.pend(c.Library) // its problems, filed under the library, are carried too
 			continue
 		}
 		if c.Fail != nil {
@@ -62,7 +68,11 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			continue
 		}
 		if c.ProbeErr != nil {
-			out.Problems = append(out.Problems, ProbeProblem(c.Library, c.ProbeErr))
+			p := ProbeProblem(c.Library, c.ProbeErr)
+			out.Problems = append(out.Problems, p)
+			if keepsStale(p.Code) && c.Manifest != "" {
+				out.fail(c.Origin)
+			}
 			continue
 		}
 		reported, err := manifest.NormalizeKind(c.Meta.Kind)
@@ -74,6 +84,9 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			}
 			out.Problems = append(out.Problems, problem(c.Library, InvalidKind, Error, fmt.Sprintf(
 				"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
+			if c.Manifest != "" {
+				out.fail(c.Origin)
+			}
 			continue
 		}
 		if c.NodeKind != "" && c.NodeKind != reported {
@@ -108,7 +121,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
 				Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
 			},
-			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta,
+			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin,
 		})
 		winners[kind] = len(out.Plugins) - 1
 	}
@@ -121,6 +134,13 @@ func (d decider) divergedProblem(market, local Plugin) Problem {
 	return problem(local.Library, VersionDiverged, Warn, fmt.Sprintf(
 		"marketplace %s %s (%s) shadows local %s %s (%s)",
 		market.ID, showVersion(market.Version), d.display(market.Library), local.ID, showVersion(local.Version), d.display(local.Library)))
+}
+
+func (d *Desired) fail(origin string) {
+	if d.Failed == nil {
+		d.Failed = map[string]bool{}
+	}
+	d.Failed[origin] = true
 }
 
 func (d *Desired) pend(origin string) {

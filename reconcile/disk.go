@@ -33,7 +33,8 @@ type claim struct {
 	ProbeErr error
 
 	// Origin identifies where the claim comes from across passes: the record for a
-	// record, the library for a bundle.
+	// record, the bundle folder for a bundle. A changed library from the same origin
+	// is a reload (SPEC 7.3: "the same kind from the same record or folder").
 	Origin string
 	// Young: the claim's record, manifest or folder was modified within the quiet
 	// period, so a failure to resolve it is not judged yet. LibYoung: likewise for
@@ -269,7 +270,7 @@ func (r *diskReader) readBundle(dir string) {
 		r.claims = append(r.claims, &claim{
 			Source: SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
 			Library: lib, NodeKind: kind, Wasm: m.Kind == "wasm",
-			Origin: lib, Young: r.young(path),
+			Origin: dir, Young: r.young(path),
 		})
 		return
 	}
@@ -292,7 +293,7 @@ func (r *diskReader) readBundle(dir string) {
 	id := filepath.Base(dir)
 	for _, lib := range libs {
 		path := filepath.Join(dir, lib)
-		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: path, Origin: path})
+		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: path, Origin: dir})
 	}
 }
 

@@ -30,7 +30,6 @@ type LoadedPlugin struct {
 	identity Identity
 	resolved string // the library after symlinks (a --trust build output, say)
 	origin   string
-	manifest string // the manifest or record of a bundle, for stale checks
 
 	mu       sync.Mutex
 	refs     int
@@ -38,8 +37,20 @@ type LoadedPlugin struct {
 	closed   chan struct{}
 }
 
-// Info returns the plugin as the state document shows it.
-func (p *LoadedPlugin) Info() Plugin { return p.info }
+// Info returns the plugin as the state document shows it. It is safe to call from
+// any goroutine.
+func (p *LoadedPlugin) Info() Plugin {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.info
+}
+
+// update changes the plugin's state-document entry.
+func (p *LoadedPlugin) update(f func(*Plugin)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.info)
+}
 
 // Metadata returns what the library reported.
 func (p *LoadedPlugin) Metadata() native.Metadata { return p.meta }
@@ -60,9 +71,14 @@ func (p *LoadedPlugin) Acquire() bool {
 	return true
 }
 
-// Release ends an Acquire. The last Release after an unload closes the library.
+// Release ends an Acquire. The last Release after an unload closes the library. A
+// Release without its Acquire panics: it would close a library still in use.
 func (p *LoadedPlugin) Release() {
 	p.mu.Lock()
+	if p.refs <= 0 {
+		p.mu.Unlock()
+		panic("reconcile: LoadedPlugin.Release without Acquire")
+	}
 	p.refs--
 	last := p.unloaded && p.refs == 0
 	p.mu.Unlock()

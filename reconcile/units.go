@@ -3,6 +3,7 @@ package reconcile
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // unit is what a pass found in one bundle folder: its claims (resolved), problems,
@@ -14,6 +15,7 @@ type unit struct {
 	pending  []string
 	files    []string
 	young    bool     // something in it was modified within the quiet period
+	external bool     // a library in it resolves to another folder: its events come from there
 	folder   Identity // of the folder when it was read
 }
 
@@ -22,7 +24,7 @@ type unit struct {
 // over another is not, and neither is one whose entries changed), and nothing in it
 // was left to be judged later.
 func (r *diskReader) reusable(dir string, e fs.DirEntry, u *unit) bool {
-	if r.clean == nil || !r.clean(dir) || u.young {
+	if r.clean == nil || !r.clean(dir) || u.young || u.external {
 		return false
 	}
 	fi, err := e.Info()
@@ -54,9 +56,12 @@ func (r *diskReader) readUnit(dir string) {
 		files:    r.tried,
 		folder:   folder,
 	}
+	rel, _ := filepath.Rel(r.l.Root, dir)
+	realDir := filepath.Join(r.l.RealRoot, rel)
 	for _, c := range u.claims {
 		r.resolve(c)
 		u.young = u.young || c.Young || c.LibYoung
+		u.external = u.external || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
 	}
 	for origin := range r.pending {
 		if origin == dir || within(origin, dir) {
