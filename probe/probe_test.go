@@ -274,7 +274,7 @@ func TestNativeErrors(t *testing.T) {
 func TestNoisyConstructor(t *testing.T) {
 	cc, err := exec.LookPath("cc")
 	if err != nil {
-		t.Skip("no C compiler:", err)
+		t.Fatal("no C compiler (install gcc): ", err)
 	}
 	lib := filepath.Join(t.TempDir(), "libnoisy.so")
 	out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-o", lib,
