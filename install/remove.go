@@ -13,10 +13,6 @@ import (
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
-// copyMarker is in the name of every private copy plugwatch makes of a library
-// (SPEC 8 point 2): a hidden file named .<name>.plugwatch-<pid>-<n>.
-const copyMarker = ".plugwatch-"
-
 // Remove removes the plugin id from root (SPEC 7.1 `remove`) and returns the paths
 // it removed, joined onto root as given, in the order it removed them.
 //
@@ -107,7 +103,7 @@ func (r *remover) bundle() error {
 		case e.IsDir():
 		case manifestNames[n]:
 			manifests = append(manifests, n)
-		case strings.HasPrefix(n, ".") && strings.Contains(n, copyMarker):
+		case reconcile.IsPrivateCopy(n):
 			copies = append(copies, n)
 		}
 	}

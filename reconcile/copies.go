@@ -185,6 +185,13 @@ func holdsCopyOf(dir string, pid int) bool {
 	return false
 }
 
+// IsPrivateCopy reports whether a file name is one of plugwatch's private copies
+// (SPEC 8.2), which remove unlinks with the plugin and a running daemon ignores.
+func IsPrivateCopy(name string) bool {
+	_, ok := copyOwner(name)
+	return ok
+}
+
 // copyOwner returns the process id in a private copy's name.
 func copyOwner(name string) (int, bool) {
 	i := strings.LastIndex(name, copyMarker)

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"github.com/plugwatch/plugwatch/internal/names"
 	"runtime"
 	"strings"
 )
@@ -16,12 +17,7 @@ func LibraryExt() string {
 
 // Ignored reports whether a name is skipped without a warning (SPEC 1): hidden names,
 // staging files (*.tmp) and editor swap and backup files (*.swp, *~).
-func Ignored(name string) bool {
-	return name == "" || name[0] == '.' ||
-		strings.HasSuffix(name, ".tmp") ||
-		strings.HasSuffix(name, ".swp") ||
-		strings.HasSuffix(name, "~")
-}
+func Ignored(name string) bool { return names.Ignored(name) }
 
 // IsLibraryName reports whether name is a native library's name on this platform:
 // it ends in LibraryExt (case-sensitive) and is not ignored. "libfoo.so.1" is not one.

@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"github.com/plugwatch/plugwatch/internal/names"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,21 +55,11 @@ type spec struct {
 // ancestor watched only to see a missing folder appear does not).
 func (s *spec) signals() bool { return s.level != levelNone || s.extra }
 
-// ignoredName reports whether an entry with this name is ignored wherever it is (SPEC
-// section 1): hidden names (plugwatch's private copies, the installer's staging files and
-// bundles/<id>/.tmp-* folders), *.tmp, editor swap and backup files.
-func ignoredName(name string) bool {
-	return strings.HasPrefix(name, ".") ||
-		strings.HasSuffix(name, ".tmp") ||
-		strings.HasSuffix(name, ".swp") ||
-		strings.HasSuffix(name, "~")
-}
-
 // matters reports whether a change to the entry called name inside a folder watched
 // for s is something the reconciler reads. In the root only active/, native/ and
 // bundles/ matter (cache/ and wasm/ do not); in active/ only *.json records.
 func (s *spec) matters(name string) bool {
-	if ignoredName(name) {
+	if names.Ignored(name) {
 		return false
 	}
 	if s.extra {
@@ -194,7 +185,7 @@ func subdirs(dir string) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		if ignoredName(e.Name()) {
+		if names.Ignored(e.Name()) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())

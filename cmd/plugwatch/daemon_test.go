@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -360,27 +361,35 @@ func TestRunBareLibraryThenMovedIntoAFolder(t *testing.T) {
 
 func TestRunSlowWriteLoadsOnce(t *testing.T) {
 	root := newRoot(t)
-	d := startDaemon(t, root, "--debounce", "50ms")
+	const debounce = 200 * time.Millisecond
+	dir := filepath.Join(root, "native", "gain")
+	require.NoError(t, os.Mkdir(dir, 0o755)) // empty: not a bundle yet
+	d := startDaemon(t, root, "--debounce", debounce.String())
 	ev := d.subscribe()
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "slow"}))
 	require.NoError(t, err)
-	dir := filepath.Join(root, "native", "gain")
-	require.NoError(t, os.Mkdir(dir, 0o755))
+	piece := len(data) / 8
+	// The first piece: the daemon looks at once (the first event after a quiet period)
+	// and finds a library half-written.
+	passes := d.reconciles()
 	f, err := os.Create(filepath.Join(dir, "libgain.so"))
 	require.NoError(t, err)
-	// Written in pieces, each after the daemon had time to look at the last.
-	for off := 0; off < len(data); off += len(data) / 8 {
-		end := min(off+len(data)/8, len(data))
-		_, err := f.Write(data[off:end])
+	_, err = f.Write(data[:piece])
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return d.reconciles() > passes }, debounce/2, time.Millisecond,
+		"the daemon looks at the half-written library at once")
+	// The rest, written slowly: a piece every quarter of the quiet period (the pace of
+	// the writer under test, not synchronisation).
+	for off := piece; off < len(data); off += piece {
+		time.Sleep(debounce / 4)
+		_, err := f.Write(data[off:min(off+piece, len(data))])
 		require.NoError(t, err)
-		gen := d.state().Generation
-		d.waitFor("a pass", func(st *reconcile.State) bool { return st.Generation >= gen }) // the daemon is responsive
 	}
 	require.NoError(t, f.Close())
 	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("gain", "1.0.0", "gain"))
 	d.waitFor("loaded", loadedWith("plugin::native::gain", "slow"))
 	require.Eventually(t, func() bool { return len(ev.types()) >= 1 }, deadline, time.Millisecond)
-	assert.Equal(t, []string{"loaded plugin::native::gain"}, ev.types(), "no problem, reload or unload on the way")
+	assert.Equal(t, []string{"loaded plugin::native::gain"}, ev.types(), "no problem, reload or unload on the way\n%s", d.log)
 }
 
 func TestRunNativeDeletedAndRecreated(t *testing.T) {
@@ -643,4 +652,18 @@ func TestRunTrustedBuildOutputIsWatched(t *testing.T) {
 	require.NoError(t, os.WriteFile(lib, data, 0o755))
 	st := d.waitFor("build 2", loadedWith("plugin::native::gain", "build 2"))
 	assert.Equal(t, filepath.Join(root, "native", "gain", "libgain.so"), st.Plugins[0].Library)
+}
+
+// reconciles is the daemon's count of passes, from its metrics.
+func (d *daemon) reconciles() int {
+	_, body := d.get("/metrics")
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "plugwatch_reconciles_total "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(rest))
+			require.NoError(d.t, err)
+			return n
+		}
+	}
+	d.t.Fatal("no plugwatch_reconciles_total in /metrics")
+	return 0
 }
