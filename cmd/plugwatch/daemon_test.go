@@ -332,7 +332,8 @@ func TestRunRecordOverLocalBundle(t *testing.T) {
 	require.True(t, hasProblem(st, local, reconcile.VersionDiverged), "%+v", st.Problems)
 	require.Len(t, st.Skipped, 1)
 	assert.Equal(t, reconcile.Shadowed, st.Skipped[0].Reason)
-	assert.Contains(t, d.log.String(), "marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so)")
+	// The warning names both versions and both paths.
+	d.waitLog("marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so)")
 
 	require.NoError(t, os.Remove(record))
 	st = d.waitFor("local again", loadedWith("plugin::native::gain", "local"))
@@ -350,6 +351,9 @@ func TestRunBareLibraryThenMovedIntoAFolder(t *testing.T) {
 	require.NoError(t, os.Rename(bare, filepath.Join(root, "native", "gain", "libgain.so")))
 	st := d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
 	assert.False(t, hasProblem(st, bare, reconcile.BareLibrary))
+	// The log is read from the daemon's stderr as it comes: wait for the resolution,
+	// logged after every warning about the bare library.
+	d.waitLog(`"msg":"resolved","code":"bare_library"`)
 	reported := 0
 	for _, line := range strings.Split(d.log.String(), "\n") {
 		if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, `"code":"bare_library"`) {
@@ -535,10 +539,13 @@ func TestRunHostileLibraries(t *testing.T) {
 
 	// A crashed library is remembered by file identity: a full rescan does not
 	// probe it again (no new helper is started for it).
+	// (The log lags the state: wait for the lines that follow the ones counted.)
+	d.waitLog(`"code":"crashed","path":"` + filepath.Join(root, "native", "ctorhang", "libctorhang.so"))
 	helpers := strings.Count(d.log.String(), "probe helper started")
 	gen := st.Generation
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
 	d.waitFor("the rescan", func(st *reconcile.State) bool { return st.Generation > gen })
+	d.waitLog(`"rescan":true`)
 	assert.Equal(t, helpers, strings.Count(d.log.String(), "probe helper started"), d.log.String())
 	resp, _ := d.get("/healthz")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the daemon lives")
@@ -666,4 +673,12 @@ func (d *daemon) reconciles() int {
 	}
 	d.t.Fatal("no plugwatch_reconciles_total in /metrics")
 	return 0
+}
+
+// waitLog waits until the daemon's log, read from its stderr as it comes, holds text.
+func (d *daemon) waitLog(text string) {
+	d.t.Helper()
+	if !assert.Eventually(d.t, func() bool { return strings.Contains(d.log.String(), text) }, deadline, time.Millisecond) {
+		d.t.Fatalf("the log never said %q:\n%s", text, d.log)
+	}
 }
