@@ -107,7 +107,9 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: log, ctl: ctl, metrics: admin.NewMetrics(), rescan: make(chan struct{}, 1),
+	metrics := admin.NewMetrics()
+	metrics.Follow(ctl.State)
+	return &Daemon{cfg: cfg, log: log, ctl: ctl, metrics: metrics, rescan: make(chan struct{}, 1),
 		prober: opts.Prober, helpers: helpers}, nil
 }
 
@@ -159,7 +161,17 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	hooks := newOnChange(ctx, d.cfg.OnChange, d.log)
 	defer hooks.wait()
 
-	d.pass(ctx, full, w, hooks)
+	// The first reconcile is finished when every library it found was probed.
+	for h := (reconcile.Hint{Full: true}); ; h = (reconcile.Hint{}) {
+		d.pass(ctx, h, w, hooks)
+		if d.ctl.Probing() == 0 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-d.ctl.LookAgain():
+		case <-ctx.Done():
+		}
+	}
 	if d.cfg.Ready != nil {
 		d.cfg.Ready(addr)
 	}
@@ -182,60 +194,31 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			return nil
 		case s := <-w.C():
-			if s.Full {
-				d.pass(ctx, full, w, hooks)
-			} else {
-				d.pass(ctx, hint(s.Paths), w, hooks)
-			}
+			d.pass(ctx, reconcile.Hint{Full: s.Full, Paths: s.Paths}, w, hooks)
+		case <-d.ctl.LookAgain():
+			d.pass(ctx, reconcile.Hint{}, w, hooks) // probe results wait for a pass
 		case <-d.rescan:
 			d.log.Info("full rescan requested", "path", d.ctl.Root())
-			d.pass(ctx, rescan, w, hooks)
+			d.pass(ctx, reconcile.Hint{Full: true, Rescan: true}, w, hooks)
 		case <-resync:
-			d.pass(ctx, full, w, hooks)
+			d.pass(ctx, reconcile.Hint{Full: true}, w, hooks)
 		case <-retry.C:
-			d.pass(ctx, hint(nil), w, hooks) // what was left to judge is read again
+			d.pass(ctx, reconcile.Hint{}, w, hooks) // what was left to judge is read again
 		}
 	}
 }
 
-// A passKind says what a pass reads: everything (full), everything as a requested
-// rescan (a new generation), or only where events hint (hint).
-type passKind struct {
-	rescan, full bool
-	paths        []string
-}
-
-var (
-	full   = passKind{full: true}
-	rescan = passKind{full: true, rescan: true}
-)
-
-func hint(paths []string) passKind { return passKind{paths: paths} }
-
 // pass runs one reconcile and hands its results on.
-func (d *Daemon) pass(ctx context.Context, k passKind, w *watcher.Watcher, hooks *onChange) {
+func (d *Daemon) pass(ctx context.Context, h reconcile.Hint, w *watcher.Watcher, hooks *onChange) {
 	start := time.Now()
 	d.passes.Add(1)
-	var events []reconcile.Event
-	var err error
-	if k.full {
-		events, err = d.ctl.Reconcile(ctx, k.rescan)
-	} else {
-		events, err = d.ctl.ReconcileHint(ctx, k.paths)
-	}
+	events, err := d.ctl.Step(ctx, h)
 	if err != nil {
 		return // ctx ended
 	}
 	took := time.Since(start)
 	d.metrics.ObserveReconcile(took)
-	d.log.Debug("reconciled", "took", took, "events", len(events), "full", k.full, "rescan", k.rescan)
-	st := d.ctl.State()
-	d.metrics.SetLoaded(len(st.Plugins))
-	byCode := map[reconcile.Code]int{}
-	for _, p := range st.Problems {
-		byCode[p.Code]++
-	}
-	d.metrics.SetProblems(byCode)
+	d.log.Debug("reconciled", "took", took, "events", len(events), "full", h.Full, "rescan", h.Rescan, "probing", d.ctl.Probing())
 	changed := false
 	for _, e := range events {
 		switch e.Type {

@@ -27,13 +27,14 @@ type Metrics struct {
 	reg          *prometheus.Registry
 	reconciles   prometheus.Counter
 	duration     prometheus.Histogram
-	loaded       prometheus.Gauge
-	problems     *prometheus.GaugeVec
+	loaded       *prometheus.Desc
+	problems     *prometheus.Desc
 	loadFailures prometheus.Counter
 	fsEvents     prometheus.Counter
 
 	mu    sync.Mutex
-	codes map[reconcile.Code]bool // every code SetProblems has set
+	state func() *reconcile.State // what Follow gave; loaded_plugins and problems are read from it
+	codes map[reconcile.Code]bool // every code a scrape has seen
 }
 
 // NewMetrics returns a Metrics with every metric registered and at zero.
@@ -50,14 +51,8 @@ func NewMetrics() *Metrics {
 			// 1 ms to about 16 s: a stat-only pass up to one that probes slow libraries.
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}),
-		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "plugwatch_loaded_plugins",
-			Help: "Plugins loaded now.",
-		}),
-		problems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "plugwatch_problems",
-			Help: "Problems in the state document, by code.",
-		}, []string{"code"}),
+		loaded:   prometheus.NewDesc("plugwatch_loaded_plugins", "Plugins loaded now.", nil, nil),
+		problems: prometheus.NewDesc("plugwatch_problems", "Problems in the state document, by code.", []string{"code"}, nil),
 		loadFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "plugwatch_load_failures_total",
 			Help: "Libraries that failed to load.",
@@ -69,7 +64,7 @@ func NewMetrics() *Metrics {
 		codes: make(map[reconcile.Code]bool),
 	}
 	m.reg.MustRegister(
-		m.reconciles, m.duration, m.loaded, m.problems, m.loadFailures, m.fsEvents,
+		m.reconciles, m.duration, stateCollector{m}, m.loadFailures, m.fsEvents,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -94,30 +89,48 @@ func (m *Metrics) ObserveReconcile(d time.Duration) {
 	m.duration.Observe(d.Seconds())
 }
 
-// SetLoaded sets the number of loaded plugins.
-func (m *Metrics) SetLoaded(n int) {
-	if m == nil {
-		return
-	}
-	m.loaded.Set(float64(n))
-}
-
-// SetProblems sets the number of problems of each code. A code that an earlier call
-// reported and byCode lacks drops to 0, so its series stays continuous.
-func (m *Metrics) SetProblems(byCode map[reconcile.Code]int) {
+// Follow makes loaded_plugins and problems{code} read the state document that
+// state returns (nil: none yet) whenever they are collected, so they are never
+// behind the state a client has seen.
+func (m *Metrics) Follow(state func() *reconcile.State) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for c := range m.codes {
-		if _, ok := byCode[c]; !ok {
-			m.problems.WithLabelValues(string(c)).Set(0)
+	m.state = state
+}
+
+// stateCollector collects the metrics derived from the state document. A code seen
+// once stays in the exposition, at 0 when it has no problem, so its series stays
+// continuous.
+type stateCollector struct{ m *Metrics }
+
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.m.loaded
+	ch <- c.m.problems
+}
+
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var st *reconcile.State
+	if m.state != nil {
+		st = m.state()
+	}
+	byCode := map[reconcile.Code]int{}
+	loaded := 0
+	if st != nil {
+		loaded = len(st.Plugins)
+		for _, p := range st.Problems {
+			byCode[p.Code]++
+			m.codes[p.Code] = true
 		}
 	}
-	for c, n := range byCode {
-		m.codes[c] = true
-		m.problems.WithLabelValues(string(c)).Set(float64(n))
+	ch <- prometheus.MustNewConstMetric(m.loaded, prometheus.GaugeValue, float64(loaded))
+	for code := range m.codes {
+		ch <- prometheus.MustNewConstMetric(m.problems, prometheus.GaugeValue, float64(byCode[code]), string(code))
 	}
 }
 

@@ -14,9 +14,14 @@ func TestMetricsExposition(t *testing.T) {
 	m := NewMetrics()
 	m.ObserveReconcile(30 * time.Millisecond)
 	m.ObserveReconcile(2 * time.Second)
-	m.SetLoaded(3)
-	m.SetProblems(map[reconcile.Code]int{reconcile.BadRecord: 2, reconcile.BareLibrary: 1})
-	m.SetProblems(map[reconcile.Code]int{reconcile.BareLibrary: 4}) // bad_record went away
+	st := &reconcile.State{Plugins: make([]reconcile.Plugin, 3), Problems: []reconcile.Problem{
+		{Code: reconcile.BadRecord}, {Code: reconcile.BadRecord}, {Code: reconcile.BareLibrary}}}
+	m.Follow(func() *reconcile.State { return st })
+	get(t, NewHandler(newFakeSource(1), m, nil), http.MethodGet, "/metrics").Body.Close()
+	st = &reconcile.State{Plugins: make([]reconcile.Plugin, 3), Problems: make([]reconcile.Problem, 4)}
+	for i := range st.Problems {
+		st.Problems[i].Code = reconcile.BareLibrary // bad_record went away
+	}
 	m.LoadFailed()
 	m.EventReceived()
 	m.EventReceived()
@@ -46,8 +51,7 @@ func TestMetricsExposition(t *testing.T) {
 func TestNilMetricsDiscards(t *testing.T) {
 	var m *Metrics
 	m.ObserveReconcile(time.Second)
-	m.SetLoaded(1)
-	m.SetProblems(map[reconcile.Code]int{reconcile.Crashed: 1})
+	m.Follow(func() *reconcile.State { return nil })
 	m.LoadFailed()
 	m.EventReceived()
 	if m.Registry() != nil {

@@ -28,6 +28,9 @@ var (
 	// ErrInvalidKind: the library reports a NULL kind or one over 64 KiB. Other rules
 	// on kinds (SPEC section 5) are the caller's to apply to Metadata.Kind.
 	ErrInvalidKind = errors.New("invalid kind")
+	// ErrCrashed: opening the library crashed or hung the process that opened it
+	// (a probe helper, or plugwatch itself past its time limit). Error.Detail says how.
+	ErrCrashed = errors.New("library crashed or hung when opened")
 	// ErrClosed: Close was called on a library that is already closed.
 	ErrClosed = errors.New("library already closed")
 	// ErrUnsupported: native plugins cannot be loaded on this system.

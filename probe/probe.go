@@ -20,7 +20,7 @@ var (
 	// ErrCrashed: opening the library killed or hung the helper, also when it was
 	// tried again alone in a fresh helper. Error.Detail says how: "killed by signal
 	// SIGSEGV", "aborted (SIGABRT)", "hung for more than 5s", "exited with status 3".
-	ErrCrashed = errors.New("library crashed or hung when opened")
+	ErrCrashed = native.ErrCrashed
 	// ErrUnavailable: the library could not be probed, for a reason that is not the
 	// library's: no helper could be started (Error.Detail says why), or the Prober
 	// is closed.

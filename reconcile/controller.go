@@ -3,7 +3,9 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,29 +25,39 @@ type ControllerOptions struct {
 	Logger *slog.Logger
 	// Host is told of every load, reload and unload; nil means nobody.
 	Host Host
+	// OpenTimeout limits opening a library in this process after it passed its
+	// probe (default 5s): an open that does not return in time is crashed.
+	OpenTimeout time.Duration
 }
 
 // Controller keeps the set of plugins loaded in this process equal to the desired
-// state of the disk. It is level-triggered: Reconcile takes no description of what
+// state of the disk. It is level-triggered: a pass takes no description of what
 // changed; it reads the disk again and drives the loaded set towards what it finds.
 //
-// Reconcile and Close must be called from one goroutine at a time; State, Ready and
-// Subscribe may be called from any goroutine.
+// Libraries are probed and opened off the pass, in a stage of their own: a pass
+// uses the results it has, leaves a record or folder whose library is still being
+// probed as it was, and LookAgain receives a value when new results wait for a pass.
+//
+// Reconcile, Step and Close must be called from one goroutine at a time; State,
+// Subscribe and LookAgain may be called from any goroutine.
 type Controller struct {
-	scan   *Scanner
-	copies *copier
-	probes *copyProber
-	abi    native.Range
-	log    *slog.Logger
-	host   Host
+	scan *Scanner
+	log  *slog.Logger
+	host Host
 
-	loaded map[string]*LoadedPlugin // by kind
-	gen    uint64
-	retry  time.Time
+	loaded   map[string]*LoadedPlugin // by kind
+	gone     map[string]time.Time     // origins of loaded plugins whose files went, since when
+	gen      uint64
+	retry    time.Time
+	probing  int
+	unjudged error
+	watch    []string // Desired.Watch of the last pass
+	last     *State   // the last pass's document (State publishes it once the first reconcile finished)
+	early    []Event  // events of the first reconcile's passes, published when it finishes
 
 	mu    sync.Mutex
 	state *State
-	subs  map[chan Event]struct{}
+	subs  map[*subscriber]struct{}
 }
 
 // NewController returns a Controller for opts, and removes the private copies that
@@ -54,13 +66,6 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	if opts.ABI == (native.Range{}) {
 		opts.ABI = native.DefaultRange()
 	}
-	cp := &copier{pid: os.Getpid()}
-	inner := opts.Prober
-	if inner == nil {
-		inner = InProcess(opts.ABI)
-	}
-	probes := &copyProber{cp: cp, inner: inner, kept: map[Identity]private{}}
-	opts.Prober = probes
 	s, err := NewScanner(opts.Options)
 	if err != nil {
 		return nil, err
@@ -69,19 +74,26 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	abi := opts.ABI
+	s.stage.open = func(path string) (*native.Library, error) { return native.Open(path, abi) }
+	s.stage.log = log
+	if opts.OpenTimeout > 0 {
+		s.stage.timeout = opts.OpenTimeout
+	}
 	if n := removeLeftovers(s.root) + removeMirrors(); n > 0 {
 		log.Info("removed private copies left by earlier runs", "count", n, "path", s.root)
 	}
 	return &Controller{
-		scan: s, copies: cp, probes: probes, abi: opts.ABI, log: log, host: opts.Host,
-		loaded: map[string]*LoadedPlugin{}, subs: map[chan Event]struct{}{},
+		scan: s, log: log, host: opts.Host,
+		loaded: map[string]*LoadedPlugin{}, gone: map[string]time.Time{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 
 // Root returns the absolute plugins root.
 func (c *Controller) Root() string { return c.scan.root }
 
-// State returns the current state document, or nil before the first Reconcile.
+// State returns the current state document, or nil before the first reconcile
+// finished (every library it found probed).
 // The caller may keep it: it is never changed afterwards.
 func (c *Controller) State() *State {
 	c.mu.Lock()
@@ -89,72 +101,75 @@ func (c *Controller) State() *State {
 	return c.state
 }
 
-// RetryAt is when the files the last pass did not judge yet (SPEC 4, modified
-// within the quiet period) should be looked at again; zero when there are none.
+// RetryAt is when the files the last pass did not judge yet (changed within the
+// quiet period, or gone within it) should be looked at again; zero when there are
+// none.
 func (c *Controller) RetryAt() time.Time { return c.retry }
 
-// Subscribe returns a channel that receives every event from now on, and a
-// function that ends the subscription. Sending never blocks the controller: a
-// subscriber more than 256 events behind has its channel closed.
-func (c *Controller) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, 256)
-	c.mu.Lock()
-	c.subs[ch] = struct{}{}
-	c.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			if _, ok := c.subs[ch]; ok {
-				delete(c.subs, ch)
-				close(ch)
-			}
-		})
-	}
-}
+// LookAgain receives a value when probes finished whose results no pass has used
+// yet: a Step then applies them.
+func (c *Controller) LookAgain() <-chan struct{} { return c.scan.stage.C() }
 
-func (c *Controller) publish(events []Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ch := range c.subs {
-		for _, e := range events {
-			select {
-			case ch <- e:
-			default:
-				delete(c.subs, ch)
-				close(ch)
-			}
-			if _, ok := c.subs[ch]; !ok {
-				break
-			}
-		}
-	}
-}
+// Probing returns how many records and folders the last pass left waiting for their
+// library's probe or open.
+func (c *Controller) Probing() int { return c.probing }
 
-// Reconcile reads the disk, computes the desired state and loads, reloads and
-// unloads plugins until the loaded set equals it. rescan marks a requested full
+// Hint says what a Step reads again: everything (Full), or only the records and
+// the bundle folders the paths of file events lie in. Rescan marks a requested full
 // rescan (SIGHUP), which counts as a new generation even when nothing changed.
-//
-// It returns the pass's events. Problems with files are never errors: they are in
-// the state. The error is ctx's when ctx ended; the pass then changed nothing. A
-// root that has gone is an empty root: everything is unloaded.
+type Hint struct {
+	Full, Rescan bool
+	Paths        []string
+}
+
+// Step is one pass: it reads the disk (as h says), uses the probe results it has,
+// and loads, reloads and unloads plugins towards the desired state. It never waits
+// for a probe. It returns the pass's events. Problems with files are never errors:
+// they are in the state. The error is ctx's when ctx ended; the pass then changed
+// nothing. A root that has gone is an empty root: everything is unloaded.
+func (c *Controller) Step(ctx context.Context, h Hint) ([]Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h.Full || h.Rescan {
+		return c.reconcile(h.Rescan, func() (*Desired, error) { return c.scan.desired(nil) })
+	}
+	return c.reconcile(false, func() (*Desired, error) { return c.scan.hint(h.Paths) })
+}
+
+// Reconcile reads the whole disk and drives the loaded set towards it, making
+// passes until no library waits for its probe (or ctx ends), and returns the events
+// of all of them.
 func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]Event, error) {
-	return c.reconcile(ctx, rescan, c.scan.Desired)
+	return c.settle(ctx, Hint{Full: true, Rescan: rescan})
 }
 
 // ReconcileHint is Reconcile for a pass asked for by events at paths: only the
-// bundle folders the paths lie in are read again (see Scanner.DesiredHint), so a
-// bundle moved into a large root is loaded in a few milliseconds.
+// bundle folders the paths lie in are read again (see Scanner.DesiredHint).
 func (c *Controller) ReconcileHint(ctx context.Context, paths []string) ([]Event, error) {
-	return c.reconcile(ctx, false, func(ctx context.Context) (*Desired, error) {
-		return c.scan.DesiredHint(ctx, paths)
-	})
+	return c.settle(ctx, Hint{Paths: paths})
 }
 
-func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(context.Context) (*Desired, error)) ([]Event, error) {
-	defer c.probes.sweep() // the copies probed for claimants that were not opened
-	d, err := desired(ctx)
+func (c *Controller) settle(ctx context.Context, h Hint) ([]Event, error) {
+	var all []Event
+	for {
+		events, err := c.Step(ctx, h)
+		all = append(all, events...)
+		if err != nil || c.probing == 0 {
+			return all, err
+		}
+		select {
+		case <-c.LookAgain():
+		case <-ctx.Done():
+			return all, ctx.Err()
+		}
+		h = Hint{}
+	}
+}
+
+func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([]Event, error) {
+	defer c.scan.stage.sweep() // the libraries opened for claimants that were not adopted
+	d, err := desired()
 	var re *RootError
 	if errors.As(err, &re) {
 		c.log.Warn("plugins root is gone; unloading everything until it is back", "path", re.Path, "err", re.Err)
@@ -164,76 +179,141 @@ func (c *Controller) reconcile(ctx context.Context, rescan bool, desired func(co
 		return nil, err
 	}
 	c.retry = d.Retry
-	if d.Unjudged != nil {
-		c.log.Error("cannot probe libraries; trying again", "err", d.Unjudged, "path", c.scan.root)
+	c.watch = d.Watch
+	if d.Unjudged != nil && (c.unjudged == nil || c.unjudged.Error() != d.Unjudged.Error()) {
+		c.log.Error("cannot probe libraries; trying again", "err", d.Unjudged)
 	}
+	c.unjudged = d.Unjudged
 	now := time.Now()
-	prev := c.State()
-	next, extra := c.apply(d, prev, now)
+	prev := c.last
+	next, ex := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
 	for _, p := range next {
 		st.Plugins = append(st.Plugins, p.info)
 	}
-	st.Skipped = append(append(st.Skipped, d.Skipped...), extra.skipped...)
-	st.Problems = append(append(st.Problems, d.Problems...), extra.problems...)
-	st.Problems = append(st.Problems, carried(prev, d.Pending)...)
+	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.Sort()
 
 	events := diff(prev, st, c.loaded, next)
 	old := c.loaded
 	c.loaded = next
-	if len(events) > 0 || rescan || prev == nil || !sameDocument(prev, st) {
+	c.last = st
+	for i := range events {
+		events[i].At = Time{now}
+	}
+	c.notify(old, next, events)
+	if c.gen == 0 && c.probing > 0 {
+		// The first reconcile has not finished: it ends with the pass that has every
+		// library it found probed, which is generation 1 and publishes all of it.
+		c.early = append(c.early, events...)
+		return events, nil
+	}
+	events = append(c.early, events...)
+	c.early = nil
+	if len(events) > 0 || rescan || c.gen == 0 || !sameDocument(prev, st) {
 		c.gen++
 	}
 	st.Generation = c.gen
 	for i := range events {
-		events[i].Generation, events[i].At = c.gen, Time{now}
+		events[i].Generation = c.gen
 	}
 	c.mu.Lock()
 	c.state = st
 	c.mu.Unlock()
-	c.notify(old, next, events)
 	c.publish(events)
 	return events, nil
 }
 
 // extras are what a pass adds to the desired state: claimants demoted because a
-// stale or pending plugin keeps its kind, and libraries that failed to open.
+// stale or pending plugin keeps its kind, and the origins that keep their previous
+// state (not judged yet, gone within the quiet period, or waiting for an open).
 type extras struct {
 	skipped  []Skipped
 	problems []Problem
+	pending  map[string]bool
+}
+
+// judged returns the pass's skipped entries and problems: those of d and the
+// extras, except that an origin that keeps its previous state keeps its previous
+// entries too.
+func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
+	fresh := func(origin string) bool { return origin == "" || !ex.pending[origin] }
+	var skipped []Skipped
+	var problems []Problem
+	for _, list := range [][]Skipped{d.Skipped, ex.skipped} {
+		for _, s := range list {
+			if fresh(s.origin) {
+				skipped = append(skipped, s)
+			}
+		}
+	}
+	for _, list := range [][]Problem{d.Problems, ex.problems} {
+		for _, p := range list {
+			if fresh(p.origin) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if prev != nil {
+		for _, s := range prev.Skipped {
+			if !fresh(s.origin) {
+				skipped = append(skipped, s)
+			}
+		}
+		for _, p := range prev.Problems {
+			if !fresh(p.origin) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	return skipped, problems
 }
 
 // apply drives the loaded set towards d and returns the new set by kind.
-func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*LoadedPlugin, extras) {
-	var ex extras
-	next := map[string]*LoadedPlugin{}
-	wanted := map[string]bool{} // origins d wants loaded
-	for _, w := range d.Plugins {
-		wanted[w.origin()] = true
+func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras) {
+	ex := extras{pending: maps.Clone(d.Pending)}
+	if ex.pending == nil {
+		ex.pending = map[string]bool{}
 	}
-	// A loaded plugin whose files are not judged yet, or whose new version failed in
-	// a way that keeps the old one (SPEC 7.2 stale), keeps its kind.
+	next := map[string]*LoadedPlugin{}
+	wants := map[string][]Want{} // by origin
+	for _, w := range d.Plugins {
+		wants[w.origin()] = append(wants[w.origin()], w)
+	}
+	// A loaded plugin whose files are not judged yet, or went within the quiet
+	// period, or whose new version failed in a way that keeps the old one (stale),
+	// keeps its kind.
 	for kind, p := range c.loaded {
 		switch {
-		case pendingFor(d.Pending, p):
+		case ex.pending[p.origin]:
 			next[kind] = p
-		case !wanted[p.origin] && staleFor(d, p):
+		case reproduced(p, wants[p.origin]):
+			delete(c.gone, p.origin)
+		case c.disappeared(p, now):
+			ex.pending[p.origin] = true
+			next[kind] = p
+		case wants[p.origin] == nil && d.Failed[p.origin]:
 			p.update(func(info *Plugin) { info.Stale = true })
 			next[kind] = p
 		}
 	}
+	c.probing = 0
 	for _, w := range d.Plugins {
+		cur := c.loaded[w.Kind]
+		if ex.pending[w.origin()] {
+			continue // kept above when it was loaded
+		}
 		if kept := next[w.Kind]; kept != nil && kept.origin != w.origin() {
 			skip := demote(w, kept)
 			ex.skipped = append(ex.skipped, skip)
 			if skip.Reason == Shadowed && kept.info.Version != w.Version {
-				ex.problems = append(ex.problems, c.diverged(kept.info, w.Plugin))
+				p := c.diverged(kept.info, w.Plugin)
+				p.origin = w.origin()
+				ex.problems = append(ex.problems, p)
 			}
 			continue
 		}
-		cur := c.loaded[w.Kind]
 		if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity && cur.info.Library == w.Library {
 			cur.update(func(info *Plugin) {
 				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
@@ -241,50 +321,83 @@ func (c *Controller) apply(d *Desired, prev *State, now time.Time) (map[string]*
 			next[w.Kind] = cur
 			continue
 		}
-		p, err := c.open(w, now)
-		switch {
-		case err == nil:
+		p, ok := c.open(w, now)
+		if ok {
 			next[w.Kind] = p
-		case errors.Is(err, errChanged):
-			if cur != nil {
-				next[w.Kind] = cur // make-before-break: look again once the file is quiet
-			}
-			if c.retry.IsZero() || now.Add(c.scan.quiet).Before(c.retry) {
-				c.retry = now.Add(max(c.scan.quiet, 10*time.Millisecond))
-			}
-		default:
-			prob := ProbeProblem(w.Library, err)
-			ex.problems = append(ex.problems, prob)
-			if cur != nil && cur.origin == w.origin() && keepsStale(prob.Code) {
-				cur.update(func(info *Plugin) { info.Stale = true })
-				next[w.Kind] = cur
-			}
+			continue
+		}
+		// Its library is being opened off the pass: it keeps its previous state, and
+		// so does the plugin it would replace (make-before-break).
+		c.probing++
+		ex.pending[w.origin()] = true
+		if cur != nil {
+			ex.pending[cur.origin] = true
+			next[w.Kind] = cur
+		}
+	}
+	c.probing += d.Probing
+	for origin := range c.gone {
+		if !ex.pending[origin] {
+			delete(c.gone, origin)
 		}
 	}
 	return next, ex
 }
 
-// open opens a private copy of w's library (make-before-break: the plugin it
-// replaces is still open).
-func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, error) {
-	cp, ok := c.probes.take(w.Identity) // the copy this pass probed (SPEC 8.2)
-	if !ok {
-		var err error
-		if cp, err = c.copies.copy(w.Library, w.Identity); err != nil {
-			return nil, err
+// reproduced reports whether the pass wants p exactly as it is loaded.
+func reproduced(p *LoadedPlugin, wants []Want) bool {
+	for _, w := range wants {
+		if w.Kind == p.info.Kind && w.Identity == p.identity && w.Library == p.info.Library && w.Manifest == p.info.Manifest {
+			return true
 		}
 	}
-	lib, err := native.Open(cp.path, c.abi)
-	if err != nil {
-		cp.remove()
-		return nil, err
+	return false
+}
+
+// disappeared reports whether one of p's files (its library, manifest, record or
+// folder) is gone and went less than the quiet period ago: a linker deletes its
+// output before it writes the new one, and rm -r removes files one by one, so the
+// plugin stays loaded (not stale) until the quiet period has passed.
+func (c *Controller) disappeared(p *LoadedPlugin, now time.Time) bool {
+	if c.scan.quiet <= 0 {
+		return false
+	}
+	missing := func(path string) bool {
+		_, err := os.Stat(path)
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	if !missing(p.info.Library) && (p.info.Manifest == "" || !missing(p.info.Manifest)) && !missing(p.origin) {
+		delete(c.gone, p.origin)
+		return false
+	}
+	since, ok := c.gone[p.origin]
+	if !ok {
+		since = now
+		c.gone[p.origin] = now
+	}
+	until := since.Add(c.scan.quiet)
+	if !now.Before(until) {
+		return false
+	}
+	if c.retry.IsZero() || until.Before(c.retry) {
+		c.retry = until
+	}
+	return true
+}
+
+// open adopts the library the probe stage opened for w's identity; false while the
+// stage is still at work on it.
+func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
+	lib, cp, ok := c.scan.stage.take(w.Identity)
+	if !ok {
+		return nil, false
 	}
 	info := w.Plugin
 	info.LoadedAt = Time{now}
 	return &LoadedPlugin{
 		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity, resolved: w.Resolved,
 		origin: w.origin(), closed: make(chan struct{}),
-	}, nil
+	}, true
 }
 
 // notify tells the host and the log of the pass's events, then unloads what left.
@@ -318,7 +431,7 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) 
 // Close unloads every plugin (telling the host), and waits until each library is
 // closed and its private copy removed, or ctx ends.
 func (c *Controller) Close(ctx context.Context) error {
-	c.probes.sweep()
+	c.scan.Close()
 	old := c.loaded
 	c.loaded = map[string]*LoadedPlugin{}
 	for _, p := range old {
@@ -335,22 +448,24 @@ func (c *Controller) Close(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	c.mu.Lock()
-	for ch := range c.subs {
-		delete(c.subs, ch)
-		close(ch)
-	}
-	c.mu.Unlock()
+	c.closeSubscribers()
 	return nil
 }
 
 // WatchDirs returns the folders the loaded set depends on, beyond the usual layout:
-// those resolved libraries lie in (a build output symlinked into the root and
-// allowed by --trust, so that a rebuild there is reloaded) and those of entrypoints
-// below a bundle folder (a bundle's lib/).
+// the --trust folders, those libraries resolve into through symlinks (a build output
+// symlinked into the root, so that a rebuild there is reloaded; also while the
+// linker has deleted it), and those of entrypoints below a bundle folder (a
+// bundle's lib/).
 func (c *Controller) WatchDirs() []string {
 	seen := map[string]bool{}
 	var dirs []string
+	for _, d := range append(append([]string(nil), c.scan.trust...), c.watch...) {
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
 	for _, p := range c.loaded {
 		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin), filepath.Dir(p.resolved)} {
 			if !seen[d] {
@@ -386,31 +501,6 @@ func keepsStale(code Code) bool {
 	return false
 }
 
-// staleFor reports whether d's problems hold a failure of p's files that keeps p.
-func staleFor(d *Desired, p *LoadedPlugin) bool {
-	if d.Failed[p.origin] {
-		return true // its record or manifest now names a library that failed so
-	}
-	for _, pr := range d.Problems {
-		if !keepsStale(pr.Code) {
-			continue
-		}
-		switch {
-		case pr.Path == p.info.Library, pr.Path == p.origin:
-		case pr.Code == BadManifest && p.info.Source == SourceDirectory && filepath.Dir(pr.Path) == p.origin:
-		default:
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-// pendingFor reports whether p's record, bundle folder or library is not judged yet.
-func pendingFor(pending map[string]bool, p *LoadedPlugin) bool {
-	return pending[p.origin] || pending[p.info.Library]
-}
-
 // diverged is the version_diverged warning for a local bundle shadowed by a kept
 // marketplace plugin, as decide words it.
 func (c *Controller) diverged(market, local Plugin) Problem {
@@ -424,20 +514,6 @@ func demote(w Want, kept *LoadedPlugin) Skipped {
 		reason = Shadowed
 	}
 	return Skipped{Kind: w.Kind, ID: w.ID, Version: w.Version, Source: w.Source, Library: w.Library, Reason: reason, Winner: kept.info.Library}
-}
-
-// carried returns the previous problems of the files not judged yet.
-func carried(prev *State, pending map[string]bool) []Problem {
-	if prev == nil || len(pending) == 0 {
-		return nil
-	}
-	var out []Problem
-	for _, p := range prev.Problems {
-		if pending[p.Path] || pending[filepath.Dir(p.Path)] {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // dedupe drops sorted problems with the key of the one before.

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -55,13 +53,35 @@ func (p private) remove() {
 	}
 }
 
-// copy copies lib to a private copy and checks that lib's identity is still want
-// afterwards (a zero want skips the check).
+// errNotRegular: the library is not a regular file (a FIFO, a device): never read.
+var errNotRegular = errors.New("not a regular file")
+
+// copy copies lib to a private copy and checks that what it copied is the file of
+// identity want (a zero want skips that check) and did not change while it was
+// copied. It reads through one descriptor, opened without blocking (a FIFO must not
+// hang it) and checked to be a regular file before a byte is read, and reads no more
+// than the size fstat gave.
 func (c *copier) copy(lib string, want Identity) (private, error) {
+	in, err := os.OpenFile(lib, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return private{}, err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return private{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return private{}, errNotRegular
+	}
+	before := identityOf(fi)
+	if want != (Identity{}) && before != want {
+		return private{}, errChanged
+	}
 	dir, base := filepath.Split(lib)
-	name := fmt.Sprintf(".%s%s%d-%d", base, copyMarker, c.pid, c.seq.Add(1))
+	name := c.name(base)
 	p := private{path: filepath.Join(dir, name)}
-	err := copyFile(lib, p.path)
+	err = copyFrom(in, fi.Size(), p.path)
 	if err == nil {
 		p.dir, err = os.Open(filepath.Dir(p.path))
 		if err != nil {
@@ -69,23 +89,32 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 		}
 	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-		p, err = c.mirrored(lib, name)
+		p, err = c.mirrored(lib, name, in, fi.Size())
 	}
 	if err != nil {
 		return private{}, err
 	}
-	if want != (Identity{}) {
-		if id, err := StatIdentity(lib); err != nil || id != want {
-			p.remove()
-			return private{}, errChanged
-		}
+	if after, err := in.Stat(); err != nil || identityOf(after) != before {
+		p.remove()
+		return private{}, errChanged
 	}
 	return p, nil
 }
 
+// name is the private copy's name for a library called base: hidden, carrying the
+// process id and a sequence number, ending in no library extension, and within the
+// file system's 255 bytes however long base is.
+func (c *copier) name(base string) string {
+	suffix := fmt.Sprintf("%s%d-%d", copyMarker, c.pid, c.seq.Add(1))
+	if room := 255 - 1 - len(suffix); len(base) > room {
+		base = base[:room]
+	}
+	return "." + base + suffix
+}
+
 // mirrored places the copy in a private folder that mirrors lib's folder with
 // symlinks to its other entries, for a folder plugwatch may not write.
-func (c *copier) mirrored(lib, name string) (private, error) {
+func (c *copier) mirrored(lib, name string, in *os.File, size int64) (private, error) {
 	dir := filepath.Dir(lib)
 	mirror, err := os.MkdirTemp("", fmt.Sprintf("plugwatch-%d-", c.pid))
 	if err != nil {
@@ -100,19 +129,15 @@ func (c *copier) mirrored(lib, name string) (private, error) {
 		os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(mirror, e.Name()))
 	}
 	p := private{path: filepath.Join(mirror, name), mirror: mirror}
-	if err := copyFile(lib, p.path); err != nil {
+	if err := copyFrom(in, size, p.path); err != nil {
 		os.RemoveAll(mirror)
 		return private{}, err
 	}
 	return p, nil
 }
 
-func copyFile(src, dst string) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
+// copyFrom writes the first size bytes of in, from its start, to a new file dst.
+func copyFrom(in *os.File, size int64, dst string) (err error) {
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
 	if err != nil {
 		return err
@@ -125,7 +150,10 @@ func copyFile(src, dst string) (err error) {
 			os.Remove(dst)
 		}
 	}()
-	_, err = io.Copy(out, in)
+	n, err := io.Copy(out, io.NewSectionReader(in, 0, size))
+	if err == nil && n != size {
+		err = errChanged // it shrank while it was copied
+	}
 	return err
 }
 
@@ -210,62 +238,6 @@ func copyOwner(name string) (int, bool) {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// copyProber probes a private copy of each library, never the user's file, and
-// keeps the copies it probed, so that the pass opens the very copy that passed the
-// probe (SPEC 8.2: copy, check the original did not change, probe and open that
-// same copy). sweep removes the copies no plugin adopted.
-type copyProber struct {
-	cp    *copier
-	inner Prober
-	mu    sync.Mutex
-	kept  map[Identity]private
-}
-
-func (p *copyProber) Probe(ctx context.Context, path string) (native.Metadata, error) {
-	id, err := StatIdentity(path)
-	if err != nil {
-		return native.Metadata{}, &native.Error{Op: "copy", Path: path, Err: native.ErrNotLoadable, Detail: err.Error()}
-	}
-	pv, err := p.cp.copy(path, id)
-	if errors.Is(err, errChanged) {
-		return native.Metadata{}, err // not judged: looked at again soon
-	}
-	if err != nil {
-		return native.Metadata{}, &native.Error{Op: "copy", Path: path, Err: native.ErrNotLoadable, Detail: err.Error()}
-	}
-	meta, err := p.inner.Probe(ctx, pv.path)
-	if err != nil {
-		pv.remove()
-		return meta, retarget(err, pv.path, path)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if old, ok := p.kept[id]; ok {
-		old.remove()
-	}
-	p.kept[id] = pv
-	return meta, nil
-}
-
-// take hands over the copy probed for a file identity, if this pass made one.
-func (p *copyProber) take(id Identity) (private, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pv, ok := p.kept[id]
-	delete(p.kept, id)
-	return pv, ok
-}
-
-// sweep removes the copies nobody took.
-func (p *copyProber) sweep() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for id, pv := range p.kept {
-		pv.remove()
-		delete(p.kept, id)
-	}
 }
 
 // retarget makes an error about a private copy speak of the user's file.

@@ -28,17 +28,24 @@ type Desired struct {
 	Plugins  []Want
 	Skipped  []Skipped
 	Problems []Problem
-	// Pending holds the origins (records, bundle folders and libraries) that were
-	// modified within the quiet period and failed: they are not judged yet and keep
-	// their previous state. Retry is when a pass should look at them again.
+	// Pending holds the origins (records and bundle folders) that are not judged
+	// yet: modified within the quiet period and failing, or with a library still
+	// being probed. They keep their previous state. Retry is when a pass should look
+	// at the young ones again.
 	Pending map[string]bool
 	Retry   time.Time
+	// Probing counts the claims whose library is being probed off the pass; a new
+	// pass applies each result when it arrives.
+	Probing int
 	// Unjudged, when not nil, says why some library could not be probed at all (the
 	// probe helper could not be started): those claims are pending too.
 	Unjudged error
-	// Failed holds the origins (records, bundle folders with a manifest) whose
-	// entrypoint failed in a way that keeps a loaded older version, stale (SPEC 7.2):
-	// a marketplace upgrade whose new library does not load keeps the old one.
+	// Watch holds the folders that libraries resolve into through symlinks, also
+	// when the target is missing (a linker deleted it before writing it again).
+	Watch []string
+	// Failed holds the origins whose files failed in a way that keeps a loaded older
+	// version, stale: a marketplace upgrade whose new library does not load keeps
+	// the old one.
 	Failed map[string]bool
 }
 
@@ -50,29 +57,39 @@ type decider struct {
 
 func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 	out := &Desired{Problems: append([]Problem(nil), problems...)}
+	for _, p := range problems {
+		if keepsStale(p.Code) && p.origin != "" {
+			out.fail(p.origin) // a record or manifest that stopped parsing
+		}
+	}
+	add := func(c *claim, p Problem) {
+		p.origin = c.Origin
+		out.Problems = append(out.Problems, p)
+		if keepsStale(p.Code) {
+			out.fail(c.Origin)
+		}
+	}
 	winners := map[string]int{} // kind -> index in out.Plugins
 	for _, c := range claims {
 		if c.Wasm {
 			out.Skipped = append(out.Skipped, Skipped{
-				ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported,
+				ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported, origin: c.Origin,
 			})
 			continue
 		}
+		if errors.Is(c.ProbeErr, errProbing) {
+			out.Probing++
+		}
 		if c.Fail != nil && c.Young || c.ProbeErr != nil && (c.LibYoung || errors.Is(c.ProbeErr, errNotJudged)) {
 			out.pend(c.Origin)
-			out.pend(c.Library) // its problems, filed under the library, are carried too
 			continue
 		}
 		if c.Fail != nil {
-			out.Problems = append(out.Problems, *c.Fail)
+			add(c, *c.Fail)
 			continue
 		}
 		if c.ProbeErr != nil {
-			p := ProbeProblem(c.Library, c.ProbeErr)
-			out.Problems = append(out.Problems, p)
-			if keepsStale(p.Code) && c.Manifest != "" {
-				out.fail(c.Origin)
-			}
+			add(c, ProbeProblem(c.Library, c.ProbeErr))
 			continue
 		}
 		reported, err := manifest.NormalizeKind(c.Meta.Kind)
@@ -82,21 +99,18 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			if errors.As(err, &me) && me.Detail != "" {
 				why = me.Detail
 			}
-			out.Problems = append(out.Problems, problem(c.Library, InvalidKind, Error, fmt.Sprintf(
+			add(c, problem(c.Library, InvalidKind, Error, fmt.Sprintf(
 				"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
-			if c.Manifest != "" {
-				out.fail(c.Origin)
-			}
 			continue
 		}
 		if c.NodeKind != "" && c.NodeKind != reported {
 			if c.Source == SourceActive {
-				out.Problems = append(out.Problems, problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
+				add(c, problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
 					"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
 					d.display(c.Library), reported, c.NodeKind)))
 				continue
 			}
-			out.Problems = append(out.Problems, problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
+			add(c, problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
 				"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
 				reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
 		}
@@ -107,12 +121,12 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			if w.Source == SourceActive && c.Source == SourceDirectory {
 				reason = Shadowed
 				if w.Version != c.Version {
-					out.Problems = append(out.Problems, d.divergedProblem(w.Plugin, Plugin{ID: c.ID, Version: c.Version, Library: c.Library}))
+					add(c, d.divergedProblem(w.Plugin, Plugin{ID: c.ID, Version: c.Version, Library: c.Library}))
 				}
 			}
 			out.Skipped = append(out.Skipped, Skipped{
 				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
-				Reason: reason, Winner: w.Library,
+				Reason: reason, Winner: w.Library, origin: c.Origin,
 			})
 			continue
 		}

@@ -41,7 +41,8 @@ type claim struct {
 	// a failure to probe its library.
 	Young, LibYoung bool
 
-	resolved bool // resolve ran
+	resolved bool   // resolve ran
+	linkDir  string // a dangling symlink's target folder, watched for the target to come back
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
@@ -79,10 +80,14 @@ type diskReader struct {
 	clean func(dir string) bool
 	units map[string]*unit
 	tried []string
+
+	origin string        // the record or bundle folder being read; stamped on its problems
+	seen   *observations // when plugwatch saw each file's identity change
+	first  bool          // the first pass: no file has been seen changing yet
 }
 
-// young reports whether path was modified within the quiet period, and if so makes
-// sure a pass runs once it has been quiet long enough.
+// young reports whether path changed within the quiet period, and if so makes sure
+// a pass runs once it has been quiet long enough.
 func (r *diskReader) young(path string) bool {
 	if r.quiet <= 0 {
 		return false
@@ -94,15 +99,18 @@ func (r *diskReader) young(path string) bool {
 			return false
 		}
 	}
-	return r.youngInfo(fi)
+	return r.youngInfo(path, fi)
 }
 
-// youngInfo is young for a file already statted.
-func (r *diskReader) youngInfo(fi fs.FileInfo) bool {
+// youngInfo is young for a file already statted. A file is young when plugwatch saw
+// its identity change (or the file appear) less than the quiet period ago; its
+// modification time is never compared with the clock, so a future mtime or clock
+// skew cannot hold it back. Files there at the first pass are not young.
+func (r *diskReader) youngInfo(path string, fi fs.FileInfo) bool {
 	if r.quiet <= 0 {
 		return false
 	}
-	ready := fi.ModTime().Add(r.quiet)
+	ready := r.seen.changed(path, identityOf(fi), r.now, r.first).Add(r.quiet)
 	if !ready.After(r.now) {
 		return false
 	}
@@ -119,7 +127,10 @@ func (r *diskReader) defer_(origin string) {
 	r.pending[origin] = true
 }
 
-func (r *diskReader) add(p Problem) { r.problems = append(r.problems, p) }
+func (r *diskReader) add(p Problem) {
+	p.origin = r.origin
+	r.problems = append(r.problems, p)
+}
 
 // dir reads a folder below the root. A folder that does not exist is empty; one that
 // cannot be read is reported as unreadable.
@@ -151,6 +162,7 @@ func (r *diskReader) readRecords() {
 			continue
 		}
 		path := filepath.Join(dir, name)
+		r.origin = path
 		rec, err := r.files.record(path, nil)
 		if err != nil && r.young(path) {
 			r.defer_(path) // perhaps still being written
@@ -172,6 +184,7 @@ func (r *diskReader) readRecords() {
 		}
 		r.claims = append(r.claims, c)
 	}
+	r.origin = ""
 }
 
 func (r *diskReader) readNative() {
@@ -210,6 +223,8 @@ func (r *diskReader) readNative() {
 
 // readBundle reads one directory bundle, native/<id>/ (SPEC 3).
 func (r *diskReader) readBundle(dir string) {
+	r.origin = dir
+	defer func() { r.origin = "" }()
 	entries, ok := r.dir(dir)
 	if !ok {
 		return
@@ -308,17 +323,18 @@ func (r *diskReader) resolve(c *claim) {
 	if at == "" {
 		at = c.Library
 	}
-	if fi := r.infos[c.Library]; fi != nil {
+	if fi := r.infos[c.Library]; fi != nil && fi.Mode().IsRegular() {
 		// A plain file in a plain bundle folder: no symlink to follow.
 		rel, _ := filepath.Rel(r.l.Root, c.Library)
 		c.Resolved = filepath.Join(r.l.RealRoot, rel)
 		c.Identity = identityOf(fi)
-		c.LibYoung = r.youngInfo(fi)
+		c.LibYoung = r.youngInfo(c.Library, fi)
 		r.checkPermissions(c, fi)
 		return
 	}
 	real, err := filepath.EvalSymlinks(c.Library)
 	if err != nil {
+		c.linkDir = danglingDir(c.Library)
 		what := "does not exist"
 		if !errors.Is(err, fs.ErrNotExist) {
 			what = fmt.Sprintf("cannot be resolved (%v)", cause(err))
@@ -346,6 +362,24 @@ func (r *diskReader) resolve(c *claim) {
 	c.Identity = identityOf(fi)
 	c.LibYoung = r.young(real) || r.young(c.Library)
 	r.checkPermissions(c, fi)
+}
+
+// danglingDir returns the folder a dangling symlink at path points into, resolved,
+// when that folder exists (a build output deleted by the linker that will write it
+// again); "" otherwise.
+func danglingDir(path string) string {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return ""
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(path), target)
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(target))
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // contains reports whether a resolved path lies inside the resolved root or a

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
 )
@@ -70,4 +71,47 @@ func (c *fileCache) sweep() {
 		}
 	}
 	clear(c.used)
+}
+
+// observations remember when plugwatch saw each file's identity change, for the
+// quiet period: a file is judged by when plugwatch saw it change, not by its mtime.
+type observations struct {
+	m    map[string]observed
+	used map[string]bool
+}
+
+type observed struct {
+	id Identity
+	at time.Time
+}
+
+func newObservations() *observations {
+	return &observations{m: map[string]observed{}, used: map[string]bool{}}
+}
+
+// changed records path's identity as seen now and returns when it last changed: now
+// for a new identity (or a new file), the zero time for a file seen at the first pass.
+func (o *observations) changed(path string, id Identity, now time.Time, first bool) time.Time {
+	o.used[path] = true
+	prev, ok := o.m[path]
+	switch {
+	case ok && prev.id == id:
+		return prev.at
+	case !ok && first:
+		prev = observed{id: id}
+	default:
+		prev = observed{id: id, at: now}
+	}
+	o.m[path] = prev
+	return prev.at
+}
+
+// sweep forgets the files a full pass did not look at.
+func (o *observations) sweep() {
+	for path := range o.m {
+		if !o.used[path] {
+			delete(o.m, path)
+		}
+	}
+	clear(o.used)
 }

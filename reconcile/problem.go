@@ -39,6 +39,11 @@ type Problem struct {
 	Code    Code   `json:"code"`
 	Level   Level  `json:"level"`
 	Message string `json:"message"`
+
+	// origin is the record or bundle folder the problem belongs to ("" for one of
+	// the root's own: a bare library, an unreadable native/), as the disk reader and
+	// decide found it. A pass keeps or drops a plugin's problems by it.
+	origin string
 }
 
 // Key identifies a problem.

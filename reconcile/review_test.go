@@ -95,7 +95,10 @@ func TestPendingLibraryKeepsItsProblem(t *testing.T) {
 	_, err = c.Reconcile(t.Context(), false)
 	require.NoError(t, err)
 	plugintest.Truncated(t, plugintest.Spec{Kind: "echo"}, lib, 1000)
-	require.NoError(t, os.Chtimes(lib, old, old))
+	_, err = c.Reconcile(t.Context(), false) // seen changing now: not judged yet
+	require.NoError(t, err)
+	later := time.Now().Add(2 * time.Minute) // once quiet, it is judged
+	c.scan.now = func() time.Time { return later }
 	events, err := c.Reconcile(t.Context(), false)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"problem incomplete"}, types(events))

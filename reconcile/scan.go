@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,8 +63,10 @@ var errNotDir = errors.New("not a directory")
 type Scanner struct {
 	root, workdir string
 	trust         []string
-	cache         *probeCache
+	stage         *stage
 	files         *fileCache
+	seen          *observations
+	passes        int
 	units         map[string]*unit // by bundle folder, from the last pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
@@ -102,8 +105,9 @@ func NewScanner(opts Options) (*Scanner, error) {
 	}
 	return &Scanner{
 		root: root, workdir: workdir, trust: trust,
-		cache:   &probeCache{prober: p, m: map[Identity]probeResult{}},
+		stage:   newStage(p, &copier{pid: os.Getpid()}, slog.New(slog.DiscardHandler)),
 		files:   newFileCache(),
+		seen:    newObservations(),
 		readDir: os.ReadDir,
 		quiet:   opts.Quiet,
 		now:     time.Now,
@@ -113,11 +117,36 @@ func NewScanner(opts Options) (*Scanner, error) {
 // Root returns the absolute plugins root.
 func (s *Scanner) Root() string { return s.root }
 
-// Desired reads the disk and computes the desired state (SPEC 4). Every problem of a
-// record, bundle or library is in the result; the error is non-nil only when the root
-// itself cannot be scanned (*RootError) or ctx ended.
+// Close stops the probes in flight and removes their private copies. A Scanner is
+// not used after Close.
+func (s *Scanner) Close() { s.stage.close() }
+
+// Desired reads the disk and computes the desired state (SPEC 4), waiting for the
+// probes of the libraries it finds. Every problem of a record, bundle or library is
+// in the result; the error is non-nil only when the root itself cannot be scanned
+// (*RootError), no library could be probed (the probe helper could not start), or
+// ctx ended.
 func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
-	return s.desired(ctx, nil)
+	return s.settle(ctx, func() (*Desired, error) { return s.desired(nil) })
+}
+
+// settle runs pass until no claim waits for a probe.
+func (s *Scanner) settle(ctx context.Context, pass func() (*Desired, error)) (*Desired, error) {
+	for {
+		d, err := pass()
+		if err != nil || d.Probing == 0 {
+			return d, err
+		}
+		select {
+		case <-s.stage.C():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if err := s.stage.Cause(); err != nil {
+			return nil, fmt.Errorf("cannot probe the libraries: %w", err)
+		}
+		pass = func() (*Desired, error) { return s.desired(nil) }
+	}
 }
 
 // DesiredHint is Desired for a pass asked for by events at paths: it reads again the
@@ -127,11 +156,16 @@ func (s *Scanner) Desired(ctx context.Context) (*Desired, error) {
 // root) makes it read everything, as Desired does. The paths are hints of where to
 // look, never a description of what changed: what is read is read from the disk.
 func (s *Scanner) DesiredHint(ctx context.Context, paths []string) (*Desired, error) {
+	return s.settle(ctx, func() (*Desired, error) { return s.hint(paths) })
+}
+
+// hint is one pass of DesiredHint that waits for no probe.
+func (s *Scanner) hint(paths []string) (*Desired, error) {
 	dirty, ok := s.dirtyBundles(paths)
 	if !ok {
-		return s.desired(ctx, nil)
+		return s.desired(nil)
 	}
-	return s.desired(ctx, func(dir string) bool { return !dirty[dir] })
+	return s.desired(func(dir string) bool { return !dirty[dir] })
 }
 
 // dirtyBundles maps event paths to the bundle folders they lie in; false when a
@@ -160,7 +194,11 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 	return dirty, true
 }
 
-func (s *Scanner) desired(ctx context.Context, clean func(string) bool) (*Desired, error) {
+// desired is one pass: it reads the disk (the bundle folders clean says sent no
+// event are taken as the last pass found them), looks every library up in the probe
+// stage without waiting, and decides. Claims whose probe is still running are
+// pending; the stage asks for another pass when results arrive.
+func (s *Scanner) desired(clean func(string) bool) (*Desired, error) {
 	l, err := s.layout()
 	if err != nil {
 		return nil, err
@@ -169,29 +207,31 @@ func (s *Scanner) desired(ctx context.Context, clean func(string) bool) (*Desire
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.units, clean: clean, units: map[string]*unit{},
+		seen: s.seen, first: s.passes == 0,
 	}
+	s.passes++
 	r.read()
 	s.files.sweep()
+	if clean == nil {
+		s.seen.sweep()
+	}
 	for _, c := range r.claims {
 		r.resolve(c)
 	}
-	s.cache.probeAll(ctx, r.claims)
-	if err := ctx.Err(); err != nil {
-		s.units = nil // claims may hold a cancelled probe: read everything next time
-		return nil, err
-	}
+	s.stage.lookup(r.claims)
 	s.units = r.units
 	d := decider{display: s.display}.decide(r.claims, r.problems)
 	for origin := range r.pending {
 		d.pend(origin)
 	}
 	d.Retry = r.retry
-	if d.Unjudged = s.cache.cause; d.Unjudged != nil {
-		// A probe said nothing about its library (the helper was unavailable, or the
-		// file changed while it was copied): look again soon.
-		soon := s.now().Add(max(s.quiet, 100*time.Millisecond))
-		if d.Retry.IsZero() || soon.Before(d.Retry) {
-			d.Retry = soon
+	d.Unjudged = s.stage.Cause()
+	for _, c := range r.claims {
+		switch {
+		case c.linkDir != "":
+			d.Watch = append(d.Watch, c.linkDir)
+		case c.Resolved != "" && c.Resolved != c.Library:
+			d.Watch = append(d.Watch, filepath.Dir(c.Resolved))
 		}
 	}
 	return d, nil
@@ -252,12 +292,10 @@ func Scan(ctx context.Context, opts Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.Close()
 	d, err := s.Desired(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if d.Unjudged != nil {
-		return nil, fmt.Errorf("cannot probe the libraries: %w", d.Unjudged)
 	}
 	return d.State(s.root, 1, time.Now()), nil
 }

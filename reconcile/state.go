@@ -65,6 +65,8 @@ type Skipped struct {
 	Library string `json:"library"`
 	Reason  Reason `json:"reason"`
 	Winner  string `json:"winner,omitempty"`
+
+	origin string // the claimant's record or bundle folder
 }
 
 // Time marshals as UTC RFC 3339 with milliseconds.

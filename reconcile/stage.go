@@ -1,0 +1,429 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// errProbing: the claim's library is being probed (or opened) off the pass. The
+// claim keeps its previous state until the result arrives.
+var errProbing = fmt.Errorf("%w: being probed", errNotJudged)
+
+// batchProber is a Prober that probes many libraries at once (package probe's pool
+// does: one helper process for the batch, which has exited when it returns).
+type batchProber interface {
+	ProbeBatch(ctx context.Context, paths []string) []ProbeResult
+}
+
+// ProbeResult is one library's result of a batch probe.
+type ProbeResult = struct {
+	Meta native.Metadata
+	Err  error
+}
+
+// maxBatch is the most libraries a worker hands to one probe helper at once.
+const maxBatch = 32
+
+// stage probes libraries off the pass. It owns the probe cache, keyed by file
+// identity: a pass looks its claims up (never waiting), a library not seen before is
+// queued, and when results arrive the stage asks for another pass through C. Under
+// run (open set) a library that passed its probe is opened in this process by the
+// stage too, with a time limit, and waits for the pass that adopts it.
+//
+// Each job copies the library to a private copy (checking the original's identity
+// is still the one the pass saw), probes that copy, and opens that same copy: the
+// verdict belongs to the bytes that were probed.
+type stage struct {
+	prober  Prober
+	copies  *copier
+	open    func(path string) (*native.Library, error) // nil: probe only
+	timeout time.Duration                              // of an open in this process
+	retry   time.Duration                              // before a job that judged nothing is tried again
+	workers int
+	log     *slog.Logger
+	look    chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	m       map[Identity]*verdict
+	queue   []*verdict
+	running int
+	pass    uint64
+	cause   error // why the last job that judged nothing failed (helper unavailable)
+	closed  bool
+}
+
+// verdict is what the stage knows of one file identity.
+type verdict struct {
+	id   Identity
+	path string // the user's path to the library, as the claim names it
+	done bool
+	meta native.Metadata
+	err  error
+
+	// Under run: the library opened in this process from copy, until a pass adopts
+	// it (take) or a pass that saw it leaves it (sweep).
+	lib  *native.Library
+	copy private
+	seen uint64
+}
+
+func newStage(p Prober, cp *copier, log *slog.Logger) *stage {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stage{
+		prober: p, copies: cp, log: log, timeout: 5 * time.Second, retry: time.Second,
+		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
+		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{},
+	}
+}
+
+// C receives a value whenever results arrived that no pass has seen yet.
+func (s *stage) C() <-chan struct{} { return s.look }
+
+func (s *stage) lookAgain() {
+	select {
+	case s.look <- struct{}{}:
+	default:
+	}
+}
+
+// lookup gives every claim that needs a probe what the stage knows of its library:
+// Meta or ProbeErr, or errProbing while its job runs (a new identity's job is
+// queued). It forgets the identities no claim has any more, and returns how many
+// claims wait for a job.
+func (s *stage) lookup(claims []*claim) (waiting int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pass++
+	used := make(map[Identity]bool, len(claims))
+	for _, c := range claims {
+		if c.Wasm || c.Fail != nil {
+			continue
+		}
+		used[c.Identity] = true
+		v := s.m[c.Identity]
+		if v == nil {
+			v = &verdict{id: c.Identity, path: c.Library}
+			s.m[c.Identity] = v
+			s.queue = append(s.queue, v)
+		}
+		c.Meta, c.ProbeErr = nil, nil
+		if !v.done {
+			c.ProbeErr = errProbing
+			waiting++
+			continue
+		}
+		if v.err != nil {
+			c.ProbeErr = v.err
+			continue
+		}
+		meta := v.meta
+		c.Meta = &meta
+		if v.lib != nil {
+			v.seen = s.pass
+		}
+	}
+	for id, v := range s.m {
+		if !used[id] && v.done {
+			s.discard(v)
+			delete(s.m, id)
+		}
+	}
+	s.start()
+	return waiting
+}
+
+// take hands over the library opened for id, if the stage holds one. When it holds
+// none (it was adopted before and closed since), it queues a job that opens a new
+// copy, and the claim waits for it.
+func (s *stage) take(id Identity) (*native.Library, private, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.m[id]
+	if v == nil || !v.done {
+		return nil, private{}, false
+	}
+	if v.lib == nil {
+		if v.err == nil {
+			v.done = false
+			s.queue = append(s.queue, v)
+			s.start()
+		}
+		return nil, private{}, false
+	}
+	lib, cp := v.lib, v.copy
+	v.lib, v.copy = nil, private{}
+	return lib, cp, true
+}
+
+// sweep closes the libraries that the last pass saw and did not adopt (shadowed,
+// say): a later pass that needs one opens it again.
+func (s *stage) sweep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.m {
+		if v.lib != nil && v.seen == s.pass {
+			s.discard(v)
+		}
+	}
+}
+
+// discard closes v's library, if any, off the caller's goroutine.
+func (s *stage) discard(v *verdict) {
+	if v.lib == nil {
+		return
+	}
+	lib, cp := v.lib, v.copy
+	v.lib, v.copy = nil, private{}
+	s.wg.Go(func() {
+		lib.Close()
+		cp.remove()
+	})
+}
+
+// Cause returns why the last job that judged nothing could not probe (the helper
+// could not start), or nil.
+func (s *stage) Cause() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cause
+}
+
+// start runs workers for the queue, up to s.workers. Called with s.mu held.
+func (s *stage) start() {
+	for s.running < s.workers && len(s.queue) > 0 && !s.closed {
+		batch := s.queue[:min(len(s.queue), s.batchSize())]
+		s.queue = append([]*verdict(nil), s.queue[len(batch):]...)
+		s.running++
+		s.wg.Go(func() { s.work(batch) })
+	}
+}
+
+// batchSize spreads the queue over the workers, at most maxBatch each.
+func (s *stage) batchSize() int {
+	return max(1, min(maxBatch, (len(s.queue)+s.workers-1)/s.workers))
+}
+
+// work runs jobs until the queue is empty.
+func (s *stage) work(batch []*verdict) {
+	for {
+		s.run(batch)
+		s.mu.Lock()
+		if s.closed || len(s.queue) == 0 {
+			s.running--
+			s.mu.Unlock()
+			return
+		}
+		batch = s.queue[:min(len(s.queue), s.batchSize())]
+		s.queue = append([]*verdict(nil), s.queue[len(batch):]...)
+		s.mu.Unlock()
+	}
+}
+
+// job is one verdict being worked on.
+type job struct {
+	v    *verdict
+	copy private
+	res  ProbeResult
+	lib  *native.Library
+	skip bool // judged nothing: forget it
+}
+
+// run copies, probes and (under run) opens one batch, then publishes the verdicts.
+func (s *stage) run(batch []*verdict) {
+	jobs := make([]*job, 0, len(batch))
+	var paths []string
+	var copied []*job
+	for _, v := range batch {
+		j := &job{v: v}
+		jobs = append(jobs, j)
+		cp, err := s.copies.copy(v.path, v.id)
+		switch {
+		case errors.Is(err, errChanged):
+			// A newer version is on its way; the pass that sees it queues it.
+			s.log.Debug("library changed while it was copied; looking again", "path", v.path)
+			j.skip = true
+		case err != nil:
+			s.log.Warn("cannot make a private copy of a library; trying again", "path", v.path, "err", err)
+			j.skip = true
+		default:
+			j.copy = cp
+			paths = append(paths, cp.path)
+			copied = append(copied, j)
+		}
+	}
+	for i, r := range s.probe(paths) {
+		j := copied[i]
+		j.res = ProbeResult{Meta: r.Meta, Err: retarget(r.Err, j.copy.path, j.v.path)}
+		if r.Err != nil && !isVerdict(r.Err) {
+			j.skip = true // the helper could not judge it
+			s.mu.Lock()
+			s.cause = r.Err
+			s.mu.Unlock()
+		}
+	}
+	for _, j := range copied {
+		cp := j.copy
+		j.copy = private{} // from here on, held only with an open library
+		if j.skip || j.res.Err != nil || s.open == nil {
+			cp.remove()
+			continue
+		}
+		lib, err := s.openTimed(cp, j.v.path) // removes the copy when it fails
+		switch {
+		case err == nil:
+			j.lib, j.copy = lib, cp
+		case isVerdict(err):
+			j.res.Err = err
+		default:
+			j.skip = true // stopped: judged nothing
+		}
+	}
+	s.publish(jobs)
+}
+
+// probe probes paths in one batch when the Prober can, else one by one.
+func (s *stage) probe(paths []string) []ProbeResult {
+	if len(paths) == 0 {
+		return nil
+	}
+	if bp, ok := s.prober.(batchProber); ok {
+		return bp.ProbeBatch(s.ctx, paths)
+	}
+	out := make([]ProbeResult, len(paths))
+	for i, p := range paths {
+		out[i].Meta, out[i].Err = s.prober.Probe(s.ctx, p)
+	}
+	return out
+}
+
+// publish stores the batch's verdicts and asks for a pass.
+func (s *stage) publish(jobs []*job) {
+	s.mu.Lock()
+	retry := false
+	for _, j := range jobs {
+		v := j.v
+		if s.closed || s.m[v.id] != v {
+			// Forgotten meanwhile (or closing): nobody will adopt it.
+			if j.lib != nil {
+				j.lib.Close()
+				j.copy.remove()
+			}
+			continue
+		}
+		if j.skip {
+			delete(s.m, v.id) // never remembered: looked at again
+			retry = true
+			continue
+		}
+		if s.cause != nil && isVerdict(j.res.Err) || j.res.Err == nil {
+			s.cause = nil
+		}
+		v.done, v.meta, v.err = true, j.res.Meta, j.res.Err
+		if j.lib != nil {
+			v.lib, v.copy, v.seen = j.lib, j.copy, 0
+		}
+	}
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	s.lookAgain()
+	if retry {
+		t := time.AfterFunc(s.retry, s.lookAgain)
+		s.wg.Go(func() {
+			<-s.ctx.Done()
+			t.Stop()
+		})
+	}
+}
+
+// openTimed opens the private copy in this process, with the probe's time limit: an
+// open that does not return in time is a crash ("hung when opened in plugwatch"),
+// and the loop goes on without it.
+func (s *stage) openTimed(cp private, path string) (*native.Library, error) {
+	type opened struct {
+		lib *native.Library
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		lib, err := s.open(cp.path)
+		ch <- opened{lib, err}
+	}()
+	t := time.NewTimer(s.timeout)
+	defer t.Stop()
+	abandon := func() {
+		go func() { // if it ever returns
+			if o := <-ch; o.lib != nil {
+				o.lib.Close()
+			}
+			cp.remove()
+		}()
+	}
+	hung := &native.Error{Op: "open", Path: path, Err: native.ErrCrashed,
+		Detail: fmt.Sprintf("hung for more than %v when opened in plugwatch", s.timeout)}
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			cp.remove()
+			return nil, retarget(o.err, cp.path, path)
+		}
+		return o.lib, nil
+	case <-t.C:
+		abandon()
+		return nil, hung
+	case <-s.ctx.Done():
+		// Closing: wait for the open (within its time limit), then undo it.
+		select {
+		case o := <-ch:
+			if o.lib != nil {
+				o.lib.Close()
+			}
+			cp.remove()
+		case <-t.C:
+			abandon()
+		}
+		return nil, s.ctx.Err()
+	}
+}
+
+// close stops the workers and closes every library no pass adopted.
+func (s *stage) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.queue = nil
+	for _, v := range s.m {
+		s.discard(v)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// isVerdict reports whether a probe's error says something about the library: it
+// wraps one of native's sentinels. Anything else (the helper could not start, the
+// prober closed, the context ended) judged nothing.
+func isVerdict(err error) bool {
+	for _, s := range []error{
+		native.ErrIncomplete, native.ErrNotLoadable, native.ErrLoader, native.ErrNoEntry,
+		native.ErrABIVersion, native.ErrMetadata, native.ErrInvalidKind, native.ErrCrashed,
+		native.ErrUnsupported,
+	} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
