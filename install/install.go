@@ -70,7 +70,7 @@ const (
 // ErrTooLarge; Install then stops reading. A read error of body that matches
 // ErrTooLarge is reported as ErrTooLarge too, so a caller can refuse a declared
 // size through the body. A .wasm must begin with the bytes "\0asm" and is not
-// probed. A library is probed with opts.Prober and its kind normalised (SPEC 5);
+// probed. A library is probed with opts.Prober and its kind normalised (manifest.NormalizeKind);
 // any probe failure, a crash included, is ErrInvalid, whose Detail says what the
 // prober reported and which unwraps to the prober's error too.
 //

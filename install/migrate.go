@@ -31,9 +31,9 @@ func (m Move) String() string {
 }
 
 // Migrate moves every bare library directly in root/native/ (a regular file, or a
-// symlink to one, with a library name; SPEC 4 rule 5) into native/<folder>/, the
-// folder of SPEC 8.1 ("libgain.so" → native/gain/libgain.so), creating the folder
-// when it is missing. It returns one Move per bare library, in name order.
+// symlink to one, with a library name) into native/<folder>/, the folder Install
+// would use ("libgain.so" → native/gain/libgain.so), creating the folder when it
+// is missing. It returns one Move per bare library, in name order.
 //
 // A library is left in place, with the reason, when its folder already holds a
 // library or a manifest (or an earlier library of this run went there), exists

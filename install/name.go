@@ -150,7 +150,7 @@ func newTarget(root, name, folder string) target {
 	return t
 }
 
-// free checks that the target is not taken (SPEC 8.1): the library's folder holds
+// free checks that the target is not taken: the library's folder holds
 // no library or manifest and is not anything but a plain folder; wasm/NAME does
 // not exist. It returns nil, an *Error wrapping ErrOccupied, or the system's error.
 func (t target) free() error {
@@ -208,8 +208,8 @@ func occupant(dir string) (string, error) {
 	return "", nil
 }
 
-// isManifestName reports whether n is, or could be, a directory bundle's manifest
-// (SPEC 3): plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
+// isManifestName reports whether n is, or could be, a directory bundle's
+// manifest: plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
 func isManifestName(n string) bool {
 	if reconcile.Ignored(n) {
 		return false
