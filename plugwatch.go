@@ -271,8 +271,8 @@ func (d *Daemon) install(ctx context.Context, name string, body io.Reader, maxSi
 }
 
 // remove removes a plugin's files (SPEC 7.1 remove); the next pass unloads it.
-func (d *Daemon) remove(ctx context.Context, id string) error {
-	_, err := install.Remove(ctx, d.ctl.Root(), id)
+func (d *Daemon) remove(ctx context.Context, id string, from install.From) error {
+	_, err := install.RemoveFrom(ctx, d.ctl.Root(), id, from)
 	return err
 }
 

@@ -53,8 +53,8 @@ func writeRoot(t *testing.T, token string, maxUpload int64) (string, http.Handle
 		Install: func(ctx context.Context, name string, body io.Reader, max int64) (install.Result, error) {
 			return install.Install(ctx, opts, name, body, max, nil)
 		},
-		Remove: func(ctx context.Context, id string) error {
-			_, err := install.Remove(ctx, root, id)
+		Remove: func(ctx context.Context, id string, from install.From) error {
+			_, err := install.RemoveFrom(ctx, root, id, from)
 			return err
 		},
 	})
@@ -335,4 +335,81 @@ func TestWriteNotAvailable(t *testing.T) {
 	assert.Equal(t, http.StatusNotImplemented, code)
 	code, _ = do(t, h, http.MethodDelete, "/v1/plugins/gain", testToken, nil)
 	assert.Equal(t, http.StatusNotImplemented, code)
+}
+
+// TestWriteRemoveAmbiguous: an id naming both a folder and a record answers 409
+// naming both, and removes nothing until ?local=true or ?marketplace=true.
+func TestWriteRemoveAmbiguous(t *testing.T) {
+	root, h := writeRoot(t, testToken, 1<<20)
+	put(t, root, "native/gain/libgain.so", "KIND: gain")
+	put(t, root, "active/gain.json", `{"plugin_id":"gain","version":"1.0.0","node_kind":"gain","kind":"native","entrypoint":".plugins/bundles/gain/1.0.0/libgain.so","installed_at_ms":1}`)
+	put(t, root, "bundles/gain/1.0.0/libgain.so", "KIND: gain")
+	before := tree(t, root)
+
+	req := httptest.NewRequest(http.MethodDelete, "/v1/plugins/gain", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusConflict, rec.Code, rec.Body.String())
+	var doc struct {
+		Error       string
+		Local       string
+		Marketplace []string
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	assert.Equal(t, "native/gain/", doc.Local)
+	assert.Equal(t, []string{"active/gain.json"}, doc.Marketplace)
+	assert.Contains(t, doc.Error, "both native/gain/ and active/gain.json are plugin gain")
+	assert.Contains(t, doc.Error, "?local=true")
+	assert.Contains(t, doc.Error, "?marketplace=true")
+	assert.Equal(t, before, tree(t, root))
+
+	for _, q := range []string{"?local=maybe", "?marketplace=", "?local=true&marketplace=1"} {
+		code, doc := do(t, h, http.MethodDelete, "/v1/plugins/gain"+q, testToken, nil)
+		assert.Equal(t, http.StatusBadRequest, code, q)
+		assert.NotEmpty(t, doc["error"])
+	}
+	assert.Equal(t, before, tree(t, root))
+
+	code, _ := do(t, h, http.MethodDelete, "/v1/plugins/gain?local=true&marketplace=false", testToken, nil)
+	assert.Equal(t, http.StatusNoContent, code)
+	assert.NoDirExists(t, filepath.Join(root, "native/gain"))
+	assert.FileExists(t, filepath.Join(root, "active/gain.json"))
+	code, _ = do(t, h, http.MethodDelete, "/v1/plugins/gain?local=true", testToken, nil)
+	assert.Equal(t, http.StatusNotFound, code)
+
+	put(t, root, "native/gain/libgain.so", "KIND: gain")
+	code, _ = do(t, h, http.MethodDelete, "/v1/plugins/gain?marketplace=true", testToken, nil)
+	assert.Equal(t, http.StatusNoContent, code)
+	assert.NoFileExists(t, filepath.Join(root, "active/gain.json"))
+	assert.NoDirExists(t, filepath.Join(root, "bundles/gain"))
+	assert.FileExists(t, filepath.Join(root, "native/gain/libgain.so"))
+}
+
+// TestWriteRemoveNeverThroughASymlink: DELETE removes a symlinked bundles/<id> as
+// a link, over a real connection; the tree outside the root stays as it was.
+func TestWriteRemoveNeverThroughASymlink(t *testing.T) {
+	root, h := writeRoot(t, testToken, 1<<20)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	outside := t.TempDir()
+	put(t, outside, "builds/1.0/libgood.so", "KIND: good")
+	put(t, outside, "builds/1.0/plugin.yml", "id: good")
+	put(t, outside, "builds/0.9/libgood.so", "KIND: good, older")
+	outsideBefore := tree(t, outside)
+	put(t, root, "active/good.json", `{"plugin_id":"good","version":"1.0","node_kind":"good","kind":"native","entrypoint":".plugins/bundles/good/1.0/libgood.so","installed_at_ms":1}`)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bundles"), 0o755))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "builds"), filepath.Join(root, "bundles", "good")))
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodDelete, srv.URL+"/v1/plugins/good", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := newClient(t).Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, outsideBefore, tree(t, outside))
+	assert.NoFileExists(t, filepath.Join(root, "active/good.json"))
+	_, err = os.Lstat(filepath.Join(root, "bundles", "good"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the link is removed")
 }

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"unicode/utf8"
 
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/reconcile"
@@ -49,24 +48,29 @@ const (
 	wasmMagic    = "\x00asm"
 )
 
-// Install places one plugin file, read from body, into opts.Root the safe way of
-// SPEC 8.1, and returns where it went and the kind it provides.
+// Install places one plugin file, read from body, into opts.Root the safe way,
+// and returns where it went and the kind it provides.
 //
 // name is checked with CheckName. A library goes to native/<folder>/<name>, where
 // the folder is the name without its extension and a leading "lib"
 // ("libgain.so" → native/gain/libgain.so), or the whole name when that leaves
-// nothing ("lib.so" → native/lib.so/lib.so); a ".wasm" goes to wasm/<name>. The
-// library's folder must not already hold a library or a manifest, and wasm/<name>
-// must not exist: both are checked before body is read, and again when the file is
-// moved into place.
+// nothing ("lib.so" → native/lib.so/lib.so); with a manifest, the folder is the
+// manifest's id instead, so that `plugwatch remove ID` finds what scan lists as
+// ID (the id must be one safe path component and a name plugwatch scans, else
+// ErrBadName; CheckName's rules on the folder then apply to the id, not to the
+// file's stem). A ".wasm" goes to wasm/<name>. The library's folder must not
+// already hold a library or a manifest, and wasm/<name> must not exist: both are
+// checked before body is read, and again when the file is moved into place.
 //
-// body is streamed to a hidden staging file .<name>.<random>.tmp inside the target
-// folder (never to /tmp, which may be mounted noexec), which plugwatch's scanner
-// and watcher ignore. More than maxSize bytes (maxSize < 0: no limit) is
+// body is streamed to a hidden staging file .<name>.<pid>-<random>.tmp inside the
+// target folder (never to /tmp, which may be mounted noexec), which plugwatch's
+// scanner and watcher ignore; <pid> is this process's id, so that
+// RemoveDeadStaging can tell the leftovers of a killed install from the files of
+// one still running. More than maxSize bytes (maxSize < 0: no limit) is
 // ErrTooLarge; Install then stops reading. A read error of body that matches
 // ErrTooLarge is reported as ErrTooLarge too, so a caller can refuse a declared
 // size through the body. A .wasm must begin with the bytes "\0asm" and is not
-// probed. A library is probed with opts.Prober and its kind normalised (SPEC 5);
+// probed. A library is probed with opts.Prober and its kind normalised (manifest.NormalizeKind);
 // any probe failure, a crash included, is ErrInvalid, whose Detail says what the
 // prober reported and which unwraps to the prober's error too.
 //
@@ -95,13 +99,15 @@ func Install(ctx context.Context, opts Options, name string, body io.Reader, max
 // steps are the file operations of an install that tests replace to inject a
 // failure at each step (the probe fails through Options.Prober).
 type steps struct {
-	random func() string              // the random part of a staging name
+	pid    func() int                 // the process id in a staging name
+	random func() string              // the random part of a staging name: 8 hex digits
 	writer func(f *os.File) io.Writer // what a staged file's content is written through
 	move   func(from, to string) error
 }
 
 func defaultSteps() steps {
 	return steps{
+		pid:    os.Getpid,
 		random: func() string { return fmt.Sprintf("%08x", rand.Uint32()) },
 		writer: func(f *os.File) io.Writer { return f },
 		move:   moveNoReplace,
@@ -124,11 +130,15 @@ type placed struct {
 }
 
 func install(ctx context.Context, opts Options, name string, body io.Reader, maxSize int64, manifestData []byte, st steps) (res Result, err error) {
-	n, err := CheckName(name)
+	check := CheckName
+	if manifestData != nil {
+		check = checkFileName // the manifest's id names the folder, not the file's stem
+	}
+	n, err := check(name)
 	if err != nil {
 		return Result{}, err
 	}
-	j := &job{opts: opts, st: st, t: newTarget(opts.Root, n)}
+	j := &job{opts: opts, st: st, t: newTarget(opts.Root, n, "")}
 	if err := checkRoot("install", n, opts.Root); err != nil {
 		return Result{}, err
 	}
@@ -137,6 +147,7 @@ func install(ctx context.Context, opts Options, name string, body io.Reader, max
 		if m, err = j.checkManifest(manifestData); err != nil {
 			return Result{}, err
 		}
+		j.t = newTarget(opts.Root, n, m.ID)
 	}
 	if err := j.t.free(); err != nil {
 		return Result{}, err
@@ -222,6 +233,9 @@ func (j *job) checkManifest(data []byte) (*manifest.Manifest, error) {
 	if filepath.Clean(m.Entrypoint) != j.t.name {
 		return nil, j.fail(ErrInvalid, nil, fmt.Sprintf("the manifest's entrypoint %q does not name %s; set entrypoint: %s", m.Entrypoint, j.t.name, j.t.name))
 	}
+	if why := folderProblem(m.ID); why != "" {
+		return nil, j.fail(ErrBadName, nil, "the manifest's id names the folder, but "+why+"; set id to one plain name")
+	}
 	return m, nil
 }
 
@@ -289,18 +303,10 @@ func (j *job) stage(ctx context.Context, name string, mode os.FileMode, r io.Rea
 	return path, fi, string(dst.head), nil
 }
 
-// create makes a new staging file .<name>.<random>.tmp in the target folder.
+// create makes a new staging file (stagingName) in the target folder.
 func (j *job) create(name string, mode os.FileMode) (*os.File, string, error) {
-	// Keep the staging name within the 255 bytes a file name may have.
-	const extra = len(".") + len(".") + len(".tmp") + 16
-	if len(name) > maxName-extra {
-		name = name[:maxName-extra]
-		for !utf8.ValidString(name) {
-			name = name[:len(name)-1]
-		}
-	}
 	for range 100 {
-		path := filepath.Join(j.t.dir, "."+name+"."+j.st.random()+".tmp")
+		path := filepath.Join(j.t.dir, stagingName(name, j.st.pid(), j.st.random()))
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 		if errors.Is(err, fs.ErrExist) {
 			continue

@@ -31,7 +31,18 @@ func TestCheckName(t *testing.T) {
 		{"  libgain.so\n", "libgain.so"},
 		{"gain.so", "gain.so"},
 		{"lib.so", "lib.so"},
-		{"lib gain.so", "lib gain.so"},
+		{"gain x.so", "gain x.so"},
+		{"lib\u200egain.so", "lib\u200egain.so"}, // a mark, not an embedding, override or isolate
+		{"lib gain.so", ""},                      // its folder " gain" could not be named to remove
+		{"libgain .so", ""},                      // nor "gain "
+		{"lib .so", ""},
+		{"lib\u00a0gain.so", ""}, // a no-break space is white space too
+		{"lib\u202egain.so", ""}, // bidirectional controls make a listing lie
+		{"libgain\u202a.so", ""},
+		{"lib\u202cgain.so", ""},
+		{"lib\u2066gain.so", ""},
+		{"lib\u2069gain.so", ""},
+		{"fil\u202eter.wasm", ""},
 		{"filter.wasm", "filter.wasm"},
 		{long, long},
 		{"", ""},
@@ -537,7 +548,7 @@ func TestInstallLongNameAndStagingCollision(t *testing.T) {
 	assert.FileExists(t, res.Path)
 
 	// A staging name that is taken is not reused: someone else's file stays.
-	foreign := write(t, root, "native/gain/.libgain.so.aaaaaaaa.tmp", "someone else's")
+	foreign := write(t, root, fmt.Sprintf("native/gain/.libgain.so.%d-aaaaaaaa.tmp", os.Getpid()), "someone else's")
 	st := defaultSteps()
 	names := []string{"aaaaaaaa", "aaaaaaaa", "bbbbbbbb"}
 	st.random = func() string { n := names[0]; names = names[1:]; return n }
@@ -545,4 +556,84 @@ func TestInstallLongNameAndStagingCollision(t *testing.T) {
 	require.NoError(t, err)
 	assert.FileExists(t, res.Path)
 	assert.Equal(t, "someone else's", string(mustRead(t, foreign)))
+}
+
+// TestInstallManifestIDNamesTheFolder: with a manifest, the folder is the
+// manifest's id, so that remove finds what scan lists under that id.
+func TestInstallManifestIDNamesTheFolder(t *testing.T) {
+	root := newRoot(t)
+	m := strings.NewReplacer("id: gain", "id: gain_c", "entrypoint: libgain.so", "entrypoint: libgain_plugin_c.so").Replace(gainManifest)
+	res, err := Install(t.Context(), opts(root), "libgain_plugin_c.so", body(lib(t, gainSpec)), -1, []byte(m))
+	require.NoError(t, err)
+	assert.Equal(t, Result{Path: filepath.Join(root, "native", "gain_c", "libgain_plugin_c.so"), Kind: "plugin::native::gain"}, res)
+	tree := snapshot(t, root)
+	assert.Equal(t, m, tree["native/gain_c/plugin.yml"].Content)
+	assert.Len(t, tree, 5, "%v", tree)
+
+	st, err := reconcile.Scan(t.Context(), reconcile.Options{Root: root})
+	require.NoError(t, err)
+	require.Len(t, st.Plugins, 1)
+	assert.Equal(t, "gain_c", st.Plugins[0].ID)
+
+	removed, err := Remove(t.Context(), root, "gain_c")
+	require.NoError(t, err)
+	assert.Equal(t, []string{res.Path, filepath.Join(root, "native/gain_c/plugin.yml"), filepath.Join(root, "native/gain_c")}, removed)
+	assert.Len(t, snapshot(t, root), 2) // the root and native/
+}
+
+// TestInstallManifestIDRules: the id must name a folder remove can be given and
+// plugwatch scans; with a manifest, the file's stem no longer matters.
+func TestInstallManifestIDRules(t *testing.T) {
+	withID := func(id, entrypoint string) []byte {
+		return []byte(strings.NewReplacer("id: gain", "id: "+id, "entrypoint: libgain.so", "entrypoint: "+entrypoint).Replace(gainManifest))
+	}
+	for _, id := range []string{`"a/b"`, `"a\\b"`, `" gain"`, `"gain "`, `".."`, `"."`, ".hidden", "gain.tmp", "gain~", `"ga\u202ein"`, `"ga\nin"`} {
+		t.Run(id, func(t *testing.T) {
+			root := newRoot(t)
+			before := snapshot(t, root)
+			_, err := Install(t.Context(), opts(root), "libgain.so", failReader{t}, -1, withID(id, "libgain.so"))
+			assertError(t, err, ErrBadName, "libgain.so")
+			assert.Contains(t, err.Error(), "the manifest's id names the folder")
+			unchanged(t, root, before)
+		})
+	}
+
+	// The folder the id names is checked like a stem's folder: occupied is refused
+	// before the body is read.
+	root := newRoot(t)
+	write(t, root, "native/sp2/libother.so", "x")
+	before := snapshot(t, root)
+	_, err := Install(t.Context(), opts(root), "libgain.so", failReader{t}, -1, withID("sp2", "libgain.so"))
+	assertError(t, err, ErrOccupied, "libgain.so")
+	assert.Contains(t, err.Error(), "native/sp2 already holds libother.so")
+	unchanged(t, root, before)
+
+	// A file whose stem could not name a folder is fine in the id's folder.
+	root = newRoot(t)
+	res, err := Install(t.Context(), opts(root), "lib sp2.so", body(lib(t, gainSpec)), -1, withID("sp2", "lib sp2.so"))
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(root, "native", "sp2", "lib sp2.so"), res.Path)
+	_, err = Install(t.Context(), opts(root), "lib sp3.so", failReader{t}, -1, nil)
+	assertError(t, err, ErrBadName, "lib sp3.so")
+}
+
+// TestInstallStagingName: the staged file is .<name>.<pid>-<random>.tmp in the
+// target folder, and RemoveDeadStaging leaves it while this process runs.
+func TestInstallStagingName(t *testing.T) {
+	root := newRoot(t)
+	inner := reconcile.InProcess(native.DefaultRange())
+	var staged []string
+	o := opts(root)
+	o.Prober = reconcile.ProberFunc(func(ctx context.Context, path string) (native.Metadata, error) {
+		staged = append(staged, path)
+		assert.Zero(t, RemoveDeadStaging(root), "a live install's staging file was removed")
+		assert.FileExists(t, path)
+		return inner.Probe(ctx, path)
+	})
+	_, err := Install(t.Context(), o, "libgain.so", body(lib(t, gainSpec)), -1, nil)
+	require.NoError(t, err)
+	require.Len(t, staged, 1)
+	assert.Equal(t, filepath.Join(root, "native", "gain"), filepath.Dir(staged[0]))
+	assert.Regexp(t, fmt.Sprintf(`^\.libgain\.so\.%d-[0-9a-f]{8}\.tmp$`, os.Getpid()), filepath.Base(staged[0]))
+	noStaging(t, root)
 }

@@ -31,13 +31,14 @@ func (m Move) String() string {
 }
 
 // Migrate moves every bare library directly in root/native/ (a regular file, or a
-// symlink to one, with a library name; SPEC 4 rule 5) into native/<folder>/, the
-// folder of SPEC 8.1 ("libgain.so" → native/gain/libgain.so), creating the folder
-// when it is missing. It returns one Move per bare library, in name order.
+// symlink to one, with a library name) into native/<folder>/, the folder Install
+// would use ("libgain.so" → native/gain/libgain.so), creating the folder when it
+// is missing. It returns one Move per bare library, in name order.
 //
 // A library is left in place, with the reason, when its folder already holds a
 // library or a manifest (or an earlier library of this run went there), exists
-// and is not a plain folder, would be a name plugwatch ignores, or when it is a
+// and is not a plain folder, would be a name plugwatch ignores or `plugwatch
+// remove` could not be given (CheckName's rules on a folder), or when it is a
 // symlink with a relative target, which would break one folder deeper. The move
 // never replaces a file; a library whose move fails is left too, and the folder
 // made for it removed again. With dryRun nothing is created or moved and the
@@ -87,8 +88,8 @@ func Migrate(root string, dryRun bool) ([]Move, error) {
 // returns "".
 func leave(dir, folder, name string, taken map[string]bool) string {
 	rel := nativeDir + "/" + folder
-	if reconcile.Ignored(folder) {
-		return fmt.Sprintf("its folder %s would be ignored by plugwatch (hidden, *.tmp, *.swp or *~); rename the library and move it by hand", rel)
+	if why := folderProblem(folder); why != "" {
+		return why + "; rename the library and move it by hand"
 	}
 	if taken[folder] {
 		return fmt.Sprintf("another library of this migrate goes to %s/ first; move this one by hand", rel)

@@ -105,3 +105,23 @@ func TestMigrateNothing(t *testing.T) {
 	_, err = Migrate(filepath.Join(root, "missing"), false)
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestMigrateLeavesUnnamableFolders: a library whose folder remove could not be
+// given, or that holds a bidirectional control, stays where it is.
+func TestMigrateLeavesUnnamableFolders(t *testing.T) {
+	root := newRoot(t)
+	write(t, root, "native/lib sp2.so", "x")
+	write(t, root, "native/libsp2 .so", "x")
+	write(t, root, "native/lib\u202egain.so", "x")
+	before := snapshot(t, root)
+	moves, err := Migrate(root, false)
+	require.NoError(t, err)
+	require.Len(t, moves, 3)
+	for _, m := range moves {
+		assert.False(t, m.Moved, "%s", m)
+		assert.Contains(t, m.Reason, "its folder")
+		assert.Contains(t, m.Reason, "move it by hand")
+	}
+	assert.Contains(t, moves[0].Reason, `" sp2" is not one safe path component`)
+	unchanged(t, root, before)
+}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
@@ -21,17 +22,35 @@ const (
 	nativeDir = "native"
 )
 
-// CheckName applies the naming rules of SPEC 8.1 to the name of a file to install
-// and returns it trimmed of surrounding white space. The name must be one plain
-// file name: not empty, at most 255 bytes, without a path separator ("/" or "\"),
-// a control character or ".." anywhere ("lib..so" and "..so" are refused), not
-// hidden, and ending in the platform's library extension (reconcile.LibraryExt,
-// case-sensitive) or ".wasm": "libfoo.so.1" and "x.dll" are refused. A library's
-// folder (see Install) must not be a name plugwatch ignores: "lib.x.so" would go to
-// the hidden folder native/.x and is refused.
+// CheckName applies the naming rules of an install to the name of a file to
+// install and returns it trimmed of surrounding white space. The name must be one
+// plain file name: not empty, at most 255 bytes, without a path separator ("/" or
+// "\"), a control character, a bidirectional control character (U+202A–U+202E,
+// U+2066–U+2069, which make listings lie) or ".." anywhere ("lib..so" and "..so"
+// are refused), not hidden, and ending in the platform's library extension
+// (reconcile.LibraryExt, case-sensitive) or ".wasm": "libfoo.so.1" and "x.dll" are
+// refused. A library's folder (see Install) must be a name `plugwatch remove` can
+// be given and plugwatch scans: "lib.x.so" would go to the hidden folder native/.x,
+// and "lib sp2.so" to native/" sp2", whose leading space no command line keeps;
+// both are refused.
 //
 // It reads nothing from disk. On failure it returns an *Error wrapping ErrBadName.
 func CheckName(name string) (trimmed string, err error) {
+	n, err := checkFileName(name)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(n, wasmExt) {
+		if why := folderProblem(reconcile.Stem(n)); why != "" {
+			return "", &Error{Op: "install", Path: shown(n), Err: ErrBadName, Detail: why + "; rename the file"}
+		}
+	}
+	return n, nil
+}
+
+// checkFileName is CheckName without the rules on the library's folder, for an
+// install whose manifest names the folder.
+func checkFileName(name string) (string, error) {
 	n := strings.TrimSpace(name)
 	if why := nameProblem(n); why != "" {
 		return "", &Error{Op: "install", Path: shown(n), Err: ErrBadName, Detail: why}
@@ -49,6 +68,8 @@ func nameProblem(n string) string {
 		return "the file name is longer than 255 bytes; rename the file"
 	case strings.IndexFunc(n, unicode.IsControl) >= 0 || !utf8.ValidString(n):
 		return "the file name holds a control character or invalid UTF-8; rename the file"
+	case strings.IndexFunc(n, isBidiControl) >= 0:
+		return "the file name holds a bidirectional control character (U+202A–U+202E, U+2066–U+2069), which makes listings show another name; rename the file"
 	case strings.ContainsAny(n, `/\`):
 		return "the file name must be one plain name without a path separator; rename the file"
 	case strings.Contains(n, ".."):
@@ -60,10 +81,38 @@ func nameProblem(n string) string {
 	case !strings.HasSuffix(n, ext):
 		return "the file name must end in " + ext + " (a native library) or " + wasmExt + "; rename the file"
 	}
-	if folder := reconcile.Stem(n); reconcile.Ignored(folder) {
-		return "its folder " + nativeDir + "/" + folder + " would be ignored by plugwatch (hidden, *.tmp, *.swp or *~); rename the file"
+	return ""
+}
+
+// folderProblem says why folder cannot be a bundle folder native/<folder>/ that
+// an install makes, or returns "": it must be one safe path component (as
+// `plugwatch remove` requires of an id: no leading or trailing white space, no
+// path separator, not "." or ".."), hold no control or bidirectional control
+// character, and not be a name plugwatch ignores.
+func folderProblem(folder string) string {
+	if err := manifest.SafeComponent(folder); err != nil {
+		why := err.Error()
+		if me := (*manifest.Error)(nil); errors.As(err, &me) {
+			why = me.Detail
+		}
+		return "its folder name " + why + ", so plugwatch remove could not be given it"
+	}
+	rel := strconv.Quote(nativeDir + "/" + folder)
+	switch {
+	case strings.IndexFunc(folder, unicode.IsControl) >= 0 || !utf8.ValidString(folder):
+		return "its folder " + rel + " holds a control character or invalid UTF-8"
+	case strings.IndexFunc(folder, isBidiControl) >= 0:
+		return "its folder " + rel + " holds a bidirectional control character (U+202A–U+202E, U+2066–U+2069), which makes listings show another name"
+	case reconcile.Ignored(folder):
+		return "its folder " + rel + " would be ignored by plugwatch (hidden, *.tmp, *.swp or *~)"
 	}
 	return ""
+}
+
+// isBidiControl reports whether r is one of the bidirectional embedding, override
+// and isolate controls (U+202A–U+202E, U+2066–U+2069).
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // shown is a name as error messages show it: quoted when empty or when it holds
@@ -84,19 +133,24 @@ type target struct {
 	path string // dir/name
 }
 
-func newTarget(root, name string) target {
+// newTarget returns where name goes below root: wasm/ for a .wasm, else
+// native/<folder>/, with folder the name's stem (reconcile.Stem) when "".
+func newTarget(root, name, folder string) target {
 	t := target{name: name, wasm: strings.HasSuffix(name, wasmExt)}
+	if folder == "" {
+		folder = reconcile.Stem(name)
+	}
 	if t.wasm {
 		t.rel = wasmDir
 	} else {
-		t.rel = filepath.Join(nativeDir, reconcile.Stem(name))
+		t.rel = filepath.Join(nativeDir, folder)
 	}
 	t.dir = filepath.Join(root, t.rel)
 	t.path = filepath.Join(t.dir, name)
 	return t
 }
 
-// free checks that the target is not taken (SPEC 8.1): the library's folder holds
+// free checks that the target is not taken: the library's folder holds
 // no library or manifest and is not anything but a plain folder; wasm/NAME does
 // not exist. It returns nil, an *Error wrapping ErrOccupied, or the system's error.
 func (t target) free() error {
@@ -154,8 +208,8 @@ func occupant(dir string) (string, error) {
 	return "", nil
 }
 
-// isManifestName reports whether n is, or could be, a directory bundle's manifest
-// (SPEC 3): plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
+// isManifestName reports whether n is, or could be, a directory bundle's
+// manifest: plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
 func isManifestName(n string) bool {
 	if reconcile.Ignored(n) {
 		return false

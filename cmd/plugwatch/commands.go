@@ -22,7 +22,7 @@ var commands = []*command{
 	{name: "install", summary: "place a library or .wasm into the root the safe way",
 		usage: "FILE [--manifest plugin.yml]", args: exactly(1), flags: installCommand},
 	{name: "remove", summary: "remove a plugin's bundle folder, or its record and bundle",
-		usage: "ID", args: exactly(1), flags: removeCommand},
+		usage: "ID [--local|--marketplace]", args: exactly(1), flags: removeCommand},
 	{name: "migrate", summary: "move bare libraries of native/ into folders of their own",
 		usage: "[--dry-run]", args: exactly(0), flags: migrateCommand},
 	{name: "version", summary: "print the version", args: exactly(0), flags: versionCommand},
