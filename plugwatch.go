@@ -90,6 +90,9 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if n := install.RemoveDeadStaging(cfg.Root); n > 0 {
+		log.Info("removed upload staging files left by earlier runs", "count", n, "path", cfg.Root)
+	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 512 << 20
 	}
@@ -276,23 +279,8 @@ func (d *Daemon) remove(ctx context.Context, id string, from install.From) error
 	return err
 }
 
-// provided returns the kinds provided by a plugin loaded here or one a scan of the
-// disk would report now.
-func (d *Daemon) provided(ctx context.Context) (map[string]string, error) {
-	opts := d.cfg.Options
-	opts.Root, opts.Prober = d.ctl.Root(), d.prober
-	st, err := reconcile.Scan(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	kinds := map[string]string{}
-	for _, p := range st.Plugins {
-		kinds[p.Kind] = p.Library
-	}
-	if cur := d.ctl.State(); cur != nil {
-		for _, p := range cur.Plugins {
-			kinds[p.Kind] = p.Library
-		}
-	}
-	return kinds, nil
+// provided returns the kinds the daemon's last pass provides: its loaded set, which
+// is what is on disk once the pass has seen it (an upload never re-probes the root).
+func (d *Daemon) provided(context.Context) (map[string]string, error) {
+	return d.ctl.State().Provided(), nil
 }

@@ -363,11 +363,7 @@ func (j *job) provided(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]string, len(st.Plugins))
-	for _, p := range st.Plugins {
-		m[p.Kind] = p.Library
-	}
-	return m, nil
+	return st.Provided(), nil
 }
 
 // place moves a staged file to its final path, which must not exist. For the

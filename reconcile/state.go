@@ -69,6 +69,21 @@ type Skipped struct {
 	origin string // the claimant's record or bundle folder
 }
 
+// Provided returns which kinds the document's plugins provide, by kind, with the
+// library that provides each: the one query install and the daemon's uploads ask of
+// a scan or of a running daemon's last pass (whose plugins are its loaded set). A nil
+// document provides nothing.
+func (s *State) Provided() map[string]string {
+	if s == nil {
+		return map[string]string{}
+	}
+	kinds := make(map[string]string, len(s.Plugins))
+	for _, p := range s.Plugins {
+		kinds[p.Kind] = p.Library
+	}
+	return kinds
+}
+
 // Time marshals as UTC RFC 3339 with milliseconds.
 type Time struct{ time.Time }
 

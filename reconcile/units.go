@@ -61,7 +61,7 @@ func (r *diskReader) readUnit(dir string) {
 	for _, c := range u.claims {
 		r.resolve(c)
 		u.young = u.young || c.Young || c.LibYoung
-		u.external = u.external || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
+		u.external = u.external || c.linkDir != "" || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
 	}
 	for origin := range r.pending {
 		if origin == dir || within(origin, dir) {

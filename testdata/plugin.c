@@ -308,6 +308,18 @@ __attribute__((constructor)) static void crash_on_load(void)
 }
 #endif
 
+#ifdef SK_SLOW_CTOR_MS
+__attribute__((constructor)) static void slow_on_load(void)
+{
+	usleep((useconds_t)SK_SLOW_CTOR_MS * 1000);
+}
+#endif
+
+#ifdef SK_PAD_BYTES
+/* Read-only padding that makes the library a real size. */
+__attribute__((used)) static const unsigned char sk_padding[SK_PAD_BYTES] = {1};
+#endif
+
 #ifdef SK_CRASH_CTOR_HANG
 __attribute__((constructor)) static void hang_on_load(void)
 {

@@ -380,8 +380,8 @@ func TestRunSlowWriteLoadsOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.Write(data[:piece])
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return d.reconciles() > passes }, debounce/2, time.Millisecond,
-		"the daemon looks at the half-written library at once")
+	require.Eventually(t, func() bool { return d.reconciles() > passes }, deadline, time.Millisecond,
+		"the daemon looks at the half-written library")
 	// The rest, written slowly: a piece every quarter of the quiet period (the pace of
 	// the writer under test, not synchronisation).
 	for off := piece; off < len(data); off += piece {

@@ -55,11 +55,7 @@ func scanProvided(a *app) func(context.Context) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		kinds := make(map[string]string, len(st.Plugins))
-		for _, p := range st.Plugins {
-			kinds[p.Kind] = p.Library
-		}
-		return kinds, nil
+		return st.Provided(), nil
 	}
 }
 

@@ -49,6 +49,11 @@ type Spec struct {
 	// "ctor_abort" (abort in a constructor) or "ctor_hang" (a constructor that never
 	// returns).
 	Crash string
+	// SlowMs makes a constructor sleep that many milliseconds: a library slow to load.
+	SlowMs int
+	// PadBytes adds that many bytes of read-only data, for real-size libraries
+	// (16 MiB, say).
+	PadBytes int
 }
 
 // BadVariants returns every accepted value of Spec.Bad but "", in a new slice.
@@ -242,7 +247,33 @@ func (s Spec) defines() ([]string, error) {
 		}
 		d = append(d, "-DSK_CRASH_"+strings.ToUpper(s.Crash))
 	}
+	if s.SlowMs > 0 {
+		d = append(d, "-DSK_SLOW_CTOR_MS="+strconv.Itoa(s.SlowMs))
+	}
+	if s.PadBytes > 0 {
+		d = append(d, "-DSK_PAD_BYTES="+strconv.Itoa(s.PadBytes))
+	}
 	return d, nil
+}
+
+// CompileCommand returns the command that compiles s straight to out with the
+// machine's C compiler, as a developer's build does (the linker deletes out, then
+// writes it in pieces). The test runs it.
+func CompileCommand(t testing.TB, s Spec, out string) *exec.Cmd {
+	t.Helper()
+	defines, err := s.defines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := compiler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command(cc[0], slices.Concat(cc[1:], []string{"-shared", "-fPIC", "-O1", "-o", out, src}, defines)...)
 }
 
 // compiler returns the C compiler command: $CC (split on white space), else cc, else gcc.
