@@ -240,3 +240,52 @@ func BenchmarkIdleCPU(b *testing.B) {
 		b.ReportMetric(float64((cpu()-c0).Microseconds())/1000, "cpu-ms/5s")
 	}
 }
+
+// BenchmarkSlowNeighbour: the time to loaded of a normal bundle moved in 200 ms after
+// a bundle whose constructor sleeps 2 s, against the same drop with no slow
+// neighbour, measured in the same run. Probes never stall a pass, so the two should
+// be equal.
+func BenchmarkSlowNeighbour(b *testing.B) {
+	slow, err := os.ReadFile(plugintest.Build(b, plugintest.Spec{Kind: "slow", SlowMs: 2000}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, neighbour := range []bool{false, true} {
+		b.Run(fmt.Sprintf("slow-neighbour=%v", neighbour), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			h := newHost()
+			d := start(b, root, h, 100*time.Millisecond)
+			h.wait(b, func() bool { return d.State() != nil })
+			var lat []time.Duration
+			for b.Loop() {
+				for i := range 5 {
+					if neighbour {
+						dir := filepath.Join(root, "native", fmt.Sprintf("slow%d", i))
+						if err := os.MkdirAll(dir, 0o755); err != nil {
+							b.Fatal(err)
+						}
+						// A new file each round: a new identity, probed again.
+						if err := os.WriteFile(filepath.Join(dir, "libslow.so"), slow, 0o755); err != nil {
+							b.Fatal(err)
+						}
+						time.Sleep(200 * time.Millisecond) // the user's pace, not synchronisation
+					}
+					src := filepath.Join(b.TempDir(), "drop")
+					writeBundle(b, src, 9000000+i)
+					kind := fmt.Sprintf("plugin::native::k%07d", 9000000+i)
+					t0 := time.Now()
+					if err := os.Rename(src, filepath.Join(root, "native", fmt.Sprintf("drop%d", i))); err != nil {
+						b.Fatal(err)
+					}
+					h.wait(b, func() bool { return h.is(kind, true) })
+					lat = append(lat, time.Since(t0))
+					// Let the slow library finish (probed, then opened here: its constructor
+					// runs twice) before the next round.
+					time.Sleep(4500 * time.Millisecond)
+				}
+			}
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
+		})
+	}
+}

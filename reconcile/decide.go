@@ -8,7 +8,6 @@ import (
 
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
-	"github.com/plugwatch/plugwatch/probe"
 )
 
 // KindPrefix is the namespace of every native plugin's registered kind (SPEC 5).
@@ -176,7 +175,7 @@ func ProbeProblem(lib string, err error) Problem {
 		}
 	}
 	switch {
-	case errors.Is(err, probe.ErrCrashed):
+	case errors.Is(err, native.ErrCrashed):
 		return problem(lib, Crashed, Error, msg+"; it is not opened again until the file changes")
 	case errors.Is(err, native.ErrIncomplete):
 		return problem(lib, Incomplete, Warn, msg+"; it is looked at again when it changes")
