@@ -9,11 +9,12 @@
  *                     aborts when the port is taken.
  * HOSTILE_FLOCK       takes flock(LOCK_EX) on the file $HOSTILE_LOCK and keeps it;
  *                     aborts when the lock is held.
- * Constructors that start processes, which write their pid to $HOSTILE_PIDFILE (one
- * line each, "pid\n") and then wait forever:
+ * Constructors that start a process, which writes its pid to $HOSTILE_PIDFILE (a line
+ * "pid\n") and then waits forever; the constructor returns once the pid is written:
  * HOSTILE_FORK        forks one child.
- * HOSTILE_DAEMON      forks a child that calls setsid and forks the waiting grandchild,
- *                     then exits (a daemon leaves its parent's process group).
+ * HOSTILE_DAEMON      forks a child that calls setsid, forks the waiting grandchild and
+ *                     exits; the constructor waits for the child, so what is left is
+ *                     the grandchild, out of its parent's process group and session.
  * HOSTILE_CLOSE_FDS   a constructor that closes descriptors 3 to 1023, which it does
  *                     not own.
  * Metadata that passes every limit on one item but is over 4 MiB in total:
@@ -59,6 +60,11 @@ __attribute__((constructor)) static void take_lock(void)
 #endif
 
 #if defined(HOSTILE_FORK) || defined(HOSTILE_DAEMON)
+#include <sys/wait.h>
+
+/* Written to by the waiting process once its pid is in $HOSTILE_PIDFILE. */
+static int ready[2];
+
 static void write_pid_and_wait(void)
 {
 	const char *path = getenv("HOSTILE_PIDFILE");
@@ -71,22 +77,39 @@ static void write_pid_and_wait(void)
 			close(fd);
 		}
 	}
+	(void)!write(ready[1], "x", 1);
 	for (;;)
 		pause();
+}
+
+/* Returns once the waiting process has written its pid. */
+static void await_ready(void)
+{
+	char c;
+	close(ready[1]);
+	(void)!read(ready[0], &c, 1);
+	close(ready[0]);
 }
 #endif
 
 #if defined(HOSTILE_FORK)
 __attribute__((constructor)) static void start_child(void)
 {
+	if (pipe(ready) != 0)
+		abort();
 	if (fork() == 0)
 		write_pid_and_wait();
+	await_ready();
 }
 #endif
 
 #if defined(HOSTILE_DAEMON)
+/* The classic daemon: the library waits for its child, so only the grandchild, in a
+ * session of its own, is left. */
 __attribute__((constructor)) static void start_daemon(void)
 {
+	if (pipe(ready) != 0)
+		abort();
 	pid_t child = fork();
 	if (child == 0) {
 		setsid();
@@ -94,6 +117,8 @@ __attribute__((constructor)) static void start_daemon(void)
 			write_pid_and_wait();
 		_exit(0);
 	}
+	waitpid(child, NULL, 0);
+	await_ready();
 }
 #endif
 

@@ -19,14 +19,16 @@ import (
 //	             it and aborts when it is held;
 //	fork         a constructor forks a child;
 //	daemon       a constructor forks a child that calls setsid, forks a grandchild
-//	             and exits;
+//	             and exits, and waits for that child: only the grandchild is left,
+//	             out of the process group and session;
 //	close_fds    a constructor closes descriptors 3 to 1023, which it does not own;
 //	big_types    1,024 input pins accepting the same 1,024 types each: metadata
 //	             within every limit on one item, over 4 MiB in total;
 //	big_strings  1,024 categories of 8 KiB each: the same, with strings.
 //
-// The processes of fork and daemon append their pid to the file $HOSTILE_PIDFILE
-// (when set), one line each, and then wait forever.
+// The process that fork and daemon leave appends its pid to the file
+// $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
+// returns once it has.
 func HostileVariants() []string {
 	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "big_types", "big_strings"}
 }
