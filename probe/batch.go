@@ -121,7 +121,12 @@ func (p *Prober) runner(b *batch, primary bool) {
 		case <-p.done:
 			return
 		}
-		p.session(b, primary)
+		select {
+		case <-b.ctx.Done(): // select chose the slot when both were ready
+		case <-p.done:
+		default:
+			p.session(b, primary)
+		}
 		<-p.slots
 	}
 }

@@ -63,7 +63,9 @@
 // absolute path and the accepted API range) one reply carrying the metadata, the
 // error (which sentinel, or the errno of a system error, with Op, Path and Detail) or
 // both. Gob carries strings as bytes, so metadata comes back exactly as native.Probe
-// returned it. The parent sends the next request only after the reply.
+// returned it. The parent sends the next request only after the reply; its first
+// request, for the empty path, readies both ends before the helper counts as
+// started.
 //
 // A helper's standard input, output and error are what [Options.Command] set, by
 // default the null device: whatever a library prints is discarded, and never mixes

@@ -55,8 +55,7 @@ type helper struct {
 	goroutines sync.WaitGroup // reading replies, reading the crash report, waiting
 
 	state *os.ProcessState // set before waited is closed
-	// Set before exited is closed.
-	crash bytes.Buffer
+	crash bytes.Buffer     // the crash report, complete once exited is closed
 }
 
 // defaultCommand runs this executable with no arguments. On Linux /proc/self/exe
@@ -171,7 +170,17 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 		if ok && r.Hello == protocolVersion {
 			// A first request, for an empty path, readies both ends before a
 			// library's time is counted.
-			if _, failure, _ := h.probe("", native.Range{}, startTimeout, p.done, cancel); failure != "" {
+			_, failure, aborted := h.probe("", native.Range{}, startTimeout, p.done, cancel)
+			switch {
+			case aborted:
+				h.stop()
+				select {
+				case <-p.done:
+					return nil, errClosed
+				default:
+					return nil, errCancelled
+				}
+			case failure != "":
 				h.stop()
 				return nil, fmt.Errorf("helper %d failed its first request: %s", h.pid, failure)
 			}
