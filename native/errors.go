@@ -5,6 +5,17 @@ import "errors"
 // The sentinel errors. Every error of Check, Open, Probe and Close is an *Error whose
 // Err is one of these (or, for a file that cannot be read, the underlying system
 // error, e.g. one matching fs.ErrNotExist).
+//
+// The verdict sentinels say what is wrong with a library: ErrIncomplete,
+// ErrNotLoadable, ErrLoader, ErrNoEntry, ErrABIVersion, ErrMetadata, ErrInvalidKind,
+// and the two that only a probe in a child process can give, ErrCrashed and
+// ErrStartsProcess (package probe returns them; this package never does). Every error
+// that is a verdict about a library, from this package or from package probe, wraps
+// exactly one of them; an error that wraps none of them says nothing about the library
+// (a file that could not be read, a probe helper that could not run, a context that
+// ended) and the library should be judged again later. [IsVerdict] tells the two
+// apart. ErrClosed and ErrUnsupported are about the caller and the system, not a
+// library, and are no verdicts.
 var (
 	// ErrIncomplete: the file is a prefix of an ELF file (empty, shorter than its
 	// headers, or with headers or segments pointing past its end), as a file still
@@ -22,15 +33,24 @@ var (
 	// ErrABIVersion: the library reports an API version outside the accepted range;
 	// Error.Detail names the version and the range.
 	ErrABIVersion = errors.New("unsupported API version")
-	// ErrMetadata: the API table or the metadata breaks a limit of SPEC section 6;
-	// Error.Detail says which.
+	// ErrMetadata: the API table or the metadata breaks a limit: a NULL table,
+	// metadata or pin name, over 1,024 pins, types or categories, a string over
+	// 64 KiB (param_schema over 1 MiB), an unknown packet type, a pin type without
+	// its format or type id, or over 4 MiB in total (all its strings and arrays
+	// together). Error.Detail says which.
 	ErrMetadata = errors.New("invalid metadata")
 	// ErrInvalidKind: the library reports a NULL kind or one over 64 KiB. Other rules
 	// on kinds (SPEC section 5) are the caller's to apply to Metadata.Kind.
 	ErrInvalidKind = errors.New("invalid kind")
-	// ErrCrashed: opening the library crashed or hung the process that opened it
-	// (a probe helper, or plugwatch itself past its time limit). Error.Detail says how.
+	// ErrCrashed: opening the library killed or hung the process that opened it.
+	// Package probe returns it for a library that crashed or hung its helper process,
+	// also when tried again alone; Error.Detail says how ("killed by signal SIGSEGV",
+	// "hung for more than 5s").
 	ErrCrashed = errors.New("library crashed or hung when opened")
+	// ErrStartsProcess: opening the library started a process (its constructor or
+	// get_metadata forked). Package probe returns it: in a process that keeps the
+	// library open, that child would hold the process's descriptors and ports.
+	ErrStartsProcess = errors.New("starts a process when loaded")
 	// ErrClosed: Close was called on a library that is already closed.
 	ErrClosed = errors.New("library already closed")
 	// ErrUnsupported: native plugins cannot be loaded on this system.
@@ -57,3 +77,22 @@ func (e *Error) Error() string {
 
 // Unwrap returns e.Err.
 func (e *Error) Unwrap() error { return e.Err }
+
+// verdicts are the sentinels that are verdicts about a library.
+var verdicts = []error{
+	ErrIncomplete, ErrNotLoadable, ErrLoader, ErrNoEntry, ErrABIVersion,
+	ErrMetadata, ErrInvalidKind, ErrCrashed, ErrStartsProcess,
+}
+
+// IsVerdict reports whether err is a verdict about a library: whether it wraps one
+// of the verdict sentinels (ErrIncomplete, ErrNotLoadable, ErrLoader, ErrNoEntry,
+// ErrABIVersion, ErrMetadata, ErrInvalidKind, ErrCrashed, ErrStartsProcess). An error
+// that is no verdict says nothing about the library; nil is no verdict.
+func IsVerdict(err error) bool {
+	for _, s := range verdicts {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

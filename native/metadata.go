@@ -127,7 +127,9 @@ func (s *Schema) UnmarshalJSON(b []byte) error {
 }
 
 // Metadata is a library's CNodeMetadata, copied into Go memory. Its JSON form is the
-// shape of `inspect --json` (SPEC 7.1) without the "library" field.
+// shape of `inspect --json` (SPEC 7.1) without the "library" field. Its strings and
+// arrays together are at most 4 MiB (counting the arrays at their C size): a library
+// whose metadata is larger is refused with ErrMetadata before more is copied.
 type Metadata struct {
 	// Kind is the kind exactly as the library reports it: neither normalised nor
 	// checked against SPEC section 5 beyond being non-NULL and at most 64 KiB.

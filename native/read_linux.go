@@ -38,16 +38,18 @@ const (
 	ptrSize = 8 // pointers and size_t
 
 	// CAudioFormat
-	afSampleRate   = 0
-	afChannels     = 4
-	afSampleFormat = 8
+	audioFormatSize = 12
+	afSampleRate    = 0
+	afChannels      = 4
+	afSampleFormat  = 8
 )
 
-// Limits of SPEC section 6.
+// Limits on metadata.
 const (
 	maxCount  = 1024     // pins, types of a pin, categories
 	maxString = 64 << 10 // kind, description, names, type ids, categories
 	maxSchema = 1 << 20  // param_schema
+	maxTotal  = 4 << 20  // all strings and arrays of one library's metadata together
 )
 
 // typeInfoSize returns sizeof(CPacketTypeInfo) in the given API version: version 3
@@ -63,26 +65,75 @@ func metadataError(format string, args ...any) *Error {
 	return &Error{Err: ErrMetadata, Detail: fmt.Sprintf(format, args...)}
 }
 
+// reader copies one library's metadata, counting what it copies against maxTotal:
+// the bytes of every string and the C size of every array and audio format. It
+// checks before it copies, so no more than maxTotal is ever held for a library.
+type reader struct {
+	version uint32
+	used    int // bytes counted so far
+}
+
+// overTotal is the error of metadata over maxTotal.
+func overTotal() *Error {
+	return metadataError("its strings and arrays together are over %s (the limit on a library's metadata)", sizeName(maxTotal))
+}
+
+// take counts n more bytes; it returns overTotal when they do not fit.
+func (r *reader) take(n uint64) *Error {
+	if n > uint64(maxTotal-r.used) {
+		return overTotal()
+	}
+	r.used += int(n)
+	return nil
+}
+
+// cstring copies and counts the string at p (not NULL) when it is at most limit
+// bytes long. It returns ok false for a longer string, and overTotal for one that
+// does not fit in what is left of maxTotal.
+func (r *reader) cstring(p uintptr, limit int) (s string, ok bool, e *Error) {
+	room := maxTotal - r.used
+	s, ok = readCString(p, min(limit, room))
+	if !ok {
+		if room < limit {
+			return "", false, overTotal()
+		}
+		return "", false, nil
+	}
+	r.used += len(s)
+	return s, true, nil
+}
+
 // readMetadata copies the CNodeMetadata at md of a library of the given API version.
 func readMetadata(md uintptr, version uint32) (Metadata, *Error) {
-	m := Metadata{APIVersion: version}
+	r := &reader{version: version}
+	m, e := r.metadata(md)
+	if e != nil {
+		return Metadata{}, e
+	}
+	return m, nil
+}
+
+func (r *reader) metadata(md uintptr) (Metadata, *Error) {
+	m := Metadata{APIVersion: r.version}
 
 	kind := readPtr(md + mdKind)
 	if kind == 0 {
-		return Metadata{}, &Error{Err: ErrInvalidKind, Detail: "kind is NULL"}
+		return m, &Error{Err: ErrInvalidKind, Detail: "kind is NULL"}
 	}
 	var ok bool
-	if m.Kind, ok = readCString(kind, maxString); !ok {
-		return Metadata{}, &Error{Err: ErrInvalidKind, Detail: "kind is over 64 KiB"}
+	var e *Error
+	if m.Kind, ok, e = r.cstring(kind, maxString); e != nil {
+		return m, e
+	} else if !ok {
+		return m, &Error{Err: ErrInvalidKind, Detail: "kind is over 64 KiB"}
 	}
 
-	var e *Error
-	if m.Description, e = optionalString(readPtr(md+mdDescription), maxString, "description"); e != nil {
-		return Metadata{}, e
+	if m.Description, e = r.optionalString(readPtr(md+mdDescription), maxString, "description"); e != nil {
+		return m, e
 	}
-	schema, e := optionalString(readPtr(md+mdParamSchema), maxSchema, "param_schema")
+	schema, e := r.optionalString(readPtr(md+mdParamSchema), maxSchema, "param_schema")
 	if e != nil {
-		return Metadata{}, e
+		return m, e
 	}
 	if schema == "" {
 		schema = "{}"
@@ -90,70 +141,74 @@ func readMetadata(md uintptr, version uint32) (Metadata, *Error) {
 	m.ParamSchema = Schema(schema)
 
 	// Inputs.
-	inputs, n, e := array(md+mdInputs, md+mdInputsCount, "inputs")
+	inputs, n, e := r.array(md+mdInputs, md+mdInputsCount, inputPinSize, "inputs")
 	if e != nil {
-		return Metadata{}, e
+		return m, e
 	}
 	m.Inputs = make([]InputPin, n)
 	for i := range n {
 		pin := inputs + uintptr(i)*inputPinSize
-		name, e := pinName(pin+inName, "input", i)
+		name, e := r.pinName(pin+inName, "input", i)
 		if e != nil {
-			return Metadata{}, e
+			return m, e
 		}
 		where := fmt.Sprintf("input pin %d %q", i, name)
-		types, nt, e := array(pin+inTypes, pin+inTypesCount, where+": accepts_types")
+		types, nt, e := r.array(pin+inTypes, pin+inTypesCount, typeInfoSize(r.version), where+": accepts_types")
 		if e != nil {
-			return Metadata{}, e
+			return m, e
 		}
 		m.Inputs[i] = InputPin{Name: name, Types: make([]TypeInfo, nt)}
 		for j := range nt {
-			if m.Inputs[i].Types[j], e = readType(types+uintptr(j)*typeInfoSize(version), where); e != nil {
-				return Metadata{}, e
+			if m.Inputs[i].Types[j], e = r.readType(types+uintptr(j)*typeInfoSize(r.version), where); e != nil {
+				return m, e
 			}
 		}
 	}
 
 	// Outputs, whose type is inline.
-	outputs, n, e := array(md+mdOutputs, md+mdOutputsCount, "outputs")
+	outputSize := ptrSize + typeInfoSize(r.version)
+	outputs, n, e := r.array(md+mdOutputs, md+mdOutputsCount, outputSize, "outputs")
 	if e != nil {
-		return Metadata{}, e
+		return m, e
 	}
 	m.Outputs = make([]OutputPin, n)
 	for i := range n {
-		pin := outputs + uintptr(i)*(ptrSize+typeInfoSize(version))
-		name, e := pinName(pin+outName, "output", i)
+		pin := outputs + uintptr(i)*outputSize
+		name, e := r.pinName(pin+outName, "output", i)
 		if e != nil {
-			return Metadata{}, e
+			return m, e
 		}
-		t, e := readType(pin+outType, fmt.Sprintf("output pin %d %q", i, name))
+		t, e := r.readType(pin+outType, fmt.Sprintf("output pin %d %q", i, name))
 		if e != nil {
-			return Metadata{}, e
+			return m, e
 		}
 		m.Outputs[i] = OutputPin{Name: name, Type: t}
 	}
 
 	// Categories.
-	cats, n, e := array(md+mdCategories, md+mdCategoriesCount, "categories")
+	cats, n, e := r.array(md+mdCategories, md+mdCategoriesCount, ptrSize, "categories")
 	if e != nil {
-		return Metadata{}, e
+		return m, e
 	}
 	m.Categories = make([]string, n)
 	for i := range n {
 		p := readPtr(cats + uintptr(i)*ptrSize)
 		if p == 0 {
-			return Metadata{}, metadataError("category %d is NULL", i)
+			return m, metadataError("category %d is NULL", i)
 		}
-		if m.Categories[i], ok = readCString(p, maxString); !ok {
-			return Metadata{}, metadataError("category %d is over 64 KiB", i)
+		if m.Categories[i], ok, e = r.cstring(p, maxString); e != nil {
+			return m, e
+		} else if !ok {
+			return m, metadataError("category %d is over 64 KiB", i)
 		}
 	}
 	return m, nil
 }
 
-// array reads the pointer at ptrAddr and the count at countAddr of a C array: at most
-// maxCount elements, and not NULL unless empty.
-func array(ptrAddr, countAddr uintptr, what string) (uintptr, int, *Error) {
+// array reads the pointer at ptrAddr and the count at countAddr of a C array of
+// elements of the given size: at most maxCount elements, and not NULL unless empty.
+// It counts the array.
+func (r *reader) array(ptrAddr, countAddr, size uintptr, what string) (uintptr, int, *Error) {
 	p, count := readPtr(ptrAddr), readU64(countAddr)
 	if count > maxCount {
 		return 0, 0, metadataError("%s: count %d is over %d", what, count, maxCount)
@@ -161,15 +216,21 @@ func array(ptrAddr, countAddr uintptr, what string) (uintptr, int, *Error) {
 	if p == 0 && count > 0 {
 		return 0, 0, metadataError("%s: NULL with count %d", what, count)
 	}
+	if e := r.take(count * uint64(size)); e != nil {
+		return 0, 0, e
+	}
 	return p, int(count), nil
 }
 
 // optionalString copies a string that may be NULL ("").
-func optionalString(p uintptr, limit int, what string) (string, *Error) {
+func (r *reader) optionalString(p uintptr, limit int, what string) (string, *Error) {
 	if p == 0 {
 		return "", nil
 	}
-	s, ok := readCString(p, limit)
+	s, ok, e := r.cstring(p, limit)
+	if e != nil {
+		return "", e
+	}
 	if !ok {
 		return "", metadataError("%s is over %s", what, sizeName(limit))
 	}
@@ -177,12 +238,15 @@ func optionalString(p uintptr, limit int, what string) (string, *Error) {
 }
 
 // pinName copies the name of input or output pin i from addr.
-func pinName(addr uintptr, dir string, i int) (string, *Error) {
+func (r *reader) pinName(addr uintptr, dir string, i int) (string, *Error) {
 	p := readPtr(addr)
 	if p == 0 {
 		return "", metadataError("%s pin %d: name is NULL", dir, i)
 	}
-	name, ok := readCString(p, maxString)
+	name, ok, e := r.cstring(p, maxString)
+	if e != nil {
+		return "", e
+	}
 	if !ok {
 		return "", metadataError("%s pin %d: name is over 64 KiB", dir, i)
 	}
@@ -190,7 +254,7 @@ func pinName(addr uintptr, dir string, i int) (string, *Error) {
 }
 
 // readType copies the CPacketTypeInfo at addr of the pin described by where.
-func readType(addr uintptr, where string) (TypeInfo, *Error) {
+func (r *reader) readType(addr uintptr, where string) (TypeInfo, *Error) {
 	t := TypeInfo{Type: PacketType(readI32(addr + tiDiscriminant))}
 	if !t.Type.known() {
 		return TypeInfo{}, metadataError("%s: unknown packet type %d", where, int32(t.Type))
@@ -200,6 +264,9 @@ func readType(addr uintptr, where string) (TypeInfo, *Error) {
 		f := readPtr(addr + tiAudioFormat)
 		if f == 0 {
 			return TypeInfo{}, metadataError("%s: raw_audio without audio_format", where)
+		}
+		if e := r.take(audioFormatSize); e != nil {
+			return TypeInfo{}, e
 		}
 		t.AudioFormat = &AudioFormat{
 			SampleRate:   readU32(f + afSampleRate),
@@ -214,10 +281,14 @@ func readType(addr uintptr, where string) (TypeInfo, *Error) {
 			}
 			break
 		}
-		var ok bool
-		if t.CustomTypeID, ok = readCString(id, maxString); !ok {
+		s, ok, e := r.cstring(id, maxString)
+		if e != nil {
+			return TypeInfo{}, e
+		}
+		if !ok {
 			return TypeInfo{}, metadataError("%s: custom_type_id is over 64 KiB", where)
 		}
+		t.CustomTypeID = s
 	}
 	return t, nil
 }

@@ -4,15 +4,21 @@ package probe_test
 
 import (
 	"context"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
 )
 
-// BenchmarkProbe compares probing one library through a running helper with
-// native.Probe in this process, and prices a helper's start.
+// BenchmarkProbe compares native.Probe in this process with ProbeBatch through
+// helpers, each batch started with a warm spare helper (the time waiting for it is
+// not counted), and reports the cost per library ("ns/lib"): every batch pays for
+// stopping its helpers, and the libraries past the first helper's wait for the next
+// spare.
 func BenchmarkProbe(b *testing.B) {
 	lib := plugintest.Build(b, plugintest.Spec{Kind: "gain", ABI: 6, Description: "Adjusts volume"})
 	ctx := context.Background()
@@ -23,32 +29,34 @@ func BenchmarkProbe(b *testing.B) {
 			}
 		}
 	})
-	b.Run("helper", func(b *testing.B) {
-		p := probe.New(probe.Options{Workers: 1})
-		defer p.Close()
-		if _, err := p.Probe(ctx, lib); err != nil { // start the helper
-			b.Fatal(err)
+	for _, n := range []int{1, 100} {
+		// Distinct files: the loader maps each once per helper.
+		dir := b.TempDir()
+		paths := make([]string, n)
+		for i := range paths {
+			paths[i] = plugintest.Install(b, plugintest.Spec{Kind: "gain", ABI: 6}, filepath.Join(dir, "lib"+strconv.Itoa(i)+".so"))
 		}
-		for b.Loop() {
-			if _, err := p.Probe(ctx, lib); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("helper-parallel", func(b *testing.B) {
-		p := probe.New(probe.Options{})
-		defer p.Close()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := p.Probe(ctx, lib); err != nil {
-					b.Error(err)
-					return
+		b.Run("batch-"+strconv.Itoa(n), func(b *testing.B) {
+			p := probe.New(probe.Options{})
+			defer p.Close()
+			var spent time.Duration
+			for range b.N {
+				b.StopTimer()
+				waitSpare(b, p)
+				b.StartTimer()
+				start := time.Now()
+				for _, r := range p.ProbeBatch(ctx, paths) {
+					if r.Err != nil {
+						b.Fatal(r.Err)
+					}
 				}
+				spent += time.Since(start)
 			}
+			b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N*n), "ns/lib")
 		})
-	})
-	b.Run("helper-cold", func(b *testing.B) { // a new helper for each library
-		for b.Loop() {
+	}
+	b.Run("cold", func(b *testing.B) { // a new Prober for each library: no spare ready
+		for range b.N {
 			p := probe.New(probe.Options{Workers: 1})
 			if _, err := p.Probe(ctx, lib); err != nil {
 				b.Fatal(err)
@@ -56,4 +64,15 @@ func BenchmarkProbe(b *testing.B) {
 			p.Close()
 		}
 	})
+}
+
+// waitSpare waits until p has a spare helper.
+func waitSpare(b *testing.B, p *probe.Prober) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !probe.SpareReady(p) {
+		if time.Now().After(deadline) {
+			b.Fatal("no spare helper within 10s")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }

@@ -1,43 +1,76 @@
 // Package probe reads the metadata of native plugin libraries in helper processes, so
-// that a library whose constructor or metadata call crashes or hangs cannot take the
-// calling process down (SPEC 8.4).
+// that a library whose constructor or metadata call crashes, hangs or takes something
+// it keeps cannot harm the calling process.
 //
-// A [Prober] keeps up to [Options.Workers] long-lived helpers. A helper is the calling
-// program's own executable started again in helper mode; it opens one library at a
-// time with native.Probe and sends back the metadata or the error. A program (or test
-// binary) that uses a Prober must call [Main] first thing in main (or TestMain): in a
-// helper, Main serves the parent and exits; elsewhere it returns at once.
+// A [Prober] probes libraries in helpers: the calling program's own executable started
+// again in helper mode, each in a process group of its own. A helper opens the
+// libraries of one call, one at a time, with native.Probe, sends back each one's
+// metadata or error, and is then killed with its process group and waited for: when
+// [Prober.ProbeBatch] returns, no process that opened one of its libraries is left, so
+// a port a constructor bound or a lock it took is free again for the caller. One spare
+// helper is kept started ahead, so a probe does not wait for a process to start. A
+// program (or test binary) that uses a Prober must call [Main] first thing in main (or
+// TestMain): in a helper, Main serves the parent and exits; elsewhere it returns at
+// once.
 //
 // # What a result means
 //
-// Probe returns what native.Probe returns for the library, with the same sentinel
-// errors (errors.Is(err, native.ErrIncomplete) and so on), plus:
+// Every error that is a verdict about the library wraps one of native's verdict
+// sentinels (see native.IsVerdict); every error that says nothing about the library
+// wraps none of them, and the library should be probed again later. The verdicts are
+// what native.Probe returns for the library (errors.Is(err, native.ErrIncomplete)
+// and so on), plus:
 //
-//   - [ErrCrashed]: the helper died (a signal, an exit) or did not answer within
-//     [Options.Timeout] while opening the library, twice: once wherever it was queued,
-//     and once more alone in a fresh helper, so that a crash left behind by a library
-//     probed earlier in the same helper is never blamed on it.
-//   - [ErrUnavailable]: no helper could be started, or the Prober is closed. It says
-//     nothing about the library; try again later.
+//   - native.ErrCrashed (also named [ErrCrashed]): the helper died (a signal, an
+//     exit), did not answer within [Options.Timeout], or lost its connection to the
+//     parent because the library closed descriptors it does not own, while opening the
+//     library, twice: once wherever it was queued, and once more alone in a fresh
+//     helper, so that a crash left behind by a library probed earlier in the same
+//     helper is never blamed on it.
+//   - native.ErrStartsProcess: opening the library started a process (it forked when
+//     loaded). The helper kills and reaps what it started; opened in the caller's
+//     process, that process would hold the caller's descriptors and ports.
+//
+// The errors that are no verdict:
+//
+//   - [ErrUnavailable]: no helper could be started, native plugins are not supported
+//     on this system, or the Prober is closed.
 //   - ctx.Err(): the context ended first.
+//   - the system's error (matching fs.ErrNotExist, fs.ErrPermission, ...) for a file
+//     that could not be read.
 //
-// Libraries queued behind one that crashed are never blamed: they are probed in the
-// next helper. The Prober remembers nothing about the libraries it probed.
+// The libraries of a batch after one that crashed are never blamed: they go on in
+// another helper, and the results the crashed helper gave before are kept. The Prober
+// remembers nothing about the libraries it probed.
+//
+// # Processes a library starts
+//
+// A helper is a child subreaper (Linux): whatever process a library starts becomes
+// the helper's child, even a daemon that forked again and left the process group. After
+// each library the helper looks for children of its own; a library that left one is
+// refused with native.ErrStartsProcess, and the helper kills and waits for every such
+// process before it goes on. A process a library starts and waits for itself leaves
+// nothing behind and is not seen. Killing a helper kills its process group with it.
 //
 // # Protocol
 //
-// The parent starts the helper with PLUGWATCH_PROBE_HELPER=1 (the protocol version)
-// and GOTRACEBACK=single (no core dumps) in its environment and three pipes as descriptors 3, 4 and 5 (exec.Cmd.ExtraFiles):
-// requests on 3, replies on 4, and on 5 the Go runtime's crash report
-// (runtime/debug.SetCrashOutput), from which the parent names the signal that killed
-// the helper. Messages are encoding/gob values: the helper first sends a hello
-// (protocol version and pid); then, for each request (an absolute path and the
-// accepted API range) one reply carrying the metadata, the error (which sentinel, or
-// the errno of a system error, with Op, Path and Detail) or both. Gob carries strings
-// as bytes, so metadata comes back exactly as native.Probe returned it.
+// The parent starts the helper with PLUGWATCH_PROBE_HELPER=2 (the protocol version)
+// and GOTRACEBACK=single (no core dumps) in its environment and three pipes as
+// descriptors 3, 4 and 5 (exec.Cmd.ExtraFiles): requests on 3, replies on 4, and on 5
+// the Go runtime's crash report (runtime/debug.SetCrashOutput), from which the parent
+// names the signal that killed the helper. Messages are encoding/gob values: the
+// helper first sends a hello (protocol version and pid); then, for each request (an
+// absolute path and the accepted API range) one reply carrying the metadata, the
+// error (which sentinel, or the errno of a system error, with Op, Path and Detail) or
+// both. Gob carries strings as bytes, so metadata comes back exactly as native.Probe
+// returned it. The parent sends the next request only after the reply; its first
+// request, for the empty path, readies both ends before the helper counts as
+// started.
 //
 // A helper's standard input, output and error are what [Options.Command] set, by
 // default the null device: whatever a library prints is discarded, and never mixes
 // with the protocol or with the parent's logs. A helper exits when descriptor 3 reaches
-// end of file, that is when its parent closes it or dies.
+// end of file, that is when its parent dies; its parent normally kills it. A helper
+// whose descriptors 3 and 4 no longer reach its parent (a library closed or replaced
+// them) exits with status 86, which the parent reports as the library's crash.
 package probe

@@ -2,3 +2,12 @@ package probe
 
 // HookEnv is hookEnv for the external tests.
 const HookEnv = hookEnv
+
+// LostDetail is lostDetail for the external tests.
+const LostDetail = lostDetail
+
+// SpareReady reports whether p holds a spare helper, started and idle.
+func SpareReady(p *Prober) bool { return p.stats.spareReady.Load() }
+
+// ColdStarts returns how many helpers p started while a probe waited.
+func ColdStarts(p *Prober) int64 { return p.stats.coldStarts.Load() }

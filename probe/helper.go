@@ -20,7 +20,7 @@ import (
 const envHelper = "PLUGWATCH_PROBE_HELPER"
 
 // protocolVersion changes whenever the messages of wire.go do.
-const protocolVersion = 1
+const protocolVersion = 2
 
 // maxCrashReport bounds how much of a helper's crash report is kept; the lines that
 // name the signal come first.
@@ -30,6 +30,17 @@ const maxCrashReport = 16 << 10
 // may hold them open.
 const drainTimeout = time.Second
 
+// How long a helper whose replies ended may take to exit on its own before the
+// parent concludes that a library closed the helper's descriptors.
+const lostTimeout = time.Second
+
+// How long stopping a helper waits for the rest of its process group to die.
+const groupTimeout = time.Second
+
+// lostDetail is the crash detail of a library that closed (or replaced) the helper's
+// descriptors 3 and 4, its connection to the parent.
+const lostDetail = "the library closed plugwatch's connection to its helper (descriptors it does not own)"
+
 // helper is the parent's side of one helper process.
 type helper struct {
 	cmd     *exec.Cmd
@@ -38,13 +49,13 @@ type helper struct {
 	enc     *gob.Encoder
 	replies chan reply    // closed when the helper's replies end (it died or closed them)
 	quit    chan struct{} // closed by stop: the reader may stop sending
-	exited  chan struct{} // closed once the process has been waited for and drained
+	waited  chan struct{} // closed once the process has been waited for
+	exited  chan struct{} // closed after waited, once the crash report has been read
 
 	goroutines sync.WaitGroup // reading replies, reading the crash report, waiting
 
-	// Set before exited is closed.
-	state *os.ProcessState
-	crash bytes.Buffer
+	state *os.ProcessState // set before waited is closed
+	crash bytes.Buffer     // the crash report, complete once exited is closed
 }
 
 // defaultCommand runs this executable with no arguments. On Linux /proc/self/exe
@@ -62,8 +73,9 @@ func defaultCommand() *exec.Cmd {
 	return exec.Command(exe)
 }
 
-// start starts a helper and waits for its hello.
-func (p *Prober) start() (*helper, error) {
+// start starts a helper in a process group of its own and waits for its hello. It
+// gives up when p closes or cancel (which may be nil) is closed.
+func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 	if _, ok := os.LookupEnv(envHelper); ok {
 		// We are a helper whose program did not call Main first: never start
 		// helpers from a helper.
@@ -93,12 +105,14 @@ func (p *Prober) start() (*helper, error) {
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = drainTimeout // in case Command gave it output that is no *os.File
 	}
+	setGroup(cmd)
 	err := cmd.Start()
 	closeAll(reqR, repW, crashW) // the helper has its own copies now
 	if err != nil {
 		closeAll(reqW, repR, crashR)
 		return nil, err
 	}
+	p.stats.starts.Add(1)
 
 	h := &helper{
 		cmd:     cmd,
@@ -107,6 +121,7 @@ func (p *Prober) start() (*helper, error) {
 		enc:     gob.NewEncoder(reqW),
 		replies: make(chan reply),
 		quit:    make(chan struct{}),
+		waited:  make(chan struct{}),
 		exited:  make(chan struct{}),
 	}
 	h.goroutines.Add(3)
@@ -138,6 +153,7 @@ func (p *Prober) start() (*helper, error) {
 		defer h.goroutines.Done()
 		h.cmd.Wait()
 		h.state = h.cmd.ProcessState
+		close(h.waited)
 		deadline := time.Now().Add(drainTimeout)
 		repR.SetReadDeadline(deadline)
 		crashR.SetReadDeadline(deadline)
@@ -152,6 +168,22 @@ func (p *Prober) start() (*helper, error) {
 	select {
 	case r, ok := <-h.replies:
 		if ok && r.Hello == protocolVersion {
+			// A first request, for an empty path, readies both ends before a
+			// library's time is counted.
+			_, failure, aborted := h.probe("", native.Range{}, startTimeout, p.done, cancel)
+			switch {
+			case aborted:
+				h.stop()
+				select {
+				case <-p.done:
+					return nil, errClosed
+				default:
+					return nil, errCancelled
+				}
+			case failure != "":
+				h.stop()
+				return nil, fmt.Errorf("helper %d failed its first request: %s", h.pid, failure)
+			}
 			return h, nil
 		}
 		h.stop()
@@ -164,59 +196,92 @@ func (p *Prober) start() (*helper, error) {
 		return nil, fmt.Errorf("helper %d did not say hello within %v: does the program call probe.Main first in main?", h.pid, startTimeout)
 	case <-p.done:
 		h.stop()
-		return nil, errors.New("prober is closed")
+		return nil, errClosed
+	case <-cancel:
+		h.stop()
+		return nil, errCancelled
 	}
 }
 
+// Why start gave up, when it did not fail.
+var (
+	errClosed    = errors.New("prober is closed")
+	errCancelled = errors.New("cancelled")
+)
+
 // probe asks the helper to probe path and waits for the reply. It returns a
-// non-empty failure when the helper died or hung (it is killed then), or "closed"
-// when done was closed first.
-func (h *helper) probe(path string, abi native.Range, timeout time.Duration, done <-chan struct{}) (reply, string) {
+// non-empty failure when the helper died or hung (it is killed then), or aborted
+// when done or cancel was closed first (the helper is killed then too).
+func (h *helper) probe(path string, abi native.Range, timeout time.Duration, done, cancel <-chan struct{}) (r reply, failure string, aborted bool) {
 	h.req.SetWriteDeadline(time.Now().Add(timeout))
 	if err := h.enc.Encode(request{Path: path, ABI: abi}); err != nil {
-		h.kill()
-		<-h.exited
-		return reply{}, h.deathDetail()
+		return reply{}, h.lost(), false
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case r, ok := <-h.replies:
 		if ok {
-			return r, ""
+			return r, "", false
 		}
-		h.kill() // it may only have closed its end
-		<-h.exited
-		return reply{}, h.deathDetail()
+		return reply{}, h.lost(), false
 	case <-t.C:
 		h.kill()
-		return reply{}, "hung for more than " + timeout.String()
+		return reply{}, "hung for more than " + timeout.String(), false
 	case <-done:
 		h.kill()
-		return reply{}, "closed"
+		return reply{}, "", true
+	case <-cancel:
+		h.kill()
+		return reply{}, "", true
+	}
+}
+
+// lost says why the connection to the helper ended. A helper that dies closes it as
+// it exits; one still running after lostTimeout, or one that exited with
+// exitLostConnection, lost its descriptors to the library it opened. The helper is
+// gone when lost returns.
+func (h *helper) lost() string {
+	t := time.NewTimer(lostTimeout)
+	defer t.Stop()
+	select {
+	case <-h.waited:
+		<-h.exited
+		if h.state != nil && h.state.ExitCode() == exitLostConnection {
+			return lostDetail
+		}
+		return h.deathDetail()
+	case <-t.C:
+		h.kill()
+		<-h.exited
+		return lostDetail
 	}
 }
 
 // exitedEarly reports whether the helper has already ended.
 func (h *helper) exitedEarly() bool {
 	select {
-	case <-h.exited:
+	case <-h.waited:
 		return true
 	default:
 		return false
 	}
 }
 
+// kill sends SIGKILL to the helper and its process group.
 func (h *helper) kill() {
+	killGroup(h.pid)
 	h.cmd.Process.Kill() // fails only when it already ended
 }
 
-// stop kills the helper and returns once it has been waited for and every goroutine
-// of h has ended. Call it once.
+// stop kills the helper and its process group and returns once the helper has been
+// waited for, every goroutine of h has ended and the rest of the group is gone (or
+// groupTimeout passed). Call it once.
 func (h *helper) stop() {
 	h.kill()
 	close(h.quit)
 	h.goroutines.Wait()
+	awaitGroup(h.pid, groupTimeout)
 }
 
 // deathDetail says how the helper ended; call it after exited is closed.

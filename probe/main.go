@@ -2,11 +2,15 @@ package probe
 
 import (
 	"encoding/gob"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/plugwatch/plugwatch/native"
 )
@@ -40,6 +44,13 @@ func Main() {
 	os.Exit(serve(v))
 }
 
+// exitLostConnection is the helper's exit status when its descriptors 3 and 4 no
+// longer reach its parent: a library closed or replaced them.
+const exitLostConnection = 86
+
+// How long the helper goes on killing the processes a library started.
+const killChildrenTimeout = 2 * time.Second
+
 // serve is the helper's loop; it returns the exit code.
 func serve(version string) int {
 	if version != strconv.Itoa(protocolVersion) {
@@ -48,18 +59,23 @@ func serve(version string) int {
 	}
 	in, out, crash := os.NewFile(3, "probe-requests"), os.NewFile(4, "probe-replies"), os.NewFile(5, "probe-crash")
 	closeOnExec(3, 4, 5) // programs a library starts inherit none of them
+	pipes := descriptorIDs(3, 4)
 	if err := debug.SetCrashOutput(crash, debug.CrashOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, "probe helper:", err)
 		return 2
 	}
 	crash.Close() // SetCrashOutput keeps its own copy
-	// A Ctrl-C in a terminal reaches the whole process group: leave it to the parent,
-	// which stops us by closing descriptor 3.
+	if err := becomeSubreaper(); err != nil {
+		fmt.Fprintln(os.Stderr, "probe helper:", err)
+		return 2
+	}
+	// The parent puts us in a process group of our own, so a Ctrl-C in a terminal does
+	// not reach us; should it come anyway, leave it to the parent, which stops us.
 	signal.Ignore(os.Interrupt)
 
 	enc := gob.NewEncoder(out)
 	if err := enc.Encode(reply{Hello: protocolVersion, PID: os.Getpid()}); err != nil {
-		return 1
+		return exitLostConnection
 	}
 	reqs := make(chan request)
 	go func() {
@@ -68,8 +84,11 @@ func serve(version string) int {
 		dec := gob.NewDecoder(in)
 		for {
 			var r request
-			if dec.Decode(&r) != nil {
-				os.Exit(0)
+			if err := dec.Decode(&r); err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					os.Exit(0)
+				}
+				os.Exit(exitLostConnection) // descriptor 3 is no longer the parent's pipe
 			}
 			reqs <- r
 		}
@@ -78,9 +97,31 @@ func serve(version string) int {
 		if helperHook != nil {
 			helperHook(r.Path)
 		}
-		if err := enc.Encode(toWire(native.Probe(r.Path, r.ABI))); err != nil {
-			return 1
+		md, err := native.Probe(r.Path, r.ABI)
+		if hasChildren() {
+			n := killChildren(killChildrenTimeout)
+			md, err = native.Metadata{}, startsProcess(r.Path, n)
+		}
+		if !slices.Equal(descriptorIDs(3, 4), pipes) {
+			return exitLostConnection // what we would write to is no longer the parent's
+		}
+		if err := enc.Encode(toWire(md, err)); err != nil {
+			return exitLostConnection
+		}
+		if hasChildren() {
+			// Some survived killChildren: end here rather than blame them on the
+			// next library.
+			return 0
 		}
 	}
 	return 0
+}
+
+// startsProcess is the error of a library whose probe started n processes.
+func startsProcess(path string, n int) error {
+	detail := "opening it started a process; the probe helper killed it"
+	if n > 1 {
+		detail = "opening it started " + strconv.Itoa(n) + " processes; the probe helper killed them"
+	}
+	return &native.Error{Op: "probe", Path: path, Err: native.ErrStartsProcess, Detail: detail}
 }

@@ -5,25 +5,27 @@ import (
 	"errors"
 	"log/slog"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plugwatch/plugwatch/native"
 )
 
-// The sentinel errors of Probe, besides native's. Both come as a *native.Error with
-// Op "probe" and the library's path; match them with errors.Is.
+// The sentinel errors of ProbeBatch and Probe, besides native's. Both come as a
+// *native.Error with Op "probe" and the library's path; match them with errors.Is.
 var (
-	// ErrCrashed: opening the library killed or hung the helper, also when it was
-	// tried again alone in a fresh helper. Error.Detail says how: "killed by signal
-	// SIGSEGV", "aborted (SIGABRT)", "hung for more than 5s", "exited with status 3".
+	// ErrCrashed is native.ErrCrashed, under its former name: opening the library
+	// killed or hung the helper, also when it was tried again alone in a fresh
+	// helper. Error.Detail says how: "killed by signal SIGSEGV", "aborted (SIGABRT)",
+	// "hung for more than 5s", "exited with status 3", or that the library closed
+	// plugwatch's connection to its helper.
 	ErrCrashed = native.ErrCrashed
 	// ErrUnavailable: the library could not be probed, for a reason that is not the
-	// library's: no helper could be started (Error.Detail says why), or the Prober
-	// is closed.
+	// library's: no helper could be started (Error.Detail says why), native plugins
+	// are not supported on this system, or the Prober is closed. It wraps no
+	// sentinel of package native.
 	ErrUnavailable = errors.New("probe helper unavailable")
 )
 
@@ -34,8 +36,12 @@ const defaultTimeout = 5 * time.Second
 // starting a process is no part of the library's time.
 const startTimeout = 10 * time.Second
 
-// A helper left idle this long is stopped; the next probe starts a new one.
+// A spare helper left idle this long is stopped; the next probe starts one.
 const idleTimeout = time.Minute
+
+// maxPerHelper bounds the libraries one helper opens: the loader may keep some of
+// them mapped after they are closed, and each costs mappings and descriptors.
+const maxPerHelper = 64
 
 // Options configure a Prober. The zero Options are the defaults.
 type Options struct {
@@ -45,26 +51,40 @@ type Options struct {
 	// Timeout is how long a helper may take to open one library and read its
 	// metadata; past it the probe counts as a hang. Zero means 5s.
 	Timeout time.Duration
-	// Workers is the number of helpers probing in parallel; zero means
-	// runtime.NumCPU().
+	// Workers is the number of helpers probing at the same time, over all calls;
+	// zero means runtime.NumCPU(). The spare helper, idle, is not counted.
 	Workers int
 	// Command returns the command that starts a helper; it is called once per
 	// helper. The default runs this executable (/proc/self/exe on Linux, else
 	// os.Executable()) with no arguments. The Prober puts its three pipes first in
-	// ExtraFiles (descriptors 3 to 5) and adds PLUGWATCH_PROBE_HELPER and
-	// GOTRACEBACK=single to Env (to os.Environ() when Env is nil); the command must
-	// end up calling Main. Stdin,
-	// Stdout and Stderr are left as Command sets them: nil is the null device.
+	// ExtraFiles (descriptors 3 to 5), adds PLUGWATCH_PROBE_HELPER and
+	// GOTRACEBACK=single to Env (to os.Environ() when Env is nil) and sets
+	// SysProcAttr.Setpgid; the command must end up calling Main. Stdin, Stdout and
+	// Stderr are left as Command sets them: nil is the null device.
 	Command func() *exec.Cmd
-	// Logger receives the Prober's own logs (helpers started and stopped at debug,
-	// crashes at warn); nil discards them.
+	// Logger receives the Prober's own logs (helpers started and stopped, crashes,
+	// at debug; a helper that cannot start at warn); nil discards them.
 	Logger *slog.Logger
 }
 
+// Result is what probing one library gave: its metadata, or the error that opening
+// it gave (see the package documentation for what an error means). Meta and Err are
+// both set only when the library was read and closing it failed.
+type Result struct {
+	Meta native.Metadata
+	Err  error
+}
+
 // Prober probes libraries in helper processes. It implements reconcile.Prober. Its
-// methods are safe for concurrent use. Helpers are started lazily, when there is work
-// and no idle helper, up to Options.Workers; each handles one library at a time, and
-// one left idle for a minute is stopped. Libraries wait in one queue, oldest first.
+// methods are safe for concurrent use.
+//
+// Each helper probes the libraries of one call (at most 64 of them) and is then
+// stopped: when ProbeBatch returns, every helper that opened one of its libraries
+// has exited, has been waited for, and its process group is gone, so a port or lock
+// a constructor took is free again. Up to Options.Workers helpers probe at the same
+// time; calls wait for a free one, oldest first. One spare helper is kept started
+// ahead, idle, so that a probe does not wait for a process to start; a new spare is
+// started as soon as one is taken, and a spare left idle for a minute is stopped.
 type Prober struct {
 	abi         native.Range
 	timeout     time.Duration
@@ -73,30 +93,38 @@ type Prober struct {
 	log         *slog.Logger
 	idleTimeout time.Duration
 
-	done chan struct{} // closed by Close
-	wg   sync.WaitGroup
+	slots  chan struct{} // holds a value per helper probing; capacity workers
+	spares chan *helper  // the spare loop hands its spare over on it
+	wanted chan struct{} // (buffered 1) asks the spare loop for a spare
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	closed  bool
-	started int       // workers running
-	idle    []*worker // workers waiting for a job, most recently used last
-	queue   []*job    // jobs waiting for a worker, oldest first
+	stats stats // for tests
+
+	mu     sync.Mutex
+	closed bool
 }
 
 var _ interface {
 	Probe(context.Context, string) (native.Metadata, error)
 } = (*Prober)(nil)
 
-// New returns a Prober configured by opts. It starts nothing: helpers start with the
-// first probes. Call Close when done.
+// New returns a Prober configured by opts and starts its spare helper in the
+// background. Call Close when done.
 func New(opts Options) *Prober {
+	return newProber(opts, idleTimeout)
+}
+
+func newProber(opts Options, idle time.Duration) *Prober {
 	p := &Prober{
 		abi:         opts.ABI,
 		timeout:     opts.Timeout,
 		workers:     opts.Workers,
 		command:     opts.Command,
 		log:         opts.Logger,
-		idleTimeout: idleTimeout,
+		idleTimeout: idle,
+		spares:      make(chan *helper),
+		wanted:      make(chan struct{}, 1),
 		done:        make(chan struct{}),
 	}
 	if p.abi == (native.Range{}) {
@@ -114,99 +142,87 @@ func New(opts Options) *Prober {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.slots = make(chan struct{}, p.workers)
+	p.wg.Add(1)
+	go p.spareLoop()
 	return p
 }
 
-// job is one call of Probe.
-type job struct {
-	ctx  context.Context
-	path string       // as the caller gave it
-	abs  string       // what the helper opens
-	res  chan outcome // buffered; receives exactly one outcome
+// stats count what a Prober did, for its tests.
+type stats struct {
+	starts     atomic.Int64 // helpers started
+	coldStarts atomic.Int64 // helpers started while a probe waited
+	idleStops  atomic.Int64 // spares stopped for being idle
+	spareReady atomic.Bool  // whether the spare loop holds a spare
 }
 
-type outcome struct {
-	meta native.Metadata
-	err  error
-}
-
-// Probe opens the library at path in a helper and returns its metadata, or the error
-// that opening it gave (see the package documentation for what a result means). A
-// relative path is taken relative to the working directory now. When ctx ends first,
-// Probe returns ctx.Err() at once; the helper finishes (or times out on) the library
-// in the background and its answer is dropped. After Close, Probe returns
-// ErrUnavailable.
+// Probe is ProbeBatch of one library.
 func (p *Prober) Probe(ctx context.Context, path string) (native.Metadata, error) {
-	if err := ctx.Err(); err != nil {
-		return native.Metadata{}, err
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return native.Metadata{}, &native.Error{Op: "probe", Path: path, Err: err}
-	}
-	j := &job{ctx: ctx, path: path, abs: abs, res: make(chan outcome, 1)}
-	if !p.submit(j) {
-		return native.Metadata{}, closedError(path)
-	}
-	select {
-	case o := <-j.res:
-		return o.meta, o.err
-	case <-ctx.Done():
-		p.withdraw(j)
-		return native.Metadata{}, ctx.Err()
-	}
+	r := p.ProbeBatch(ctx, []string{path})[0]
+	return r.Meta, r.Err
 }
 
-// Close stops every helper, abandoning the probes in flight (their Probe calls return
-// ErrUnavailable), and returns once no helper process and no goroutine of the Prober
-// is left. Later calls do nothing. Close always returns nil.
+// ProbeBatch opens each library of paths in a helper process and returns one Result
+// per path, in order. A relative path is taken relative to the working directory
+// now. The libraries are probed in as many helpers at once as Options.Workers
+// allows, each library once, and a library that crashes or hangs its helper once
+// more alone in a fresh helper before it is blamed (ErrCrashed); the libraries after
+// it go on in another helper.
+//
+// When ProbeBatch returns, every helper that opened one of the libraries has exited
+// and has been waited for, with its whole process group. When ctx ends first,
+// ProbeBatch stops the helpers at once and returns ctx.Err() for the libraries not
+// probed yet (keeping the results it has); after Close, or when Close comes first,
+// their error is ErrUnavailable.
+func (p *Prober) ProbeBatch(ctx context.Context, paths []string) []Result {
+	b := newBatch(ctx, paths)
+	if ctx.Err() == nil && b.pending() && p.enter() {
+		var wg sync.WaitGroup
+		for i := range min(p.workers, b.left()) {
+			primary := i == 0
+			wg.Go(func() { p.runner(b, primary) })
+		}
+		wg.Wait()
+		p.wg.Done()
+	}
+	return b.finish(p.closedErr)
+}
+
+// Close stops every helper, abandoning the probes in flight (their ProbeBatch calls
+// return ErrUnavailable for the libraries not probed yet), and returns once no
+// helper process and no goroutine of the Prober is left. Later calls do nothing.
+// Close always returns nil.
 func (p *Prober) Close() error {
 	p.mu.Lock()
-	var queued []*job
 	if !p.closed {
 		p.closed = true
-		queued, p.queue, p.idle = p.queue, nil, nil
 		close(p.done)
 	}
 	p.mu.Unlock()
-	for _, j := range queued {
-		j.res <- outcome{err: closedError(j.path)}
-	}
 	p.wg.Wait()
 	return nil
 }
 
-// submit hands j to an idle worker, to a new worker, or queues it. It reports false
-// when the Prober is closed.
-func (p *Prober) submit(j *job) bool {
+// enter counts a call in p.wg; it reports false when p is closed.
+func (p *Prober) enter() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case p.closed:
+	if p.closed {
 		return false
-	case len(p.idle) > 0:
-		w := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		w.jobs <- j // buffered, and w takes one job at a time
-	case p.started < p.workers:
-		p.started++
-		p.wg.Add(1)
-		go p.run(&worker{jobs: make(chan *job, 1)}, j)
-	default:
-		p.queue = append(p.queue, j)
 	}
+	p.wg.Add(1)
 	return true
 }
 
-// withdraw removes j from the queue if no worker took it yet.
-func (p *Prober) withdraw(j *job) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if i := slices.Index(p.queue, j); i >= 0 {
-		p.queue = slices.Delete(p.queue, i, i+1)
-	}
+// closedErr is the error of a library not probed because p is closed.
+func (p *Prober) closedErr(path string) error {
+	return unavailable(path, "prober is closed")
 }
 
-func closedError(path string) error {
-	return &native.Error{Op: "probe", Path: path, Err: ErrUnavailable, Detail: "prober is closed"}
+func unavailable(path, detail string) error {
+	return &native.Error{Op: "probe", Path: path, Err: ErrUnavailable, Detail: detail}
+}
+
+func crashed(path, detail string) error {
+	return &native.Error{Op: "probe", Path: path, Err: native.ErrCrashed, Detail: detail}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,10 +28,9 @@ import (
 // helpers records the helpers a Prober starts: the test binary itself, with extra
 // environment.
 type helpers struct {
-	env    []string
-	starts chan struct{} // when not nil, receives a value as each helper is started
-	mu     sync.Mutex
-	cmds   []*exec.Cmd
+	env  []string
+	mu   sync.Mutex
+	cmds []*exec.Cmd
 }
 
 func (h *helpers) command() *exec.Cmd {
@@ -43,10 +43,14 @@ func (h *helpers) command() *exec.Cmd {
 	h.mu.Lock()
 	h.cmds = append(h.cmds, cmd)
 	h.mu.Unlock()
-	if h.starts != nil {
-		h.starts <- struct{}{}
-	}
 	return cmd
+}
+
+// commands returns the commands made so far.
+func (h *helpers) commands() []*exec.Cmd {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.cmds)
 }
 
 func (h *helpers) started() int {
@@ -168,7 +172,8 @@ func TestCrashes(t *testing.T) {
 }
 
 // A helper that dies after a good library was probed in it (as one whose constructor
-// started a thread that crashes later would) does not get the next library blamed.
+// started a thread that crashes later would) does not get the next library of the
+// batch blamed, and the results it gave before are kept.
 func TestRetryAlone(t *testing.T) {
 	dir := t.TempDir()
 	poison := plugintest.Install(t, plugintest.Spec{Kind: "poison"}, filepath.Join(dir, "libpoison.so"))
@@ -176,50 +181,60 @@ func TestRetryAlone(t *testing.T) {
 	good := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(dir, "libgood.so"))
 	h := &helpers{env: []string{probe.HookEnv + "=poison=libpoison,die=libdie"}}
 	p := newProber(t, probe.Options{Workers: 1, Command: h.command})
-	ctx := ctxFor(t)
 
-	probeOK := func(lib string, helpers int) {
-		t.Helper()
-		got, err := p.Probe(ctx, lib)
-		if err != nil {
-			t.Fatalf("%s: %v", lib, err)
-		}
-		if want := inProcess(t, lib); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: got %+v, want %+v", lib, got, want)
-		}
-		if n := h.started(); n != helpers {
-			t.Errorf("after %s: %d helpers started, want %d", filepath.Base(lib), n, helpers)
+	// The poisoned helper dies on good; good passes alone in a fresh one, and the
+	// library after it is probed in another.
+	rs := p.ProbeBatch(ctxFor(t), []string{good, poison, good, good})
+	for i, r := range rs {
+		if r.Err != nil {
+			t.Errorf("library %d: %v", i, r.Err)
+		} else if want := inProcess(t, []string{good, poison, good, good}[i]); !reflect.DeepEqual(r.Meta, want) {
+			t.Errorf("library %d: got %+v, want %+v", i, r.Meta, want)
 		}
 	}
-	probeOK(poison, 1)
-	probeOK(good, 2) // the poisoned helper died on it; it passed alone in a fresh one
 
-	// A library that kills every helper it is probed in is blamed after its second try.
-	_, err := p.Probe(ctx, die)
-	if !errors.Is(err, probe.ErrCrashed) || !strings.Contains(err.Error(), "killed by signal SIGKILL") {
+	// A library that kills every helper it is probed in is blamed after its second
+	// try; the libraries before and after it in the batch are not.
+	rs = p.ProbeBatch(ctxFor(t), []string{good, die, good})
+	if rs[0].Err != nil || rs[2].Err != nil {
+		t.Errorf("good libraries around libdie: %v, %v", rs[0].Err, rs[2].Err)
+	}
+	err := rs[1].Err
+	if !errors.Is(err, probe.ErrCrashed) || !errors.Is(err, native.ErrCrashed) || !strings.Contains(err.Error(), "killed by signal SIGKILL") {
 		t.Errorf("die: got %v, want ErrCrashed killed by signal SIGKILL", err)
 	}
-	if n := h.started(); n != 3 {
-		t.Errorf("after libdie: %d helpers started, want 3", n)
+	if n := h.started(); n < 5 {
+		t.Errorf("%d helpers started, want at least 5 (two batches, and two retries alone)", n)
 	}
-	probeOK(good, 4)
 }
 
-// Requests queued behind a library that hangs its helper are neither lost nor blamed.
+// Libraries queued behind one that hangs its helper are neither lost nor blamed,
+// whether they come in the same batch or in calls of their own.
 func TestQueuedBehindCrash(t *testing.T) {
-	h := &helpers{starts: make(chan struct{}, 10)}
-	p := newProber(t, probe.Options{Workers: 1, Timeout: 300 * time.Millisecond, Command: h.command})
+	p := newProber(t, probe.Options{Workers: 1, Timeout: 300 * time.Millisecond})
 	ctx := ctxFor(t)
 	hang := plugintest.Build(t, plugintest.Spec{Kind: "hang", Crash: "ctor_hang"})
+	var good []string
+	for i := range 4 {
+		good = append(good, plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood"+string(rune('a'+i))+".so")))
+	}
+	rs := p.ProbeBatch(ctx, append([]string{hang}, good...))
+	if !errors.Is(rs[0].Err, probe.ErrCrashed) {
+		t.Errorf("hang: got %v, want ErrCrashed", rs[0].Err)
+	}
+	for i, r := range rs[1:] {
+		if r.Err != nil {
+			t.Errorf("%s: %v", good[i], r.Err)
+		}
+	}
+
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if _, err := p.Probe(ctx, hang); !errors.Is(err, probe.ErrCrashed) {
 			t.Errorf("hang: got %v, want ErrCrashed", err)
 		}
 	})
-	<-h.starts // the only worker has the hanging library: the others queue
-	for i := range 4 {
-		lib := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood"+string(rune('a'+i))+".so"))
+	for _, lib := range good {
 		wg.Go(func() {
 			if _, err := p.Probe(ctx, lib); err != nil {
 				t.Errorf("%s: %v", lib, err)
@@ -227,8 +242,41 @@ func TestQueuedBehindCrash(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := h.started(); n != 3 {
-		t.Errorf("%d helpers started, want 3 (the hang's, its retry's, then one for the rest)", n)
+}
+
+// A batch gives one result per path, in order, each what the library gives alone.
+func TestBatch(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, abi := range []int{1, 2, 3, 6, 8, 9, 6, 6, 6, 6} {
+		paths = append(paths, plugintest.Install(t, plugintest.Spec{Kind: "gain", ABI: abi},
+			filepath.Join(dir, "libgood"+string(rune('a'+i))+".so")))
+	}
+	abort := plugintest.Build(t, plugintest.Spec{Kind: "bad", Crash: "ctor_abort"})
+	future := plugintest.Build(t, plugintest.Spec{Kind: "future", ABI: 12})
+	paths = slices.Insert(paths, 3, abort, future)
+	paths = append(paths, filepath.Join(dir, "libmissing.so"))
+	p := newProber(t, probe.Options{Workers: 2, Timeout: 2 * time.Second})
+	rs := p.ProbeBatch(ctxFor(t), paths)
+	if len(rs) != len(paths) {
+		t.Fatalf("%d results for %d paths", len(rs), len(paths))
+	}
+	for i, path := range paths {
+		r := rs[i]
+		switch path {
+		case abort:
+			if !errors.Is(r.Err, probe.ErrCrashed) {
+				t.Errorf("%d %s: got %v, want ErrCrashed", i, path, r.Err)
+			}
+			continue
+		}
+		md, err := native.Probe(path, native.DefaultRange())
+		if !reflect.DeepEqual(r.Meta, md) || !reflect.DeepEqual(r.Err, err) {
+			t.Errorf("%d %s: got %+v, %v; in process %+v, %v", i, path, r.Meta, r.Err, md, err)
+		}
+	}
+	if rs := p.ProbeBatch(ctxFor(t), nil); len(rs) != 0 {
+		t.Errorf("no paths: %d results", len(rs))
 	}
 }
 
@@ -301,18 +349,18 @@ func TestNoisyConstructor(t *testing.T) {
 
 // Close stops every helper (they are waited for and gone) and every goroutine.
 func TestClose(t *testing.T) {
-	h := &helpers{starts: make(chan struct{}, 10)}
+	h := &helpers{}
 	p := probe.New(probe.Options{Workers: 2, Timeout: 10 * time.Second, Command: h.command})
 	ctx := ctxFor(t)
 	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
 	hang := plugintest.Build(t, plugintest.Spec{Kind: "hang", Crash: "ctor_hang"})
-	// A probe in flight when Close comes returns ErrUnavailable at once.
+	// A probe in flight (or still waiting) when Close comes returns ErrUnavailable at
+	// once.
 	hung := make(chan error)
 	go func() {
 		_, err := p.Probe(ctx, hang)
 		hung <- err
 	}()
-	<-h.starts                                    // the hanging library has its helper
 	if _, err := p.Probe(ctx, good); err != nil { // in a second helper
 		t.Fatal(err)
 	}
@@ -322,7 +370,7 @@ func TestClose(t *testing.T) {
 	if err := <-hung; !errors.Is(err, probe.ErrUnavailable) {
 		t.Errorf("probe in flight: got %v, want ErrUnavailable", err)
 	}
-	for _, cmd := range h.cmds {
+	for _, cmd := range h.commands() {
 		if cmd.ProcessState == nil {
 			t.Errorf("helper %d was not waited for", cmd.Process.Pid)
 		}
@@ -358,12 +406,18 @@ func TestContext(t *testing.T) {
 	if _, err := p.Probe(short, hang); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("hanging library: got %v, want DeadlineExceeded", err)
 	}
-	// Queued behind the abandoned probe, which times out and is not tried again.
+	// The abandoned probe's helper was stopped; the Prober goes on.
 	if _, err := p.Probe(ctxFor(t), good); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.started(); n != 2 {
-		t.Errorf("%d helpers started, want 2 (the hanging library's, then a new one)", n)
+
+	// A batch whose context ends keeps the results it has.
+	q := newProber(t, probe.Options{Workers: 1, Timeout: time.Minute, Command: h.command})
+	short, cancel = context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	rs := q.ProbeBatch(short, []string{good, hang, good})
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, context.DeadlineExceeded) || !errors.Is(rs[2].Err, context.DeadlineExceeded) {
+		t.Errorf("batch: got %v, %v, %v; want nil, then DeadlineExceeded twice", rs[0].Err, rs[1].Err, rs[2].Err)
 	}
 }
 

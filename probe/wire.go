@@ -82,6 +82,8 @@ var sentinels = map[string]error{
 	"abi_version":    native.ErrABIVersion,
 	"metadata":       native.ErrMetadata,
 	"invalid_kind":   native.ErrInvalidKind,
+	"crashed":        native.ErrCrashed,
+	"starts_process": native.ErrStartsProcess,
 	"closed":         native.ErrClosed,
 	"unsupported":    native.ErrUnsupported,
 	"eof":            io.EOF,
