@@ -96,3 +96,10 @@ func IsVerdict(err error) bool {
 	}
 	return false
 }
+
+// ProbeResult is one library's result of probing many at once: its metadata, or
+// the error probing it gave (see IsVerdict).
+type ProbeResult struct {
+	Meta Metadata
+	Err  error
+}

@@ -70,10 +70,7 @@ type Options struct {
 // Result is what probing one library gave: its metadata, or the error that opening
 // it gave (see the package documentation for what an error means). Meta and Err are
 // both set only when the library was read and closing it failed.
-type Result struct {
-	Meta native.Metadata
-	Err  error
-}
+type Result = native.ProbeResult
 
 // Prober probes libraries in helper processes. It implements reconcile.Prober. Its
 // methods are safe for concurrent use.

@@ -63,6 +63,11 @@ var errNotRegular = errors.New("not a regular file")
 // than the size fstat gave.
 func (c *copier) copy(lib string, want Identity) (private, error) {
 	in, err := os.OpenFile(lib, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		// A verdict on this file until its permissions (its change time) change.
+		return private{}, &native.Error{Op: "read", Path: lib, Err: native.ErrNotLoadable,
+			Detail: "cannot be read (permission denied); give plugwatch read access to it"}
+	}
 	if err != nil {
 		return private{}, err
 	}

@@ -23,10 +23,7 @@ type batchProber interface {
 }
 
 // ProbeResult is one library's result of a batch probe.
-type ProbeResult = struct {
-	Meta native.Metadata
-	Err  error
-}
+type ProbeResult = native.ProbeResult
 
 // maxBatch is the most libraries a worker hands to one probe helper at once.
 const maxBatch = 32
@@ -61,6 +58,7 @@ type stage struct {
 	pass    uint64
 	cause   error // why the last job that judged nothing failed (helper unavailable)
 	closed  bool
+	warned  map[string]bool // libraries whose copy failed, logged once until one succeeds
 }
 
 // verdict is what the stage knows of one file identity.
@@ -83,7 +81,7 @@ func newStage(p Prober, cp *copier, log *slog.Logger) *stage {
 	return &stage{
 		prober: p, copies: cp, log: log, timeout: 5 * time.Second, retry: time.Second,
 		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
-		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{},
+		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{}, warned: map[string]bool{},
 	}
 }
 
@@ -253,19 +251,26 @@ func (s *stage) run(batch []*verdict) {
 			// A newer version is on its way; the pass that sees it queues it.
 			s.log.Debug("library changed while it was copied; looking again", "path", v.path)
 			j.skip = true
+		case native.IsVerdict(err):
+			j.res.Err = err // the library cannot be read: until its permissions change
 		case err != nil:
-			s.log.Warn("cannot make a private copy of a library; trying again", "path", v.path, "err", err)
+			// No space, no descriptors: nothing to do with the library. Not
+			// remembered; tried again.
+			s.warnOnce(v.path, err)
 			j.skip = true
 		default:
 			j.copy = cp
 			paths = append(paths, cp.path)
 			copied = append(copied, j)
+			s.mu.Lock()
+			delete(s.warned, v.path)
+			s.mu.Unlock()
 		}
 	}
 	for i, r := range s.probe(paths) {
 		j := copied[i]
 		j.res = ProbeResult{Meta: r.Meta, Err: retarget(r.Err, j.copy.path, j.v.path)}
-		if r.Err != nil && !isVerdict(r.Err) {
+		if r.Err != nil && !native.IsVerdict(r.Err) {
 			j.skip = true // the helper could not judge it
 			s.mu.Lock()
 			s.cause = r.Err
@@ -283,13 +288,24 @@ func (s *stage) run(batch []*verdict) {
 		switch {
 		case err == nil:
 			j.lib, j.copy = lib, cp
-		case isVerdict(err):
+		case native.IsVerdict(err):
 			j.res.Err = err
 		default:
 			j.skip = true // stopped: judged nothing
 		}
 	}
 	s.publish(jobs)
+}
+
+// warnOnce logs that a library could not be copied, once until a copy of it works.
+func (s *stage) warnOnce(path string, err error) {
+	s.mu.Lock()
+	first := !s.warned[path]
+	s.warned[path] = true
+	s.mu.Unlock()
+	if first {
+		s.log.Warn("cannot make a private copy of a library; trying again every second", "path", path, "err", err)
+	}
 }
 
 // probe probes paths in one batch when the Prober can, else one by one.
@@ -326,7 +342,7 @@ func (s *stage) publish(jobs []*job) {
 			retry = true
 			continue
 		}
-		if s.cause != nil && isVerdict(j.res.Err) || j.res.Err == nil {
+		if s.cause != nil && native.IsVerdict(j.res.Err) || j.res.Err == nil {
 			s.cause = nil
 		}
 		v.done, v.meta, v.err = true, j.res.Meta, j.res.Err
@@ -412,18 +428,3 @@ func (s *stage) close() {
 	s.wg.Wait()
 }
 
-// isVerdict reports whether a probe's error says something about the library: it
-// wraps one of native's sentinels. Anything else (the helper could not start, the
-// prober closed, the context ended) judged nothing.
-func isVerdict(err error) bool {
-	for _, s := range []error{
-		native.ErrIncomplete, native.ErrNotLoadable, native.ErrLoader, native.ErrNoEntry,
-		native.ErrABIVersion, native.ErrMetadata, native.ErrInvalidKind, native.ErrCrashed,
-		native.ErrUnsupported,
-	} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}

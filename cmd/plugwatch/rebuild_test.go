@@ -60,13 +60,13 @@ func TestRunUnlinkThenWriteIsOneReload(t *testing.T) {
 	d := startDaemon(t, root, "--debounce", "1s")
 	ev := d.subscribe()
 	d.waitFor("v1", loadedWith("plugin::native::gain", "v1"))
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v2"}))
+	require.NoError(t, err)
+	passes := d.reconciles()
 	require.NoError(t, os.Remove(lib))
 	// The daemon sees the library gone before the new one comes (not a sleep to
 	// synchronise: it waits for the pass that saw the deletion).
-	passes := d.reconciles()
 	require.Eventually(t, func() bool { return d.reconciles() > passes }, deadline, time.Millisecond)
-	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v2"}))
-	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(lib, data, 0o755))
 	d.waitFor("v2", loadedWith("plugin::native::gain", "v2"))
 	assert.Equal(t, []string{"reloaded plugin::native::gain"}, ev.waitEvents(t, 1))
