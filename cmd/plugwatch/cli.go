@@ -25,7 +25,7 @@ import (
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
-// Exit statuses (SPEC 7.1).
+// Exit statuses, as docs/cli.md states them.
 const (
 	exitOK      = 0
 	exitFailed  = 1 // the command could not do its job, or --strict found problems
@@ -376,7 +376,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // options are the reconcile options the global flags select, probing libraries in
-// helper processes (SPEC 8.4).
+// helper processes, never in plugwatch's own before they passed there.
 func (a *app) options() reconcile.Options {
 	return reconcile.Options{Root: a.g.root, Workdir: a.g.workdir, Trust: a.g.trust, ABI: a.g.abi, Prober: a.prober()}
 }
