@@ -444,6 +444,9 @@ type helpRequest struct{ command string }
 
 func (e *helpRequest) Error() string { return "help requested" }
 
+// Is makes a helpRequest match flag.ErrHelp, the flag package's word for it.
+func (e *helpRequest) Is(target error) bool { return target == flag.ErrHelp }
+
 // unknownFlagError is a flag that neither command nor the global flags define.
 // commands names the commands that do define it, when the flag came before one.
 type unknownFlagError struct {
@@ -456,7 +459,11 @@ func (e *unknownFlagError) Error() string {
 	case e.command != "":
 		return fmt.Sprintf("%s has no flag --%s", e.command, e.flag)
 	case len(e.commands) > 0:
-		return fmt.Sprintf("--%s is a flag of %s, not a global flag: put it after the command's name", e.flag, strings.Join(e.commands, " and "))
+		names := strings.Join(e.commands, ", ")
+		if i := strings.LastIndex(names, ", "); i >= 0 {
+			names = names[:i] + " and " + names[i+2:]
+		}
+		return fmt.Sprintf("--%s is a flag of %s, not a global flag: put it after the command's name", e.flag, names)
 	default:
 		return fmt.Sprintf("unknown flag --%s", e.flag)
 	}
