@@ -63,8 +63,10 @@ var details = map[string]string{
 		"plugin provides its kind; nothing is ever overwritten. Prints the path it " +
 		"wrote; exits 1 when refused.",
 	"remove": "Removes the directory bundle native/ID/, or the marketplace record " +
-		"active/ID.json and its bundle. A running daemon then unloads the plugin. " +
-		"Exits 1 when there is nothing to remove.",
+		"active/ID.json and its bundle. When both exist it removes nothing until " +
+		"--local or --marketplace chooses. It never deletes through a symlink. A " +
+		"running daemon then unloads the plugin. Exits 1 when there is nothing to " +
+		"remove.",
 	"migrate": "Moves every library lying directly in native/ into a folder of " +
 		"its own, native/<stem>/, printing one line per library. Exits 1 when any " +
 		"library was left in place.",
