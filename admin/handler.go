@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,7 +29,7 @@ type handler struct {
 	writeTimeout time.Duration // deadline of each write to /v1/events
 }
 
-// NewHandler returns the read side of the admin API (SPEC 7.3):
+// NewHandler returns the read side of the admin API (docs/http-api.md):
 //
 //	GET /healthz    200 "ok" once src.State() is not nil, else 503 "not ready"
 //	GET /v1/state   the state document as JSON; 503 with a JSON error before the first reconcile
@@ -35,11 +37,17 @@ type handler struct {
 //	                its data the event as one line of JSON
 //	GET /metrics    m's registry in the Prometheus text format; 404 when m is nil
 //
-// HEAD is answered like GET without a body. Any other method on these paths gets 405
-// with an Allow header; any other path 404. An event stream starts with the comment
-// ": connected", sends a keep-alive comment every 15 s while idle, and ends when the
-// client goes away, src closes its channel, a write blocks for 10 s, or the request's
-// context is done (Serve cancels it on shutdown). A nil log discards.
+// HEAD is answered like GET without a body. A request with another method on a path
+// of the API (these, and the write paths /v1/plugins and /v1/plugins/{id} that
+// WriteHandler serves in front of this handler) is answered 405 with an Allow header
+// naming the methods the API serves there; a request the write side would have
+// served, reaching this handler without it, is 501. Any other path is 404. Every
+// error answer is JSON, {"error": "<one line>"}.
+//
+// An event stream starts with the comment ": connected", sends a keep-alive comment
+// every 15 s while idle, and ends when the client goes away, src closes its
+// channel, a write blocks for 10 s, or the request's context is done (Serve cancels
+// it on shutdown). A nil log discards.
 //
 // The handler never changes src or its documents and is safe for concurrent use.
 func NewHandler(src Source, m *Metrics, log *slog.Logger) http.Handler {
@@ -53,18 +61,63 @@ func NewHandler(src Source, m *Metrics, log *slog.Logger) http.Handler {
 		keepAlive:    keepAliveInterval,
 		writeTimeout: streamWriteLimit,
 	}
-	// Method patterns make the mux answer 405 with Allow for other methods, and
-	// GET patterns also match HEAD.
-	h.mux.HandleFunc("GET /healthz", h.healthz)
-	h.mux.HandleFunc("GET /v1/state", h.state)
-	h.mux.HandleFunc("GET /v1/events", h.events)
+	// GET patterns also match HEAD. Each path is registered a second time without
+	// a method, for the 405 of every other method (the mux's own 405 is not JSON).
+	read := map[string]http.Handler{
+		"/healthz":   http.HandlerFunc(h.healthz),
+		"/v1/state":  http.HandlerFunc(h.state),
+		"/v1/events": http.HandlerFunc(h.events),
+	}
 	if m != nil {
-		h.mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{
+		read["/metrics"] = promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{
 			ErrorLog:      promLogger{log},
 			ErrorHandling: promhttp.ContinueOnError,
-		}))
+		})
 	}
+	var paths []string
+	for path, serve := range read {
+		h.mux.Handle("GET "+path, serve)
+		h.mux.Handle(path, methodNotAllowed("GET, HEAD"))
+		paths = append(paths, path)
+	}
+	for path, method := range writePaths {
+		h.mux.Handle(path, methodNotAllowed(method))
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	h.mux.Handle("/", notFound(paths))
 	return h
+}
+
+// writePaths are the paths WriteHandler serves, with the one method it serves on
+// each: the read side answers the others.
+var writePaths = map[string]string{
+	"/v1/plugins":      http.MethodPost,
+	"/v1/plugins/{id}": http.MethodDelete,
+}
+
+// methodNotAllowed answers 405 with allow in the Allow header, except a request
+// with one of the methods allowed, which only reaches the read side when the write
+// side is missing: 501.
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range strings.Split(allow, ", ") {
+			if r.Method == m {
+				writeError(w, http.StatusNotImplemented, r.Method+" "+r.URL.Path+" is not served by this handler")
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+	})
+}
+
+// notFound answers 404 for a path that is not one of paths, naming them.
+func notFound(paths []string) http.Handler {
+	list := strings.Join(paths, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; the admin API serves %s", r.URL.Path, list))
+	})
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

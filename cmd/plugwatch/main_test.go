@@ -5,12 +5,14 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -70,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"foreign":   func(ts *testscript.TestScript, neg bool, args []string) { foreign(ts, built, args) },
 			"notime":    notime,
 			"chmod":     chmod,
+			"maxcols":   maxcols,
 		},
 	})
 }
@@ -161,6 +164,29 @@ func chmod(ts *testscript.TestScript, neg bool, args []string) {
 	mode, err := strconv.ParseUint(args[0], 8, 32)
 	ts.Check(err)
 	ts.Check(os.Chmod(ts.MkAbs(args[1]), os.FileMode(mode)))
+}
+
+// maxcols N FILE: fail when a line of FILE (stdout or stderr for the last
+// command's) is wider than N columns, counting one column per rune; with !, when
+// none is.
+func maxcols(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: maxcols N FILE")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var wide []string
+	for i, line := range strings.Split(ts.ReadFile(args[1]), "\n") {
+		if w := utf8.RuneCountInString(line); w > n {
+			wide = append(wide, fmt.Sprintf("line %d has %d columns: %q", i+1, w, line))
+		}
+	}
+	switch {
+	case !neg && len(wide) > 0:
+		ts.Fatalf("%s is wider than %d columns:\n%s", args[1], n, strings.Join(wide, "\n"))
+	case neg && len(wide) == 0:
+		ts.Fatalf("no line of %s is wider than %d columns", args[1], n)
+	}
 }
 
 // cleanupM removes the built test plugins once the tests ran.

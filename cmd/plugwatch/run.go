@@ -17,7 +17,7 @@ import (
 func runCommand(fs *flag.FlagSet) runFunc {
 	debounce := fs.Duration("debounce", 100*time.Millisecond, "quiet period before changes are reconciled")
 	resync := fs.Duration("resync", time.Minute, "interval of a full pass as a safety net (0: off)")
-	listen := fs.String("listen", "127.0.0.1:7676", "admin HTTP API address, or off")
+	listen := addrFlag(fs, "listen", "127.0.0.1:7676", "admin HTTP API address, or off", true)
 	onChange := fs.String("on-change", "", "shell command run after each pass that changed plugins")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin API's bearer token")
 	maxUpload := fs.String("max-upload", "512MiB", "largest upload the admin API accepts")

@@ -9,7 +9,7 @@ import (
 )
 
 func statusCommand(fs *flag.FlagSet) runFunc {
-	addr := fs.String("addr", "127.0.0.1:7676", "address of the running daemon's admin API")
+	addr := addrFlag(fs, "addr", "127.0.0.1:7676", "address of the running daemon's admin API", false)
 	asJSON := fs.Bool("json", false, "print the state document as received")
 	return func(ctx context.Context, a *app, _ []string) int {
 		st, raw, err := admin.FetchState(ctx, *addr)
