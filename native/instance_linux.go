@@ -56,6 +56,9 @@ type instanceSys struct {
 	tel, telUD uintptr
 	// The input pins' names in the fixed part of mem, with their offsets.
 	pins []cPin
+	// args holds the arguments of process_packet and flush: SyscallN's variadic
+	// slice escapes, so a new one would be allocated at every call.
+	args [7]uintptr
 
 	getSourceConfig func(h uintptr) cSourceConfig
 	getSchema       func(h uintptr) cSchemaResult
@@ -220,12 +223,13 @@ func (in *Instance) process(pin string, p Packet) error {
 		pinAddr = w.cstring(pin)
 	}
 	packet := w.writePacket(p, in.version)
-	var r1, r2 uintptr
+	a := append(s.args[:0], s.h, pinAddr, packet)
 	if in.version >= 6 {
-		r1, r2, _ = purego.SyscallN(s.fn.process, s.h, pinAddr, packet, s.callbacksAddr())
+		a = append(a, s.callbacksAddr())
 	} else {
-		r1, r2, _ = purego.SyscallN(s.fn.process, s.h, pinAddr, packet, s.cb.output, in.id, s.tel, s.telUD)
+		a = append(a, s.cb.output, in.id, s.tel, s.telUD)
 	}
+	r1, r2, _ := purego.SyscallN(s.fn.process, a...)
 	return in.result(call, r1, r2)
 }
 
@@ -235,12 +239,13 @@ func (in *Instance) flush() error {
 	if s.fn.flush == 0 {
 		return &CallError{Call: call, Path: in.path, Err: ErrNotProvided}
 	}
-	var r1, r2 uintptr
+	a := append(s.args[:0], s.h)
 	if in.version >= 6 {
-		r1, r2, _ = purego.SyscallN(s.fn.flush, s.h, s.callbacksAddr())
+		a = append(a, s.callbacksAddr())
 	} else {
-		r1, r2, _ = purego.SyscallN(s.fn.flush, s.h, s.cb.output, in.id, s.tel, s.telUD)
+		a = append(a, s.cb.output, in.id, s.tel, s.telUD)
 	}
+	r1, r2, _ := purego.SyscallN(s.fn.flush, a...)
 	return in.result(call, r1, r2)
 }
 
