@@ -23,10 +23,10 @@ func TestLogLevel(t *testing.T) {
 func TestCallbackWithoutInstance(t *testing.T) {
 	const gone = ^uintptr(0)
 	onLog(2, 0, 0, gone)
-	if r := onOutput(0, 0, gone); !ok(r.Success) {
+	if r := onOutput(0, 0, gone); !cBool(r.Success) {
 		t.Error("onOutput without an instance failed")
 	}
-	if r := onTelemetry(0, 0, 0, 0, gone); !ok(r.Success) {
+	if r := onTelemetry(0, 0, 0, 0, gone); !cBool(r.Success) {
 		t.Error("onTelemetry without an instance failed")
 	}
 }

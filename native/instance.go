@@ -38,7 +38,8 @@ type CallError struct {
 	Path string // the library's path, as given to Open
 	// Err is ErrCallFailed, ErrInstanceClosed, ErrNotProvided or ErrInvalidInput;
 	// ErrClosed when the library was closed before NewInstance; ErrUnsupported on
-	// systems without native plugins.
+	// systems without native plugins; the system's error when the memory for a call
+	// cannot be mapped.
 	Err error
 	// Message is the plugin's message for ErrCallFailed (MessageWithoutText when it
 	// gave NULL, "returned NULL" from create_instance); else what was wrong, or "".

@@ -26,7 +26,7 @@ const (
 	callbacksSize = 64
 )
 
-// How the calls are made (SPEC 9.1):
+// How the calls are made, by API version:
 //
 //   - Versions 1-5 get the callbacks per call: process_packet(h, pin, packet, out,
 //     out_ud, tel, tel_ud), flush(h, out, out_ud, tel, tel_ud), tick likewise. Version
@@ -107,7 +107,8 @@ type (
 	cSchemaResult struct{ Success, Message, Schema uintptr }
 )
 
-func ok(b uintptr) bool { return byte(b) != 0 }
+// cBool reads a C bool returned in an integer register (only its low byte counts).
+func cBool(b uintptr) bool { return byte(b) != 0 }
 
 // create calls create_instance and sets in.id and in.sys.
 func (in *Instance) create(l *Library, params []byte) error {
@@ -175,14 +176,14 @@ func (s *instanceSys) callbacksAddr() uintptr { return addrOf(s.mem.b, 0) }
 
 // result returns the error of a CResult (r1, r2) of call, or nil.
 func (in *Instance) result(call string, r1, r2 uintptr) error {
-	if ok(r1) {
+	if cBool(r1) {
 		return nil
 	}
-	return in.callError(call, message(r2))
+	return in.callError(call, pluginMessage(r2))
 }
 
-// message copies a plugin's error message.
-func message(addr uintptr) string {
+// pluginMessage copies a plugin's error message.
+func pluginMessage(addr uintptr) string {
 	if addr == 0 {
 		return MessageWithoutText
 	}
@@ -305,7 +306,7 @@ func (in *Instance) sourceConfig() (SourceConfig, bool) {
 	}
 	r := s.getSourceConfig(s.h)
 	return SourceConfig{
-		IsSource:     ok(r.IsSource),
+		IsSource:     cBool(r.IsSource),
 		TickInterval: microseconds(uint64(r.TickIntervalUS)),
 		MaxTicks:     uint64(r.MaxTicks),
 	}, true
@@ -329,7 +330,7 @@ func (in *Instance) tick() (bool, error) {
 		}
 		r = s.tickPairs(s.h, s.cb.output, in.id, s.tel, s.telUD)
 	}
-	return ok(r.Done), in.result(call, r.Success, r.Message)
+	return cBool(r.Done), in.result(call, r.Success, r.Message)
 }
 
 func (in *Instance) runtimeSchema() ([]byte, error) {
@@ -342,8 +343,8 @@ func (in *Instance) runtimeSchema() ([]byte, error) {
 		purego.RegisterFunc(&s.getSchema, s.fn.runtimeSchema)
 	}
 	r := s.getSchema(s.h)
-	if !ok(r.Success) {
-		return nil, in.callError(call, message(r.Message))
+	if !cBool(r.Success) {
+		return nil, in.callError(call, pluginMessage(r.Message))
 	}
 	if r.Schema == 0 {
 		return nil, nil

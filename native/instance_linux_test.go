@@ -36,7 +36,7 @@ func oneAudio(t *testing.T, s *sink) native.AudioFrame {
 	return f
 }
 
-// Every calling convention (SPEC 9.1) processes audio with the right numbers: gain 0.5
+// Every calling convention processes audio with the right numbers: gain 0.5
 // on a sine of amplitude 0.5 lowers the peak by 6.02 dB.
 func TestGainEveryVersion(t *testing.T) {
 	for abi := 1; abi <= 9; abi++ {

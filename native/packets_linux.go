@@ -11,7 +11,7 @@ import (
 	"unsafe"
 )
 
-// Packets in C memory (SPEC 9.2). A CPacket is { int32 packet_type; const void *data;
+// Packets in C memory. A CPacket is { int32 packet_type; const void *data;
 // size_t len; }; what data points to depends on the type and, for some types, on the
 // API version.
 const (

@@ -10,7 +10,7 @@
  * Outputs: out  text
  *          echo passthrough
  * flush sends one text packet "FLUSHED N" (N the packets seen) on "out".
- * Text packets it sends carry len = strlen + 1 (the NUL), as SPEC 9.2 says.
+ * Text packets it sends carry len = strlen + 1 (the NUL), as the ABI wants.
  */
 #include <ctype.h>
 #include <stdio.h>
