@@ -83,7 +83,7 @@ func compileHostile(variant string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	plugin, err := source()
+	plugin, err := source("plugin.c")
 	if err != nil {
 		return "", err
 	}

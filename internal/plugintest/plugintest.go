@@ -1,12 +1,16 @@
 // Package plugintest compiles StreamKit native test plugins for tests.
 //
-// The plugins come from testdata/plugin.c at the module root, configured by a [Spec].
+// The plugins come from testdata/ at the module root, configured by a [Spec]:
+// testdata/plugin.c (metadata variants whose instances do nothing) by default, or
+// another C file of testdata/ named by Spec.Source: the plugins that run ([Gain],
+// [FaultyGain], [Upper], [Sine]) and the benchmark driver ([Driver]).
 // Build needs a C compiler ($CC, else cc, else gcc) and compiles each distinct Spec
 // once per test process into a private temporary folder, which [Main] removes when
 // the tests end.
 //
 // Libraries built with a Crash spec kill or hang the process that opens them: open
-// them only in a child process.
+// them only in a child process. FaultyGain's "crash" and "hang" libraries do so when
+// an instance processes the packet its params name.
 package plugintest
 
 import (
@@ -54,6 +58,15 @@ type Spec struct {
 	// PadBytes adds that many bytes of read-only data, for real-size libraries
 	// (16 MiB, say).
 	PadBytes int
+
+	// Source is "" for testdata/plugin.c, or the name of another C file of testdata/
+	// (e.g. "gain.c"), compiled with -DSK_ABI (ABI, 0 meaning 6), -DSK_TICK_PAIRS,
+	// -DSK_KIND when Kind is not "" (else the file's own kind), the macros of Defines
+	// and -pthread -lm. The fields above but ABI and Kind apply to plugin.c only.
+	Source string
+	// Defines are extra macros for Source, separated by spaces, each NAME or
+	// NAME=VALUE with NAME starting "SK_" (e.g. "SK_FAULT_CRASH").
+	Defines string
 }
 
 // BadVariants returns every accepted value of Spec.Bad but "", in a new slice.
@@ -196,16 +209,19 @@ func compile(s Spec, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	src, err := source()
+	src, err := source(s.file())
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(strings.Join(defines, "\x00")))
+	sum := sha256.Sum256([]byte(s.file() + "\x00" + strings.Join(defines, "\x00")))
 	out := filepath.Join(dir, "libsk-"+hex.EncodeToString(sum[:8])+".so")
 
 	// Compile under a temporary name: out appears whole or not at all.
 	tmp := out + ".tmp"
 	args := slices.Concat(cc[1:], []string{"-shared", "-fPIC", "-O1", "-o", tmp, src}, defines)
+	if s.Source != "" {
+		args = append(args, "-pthread", "-lm")
+	}
 	cmd := exec.Command(cc[0], args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("plugintest: compiling %+v: %s %s: %v\n%s",
@@ -224,6 +240,12 @@ func (s Spec) defines() ([]string, error) {
 		abi = 6
 	}
 	d := []string{"-DSK_ABI=" + strconv.Itoa(abi)}
+	if s.Source != "" {
+		return s.sourceDefines(d)
+	}
+	if s.Defines != "" {
+		return nil, fmt.Errorf("plugintest: Defines %q apply to a Source, not plugin.c", s.Defines)
+	}
 	if s.NullKind {
 		d = append(d, "-DSK_NULL_KIND")
 	} else {
@@ -269,7 +291,7 @@ func CompileCommand(t testing.TB, s Spec, out string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := source()
+	src, err := source("plugin.c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,11 +311,11 @@ func compiler() ([]string, error) {
 	return nil, fmt.Errorf("plugintest: no C compiler: set CC or install gcc")
 }
 
-// source returns the path of testdata/plugin.c at the module root, found relative to
-// this file or, when the binary was built with -trimpath, by looking for go.mod from the
-// working directory up (go test runs in the package's folder).
-func source() (string, error) {
-	const rel = "testdata/plugin.c"
+// source returns the path of the C file name of testdata/ at the module root, found
+// relative to this file or, when the binary was built with -trimpath, by looking for
+// go.mod from the working directory up (go test runs in the package's folder).
+func source(name string) (string, error) {
+	rel := "testdata/" + name
 	if _, file, _, ok := runtime.Caller(0); ok {
 		src := filepath.Join(filepath.Dir(file), "..", "..", rel)
 		if _, err := os.Stat(src); err == nil {
