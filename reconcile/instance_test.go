@@ -1,0 +1,74 @@
+package reconcile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/native"
+)
+
+type keeper struct {
+	mu     sync.Mutex
+	loaded []*LoadedPlugin
+}
+
+func (k *keeper) Loaded(p *LoadedPlugin)        { k.mu.Lock(); k.loaded = append(k.loaded, p); k.mu.Unlock() }
+func (k *keeper) Reloaded(_, new *LoadedPlugin) { k.Loaded(new) }
+func (k *keeper) Unloaded(*LoadedPlugin)        {}
+
+// A reload serves new instances from the new version while old ones finish; the old
+// library closes only after its last instance closed.
+func TestInstancesAcrossAReload(t *testing.T) {
+	root := newRoot(t)
+	lib := filepath.Join(root, "native", "gain", "libgain.so")
+	plugintest.Install(t, plugintest.Gain(6), lib)
+	k := &keeper{}
+	c := newController(t, root, k)
+	_, err := c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	require.Len(t, k.loaded, 1)
+	p1 := k.loaded[0]
+	var outs int
+	in1, err := p1.NewInstance([]byte(`{"gain":0.5}`), native.InstanceOptions{Output: func(string, native.Packet) { outs++ }})
+	require.NoError(t, err)
+	require.EqualValues(t, 6, in1.APIVersion())
+
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Gain(9)))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	_, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	require.Len(t, k.loaded, 2)
+	p2 := k.loaded[1]
+
+	// The old instance still runs its old library.
+	require.NoError(t, in1.Process("in", native.AudioFrame{SampleRate: 48000, Channels: 1, Samples: []float32{1}}))
+	require.Equal(t, 1, outs)
+	_, err = p1.NewInstance(nil, native.InstanceOptions{})
+	require.True(t, errors.Is(err, ErrUnloaded), "%v", err)
+	t.Log(err)
+	in2, err := p2.NewInstance(nil, native.InstanceOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, 9, in2.APIVersion())
+
+	select {
+	case <-p1.Done():
+		t.Fatal("old library closed while an instance runs")
+	default:
+	}
+	require.NoError(t, in1.Close())
+	require.Error(t, in1.Close())
+	select {
+	case <-p1.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("old library not closed after its last instance")
+	}
+	require.NoError(t, in2.Close())
+}
