@@ -52,6 +52,7 @@ type Controller struct {
 	probing  int
 	unjudged error
 	watch    []string // Desired.Watch of the last pass
+	journal  *journal
 	last     *State   // the last pass's document (State publishes it once the first reconcile finished)
 	early    []Event  // events of the first reconcile's passes, published when it finishes
 
@@ -80,11 +81,15 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	if opts.OpenTimeout > 0 {
 		s.stage.timeout = opts.OpenTimeout
 	}
-	if n := removeLeftovers(s.root) + removeMirrors(); n > 0 {
+	j := openJournal(s.root, os.Getpid())
+	s.stage.copies.j = j
+	rec := recoverJournals(s.root, os.Getpid(), j, log)
+	s.stage.seed(rec.blamed, rec.suspects)
+	if n := rec.removed + removeLeftovers(s.root) + removeMirrors(); n > 0 {
 		log.Info("removed private copies left by earlier runs", "count", n, "path", s.root)
 	}
 	return &Controller{
-		scan: s, log: log, host: opts.Host,
+		scan: s, log: log, host: opts.Host, journal: j,
 		loaded: map[string]*LoadedPlugin{}, gone: map[string]time.Time{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
@@ -449,6 +454,7 @@ func (c *Controller) Close(ctx context.Context) error {
 		}
 	}
 	c.closeSubscribers()
+	c.journal.close()
 	return nil
 }
 

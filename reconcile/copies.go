@@ -28,6 +28,7 @@ var errChanged = errors.New("the library changed while it was copied")
 type copier struct {
 	pid int
 	seq atomic.Uint64
+	j   *journal // records every private file; nil records none
 }
 
 const copyMarker = ".plugwatch-"
@@ -39,9 +40,14 @@ type private struct {
 	path   string
 	dir    *os.File
 	mirror string
+	j      *journal
 }
 
 func (p private) remove() {
+	if p.path == "" {
+		return
+	}
+	defer p.j.removed(p)
 	if p.dir != nil {
 		unix.Unlinkat(int(p.dir.Fd()), filepath.Base(p.path), 0)
 		p.dir.Close()
@@ -84,7 +90,7 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 		return private{}, errChanged
 	}
 	dir, base := filepath.Split(lib)
-	name := c.name(base)
+	name := c.name(dir, base)
 	p := private{path: filepath.Join(dir, name)}
 	err = copyFrom(in, fi.Size(), p.path)
 	if err == nil {
@@ -99,6 +105,8 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 	if err != nil {
 		return private{}, err
 	}
+	p.j = c.j
+	c.j.made(p)
 	if after, err := in.Stat(); err != nil || identityOf(after) != before {
 		p.remove()
 		return private{}, errChanged
@@ -106,13 +114,15 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 	return p, nil
 }
 
-// name is the private copy's name for a library called base: hidden, carrying the
-// process id and a sequence number, ending in no library extension, and within the
-// file system's 255 bytes however long base is.
-func (c *copier) name(base string) string {
+// name is the private copy's name for a library called base in dir: hidden,
+// carrying the process id and a sequence number, ending in no library extension,
+// and within the file system's limits (255 bytes a name, 4,095 a path) however long
+// base and dir are: base is shortened to fit.
+func (c *copier) name(dir, base string) string {
 	suffix := fmt.Sprintf("%s%d-%d", copyMarker, c.pid, c.seq.Add(1))
-	if room := 255 - 1 - len(suffix); len(base) > room {
-		base = base[:room]
+	room := min(255, 4095-len(dir)) - 1 - len(suffix)
+	if len(base) > room {
+		base = base[:max(0, room)]
 	}
 	return "." + base + suffix
 }

@@ -345,9 +345,12 @@ func (r *diskReader) resolve(c *claim) {
 		return
 	}
 	if !r.l.contains(real) {
+		fix := "to load it from there, run plugwatch with --trust " + filepath.Dir(real)
+		if systemPath(real) {
+			fix = "a library there is never loaded; point the entrypoint at a library file"
+		}
 		p := problem(at, OutsideRoot, Error, fmt.Sprintf(
-			"library %s resolves to %s, outside the plugins root %s; to load it from there, run plugwatch with --trust %s",
-			c.Library, real, r.l.RealRoot, filepath.Dir(real)))
+			"library %s resolves to %s, outside the plugins root %s; %s", c.Library, real, r.l.RealRoot, fix))
 		c.Fail = &p
 		return
 	}
@@ -362,6 +365,17 @@ func (r *diskReader) resolve(c *claim) {
 	c.Identity = identityOf(fi)
 	c.LibYoung = r.young(real) || r.young(c.Library)
 	r.checkPermissions(c, fi)
+}
+
+// systemPath reports whether path lies in /proc, /sys or /dev, where trusting a
+// folder would never help.
+func systemPath(path string) bool {
+	for _, dir := range []string{"/proc", "/sys", "/dev"} {
+		if within(path, dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // danglingDir returns the folder a dangling symlink at path points into, resolved,

@@ -59,6 +59,11 @@ type stage struct {
 	cause   error // why the last job that judged nothing failed (helper unavailable)
 	closed  bool
 	warned  map[string]bool // libraries whose copy failed, logged once until one succeeds
+
+	probation map[Identity]bool // suspects of an earlier death, not opened yet
+	alone     time.Time         // until when the last suspect opened is alone on probation
+	wake      *time.Timer       // asks for a pass at wakeAt
+	wakeAt    time.Time
 }
 
 // verdict is what the stage knows of one file identity.
@@ -82,6 +87,7 @@ func newStage(p Prober, cp *copier, log *slog.Logger) *stage {
 		prober: p, copies: cp, log: log, timeout: 5 * time.Second, retry: time.Second,
 		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{}, warned: map[string]bool{},
+		probation: map[Identity]bool{},
 	}
 }
 
@@ -110,6 +116,11 @@ func (s *stage) lookup(claims []*claim) (waiting int) {
 		}
 		used[c.Identity] = true
 		v := s.m[c.Identity]
+		if v == nil && s.probation[c.Identity] && s.open != nil && !s.onProbation(c.Identity) {
+			c.ProbeErr = errProbing // another suspect is alone on probation
+			waiting++
+			continue
+		}
 		if v == nil {
 			v = &verdict{id: c.Identity, path: c.Library}
 			s.m[c.Identity] = v
@@ -139,6 +150,20 @@ func (s *stage) lookup(claims []*claim) (waiting int) {
 	}
 	s.start()
 	return waiting
+}
+
+// onProbation reports whether the suspect id may be opened now, alone, and if so
+// starts its blameWindow; else it asks for a pass when the window of the one before
+// ends. Called with s.mu held.
+func (s *stage) onProbation(id Identity) bool {
+	now := time.Now()
+	if now.Before(s.alone) {
+		s.lookAgainAt(s.alone)
+		return false
+	}
+	delete(s.probation, id)
+	s.alone = now.Add(blameWindow)
+	return true
 }
 
 // take hands over the library opened for id, if the stage holds one. When it holds
@@ -284,7 +309,7 @@ func (s *stage) run(batch []*verdict) {
 			cp.remove()
 			continue
 		}
-		lib, err := s.openTimed(cp, j.v.path) // removes the copy when it fails
+		lib, err := s.openTimed(cp, j.v.path, j.v.id) // removes the copy when it fails
 		switch {
 		case err == nil:
 			j.lib, j.copy = lib, cp
@@ -357,18 +382,34 @@ func (s *stage) publish(jobs []*job) {
 	}
 	s.lookAgain()
 	if retry {
-		t := time.AfterFunc(s.retry, s.lookAgain)
-		s.wg.Go(func() {
-			<-s.ctx.Done()
-			t.Stop()
-		})
+		s.mu.Lock()
+		s.lookAgainAt(time.Now().Add(s.retry))
+		s.mu.Unlock()
+	}
+}
+
+// lookAgainAt asks for a pass at t (or earlier, if one is due earlier), through one
+// timer. Called with s.mu held.
+func (s *stage) lookAgainAt(t time.Time) {
+	if s.closed {
+		return
+	}
+	now := time.Now()
+	if s.wake == nil {
+		s.wake, s.wakeAt = time.AfterFunc(t.Sub(now), s.lookAgain), t
+		return
+	}
+	if s.wakeAt.Before(now) || t.Before(s.wakeAt) {
+		s.wake.Reset(t.Sub(now))
+		s.wakeAt = t
 	}
 }
 
 // openTimed opens the private copy in this process, with the probe's time limit: an
 // open that does not return in time is a crash ("hung when opened in plugwatch"),
 // and the loop goes on without it.
-func (s *stage) openTimed(cp private, path string) (*native.Library, error) {
+func (s *stage) openTimed(cp private, path string, id Identity) (*native.Library, error) {
+	s.copies.j.opening(path, id) // blamed if plugwatch dies soon after
 	type opened struct {
 		lib *native.Library
 		err error
@@ -415,11 +456,28 @@ func (s *stage) openTimed(cp private, path string) (*native.Library, error) {
 	}
 }
 
+// seed gives the stage verdicts known before any probe (the libraries an earlier
+// death is blamed on), and the suspects of one: each is opened alone, blameWindow
+// after the one before.
+func (s *stage) seed(vs []*verdict, suspects []Identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range vs {
+		s.m[v.id] = v
+	}
+	for _, id := range suspects {
+		s.probation[id] = true
+	}
+}
+
 // close stops the workers and closes every library no pass adopted.
 func (s *stage) close() {
 	s.mu.Lock()
 	s.closed = true
 	s.queue = nil
+	if s.wake != nil {
+		s.wake.Stop()
+	}
 	for _, v := range s.m {
 		s.discard(v)
 	}

@@ -20,6 +20,9 @@
  * Metadata that passes every limit on one item but is over 4 MiB in total:
  * HOSTILE_BIG_TYPES   1,024 input pins that accept the same 1,024 text types each.
  * HOSTILE_BIG_STRINGS 1,024 categories of 8 KiB each.
+ * A library that kills the process that opened it later, from a thread of its own:
+ * HOSTILE_LATE_CRASH  a constructor starts a thread that aborts 1.5 s later
+ *                     ($HOSTILE_LATE_MS milliseconds when set).
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -119,6 +122,26 @@ __attribute__((constructor)) static void start_daemon(void)
 	}
 	waitpid(child, NULL, 0);
 	await_ready();
+}
+#endif
+
+#if defined(HOSTILE_LATE_CRASH)
+#include <pthread.h>
+
+static void *late_crash(void *arg)
+{
+	(void)arg;
+	const char *ms = getenv("HOSTILE_LATE_MS");
+	usleep((useconds_t)(ms ? atoi(ms) : 1500) * 1000);
+	abort();
+	return NULL;
+}
+
+__attribute__((constructor)) static void start_late_crash(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, late_crash, NULL);
+	pthread_detach(t);
 }
 #endif
 

@@ -24,13 +24,15 @@ import (
 //	close_fds    a constructor closes descriptors 3 to 1023, which it does not own;
 //	big_types    1,024 input pins accepting the same 1,024 types each: metadata
 //	             within every limit on one item, over 4 MiB in total;
-//	big_strings  1,024 categories of 8 KiB each: the same, with strings.
+//	big_strings  1,024 categories of 8 KiB each: the same, with strings;
+//	late_crash   a constructor starts a thread that aborts the process 1.5 s later
+//	             ($HOSTILE_LATE_MS milliseconds when set).
 //
 // The process that fork and daemon leave appends its pid to the file
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
 // returns once it has.
 func HostileVariants() []string {
-	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "big_types", "big_strings"}
+	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "big_types", "big_strings", "late_crash"}
 }
 
 // The hostile builds, one per variant and test process, in the folder of Build's.
@@ -91,7 +93,7 @@ func compileHostile(variant string) (string, error) {
 	out := filepath.Join(dir, "libhostile-"+variant+".so")
 	tmp := out + ".tmp"
 	args := slices.Concat(cc[1:], []string{"-shared", "-fPIC", "-O1", "-o", tmp, src,
-		"-DSK_ABI=6", "-DSK_KIND=" + cString(variant), "-DHOSTILE_" + strings.ToUpper(variant)})
+		"-DSK_ABI=6", "-DSK_KIND=" + cString(variant), "-DHOSTILE_" + strings.ToUpper(variant), "-pthread"})
 	if msg, err := exec.Command(cc[0], args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("plugintest: compiling hostile %s: %s %s: %v\n%s",
 			variant, cc[0], strings.Join(args, " "), err, msg)

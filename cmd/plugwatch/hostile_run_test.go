@@ -1,0 +1,218 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/reconcile"
+)
+
+// Hostile libraries and files under a running daemon: nothing deletes, crashes or
+// hangs it.
+
+// hostileBundle makes native/<name>/ holding the hostile variant's library and a
+// manifest naming it.
+func hostileBundle(t *testing.T, root, variant string) string {
+	t.Helper()
+	lib := filepath.Join(root, "native", variant, "lib"+variant+".so")
+	require.NoError(t, os.MkdirAll(filepath.Dir(lib), 0o755))
+	data, err := os.ReadFile(plugintest.Hostile(t, variant))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	writeFile(t, filepath.Join(root, "native", variant, "plugin.yml"), manifestFor(variant, "1.0.0", variant))
+	return lib
+}
+
+// goodBundle moves a well-formed bundle of kind into the root.
+func goodBundle(t *testing.T, root, kind string) {
+	t.Helper()
+	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: kind}, "1.0.0"), filepath.Join(root, "native", kind)))
+}
+
+func problemOf(st *reconcile.State, path string, code reconcile.Code) *reconcile.Problem {
+	for i, p := range st.Problems {
+		if p.Path == path && p.Code == code {
+			return &st.Problems[i]
+		}
+	}
+	return nil
+}
+
+// tryState is state for a daemon that may die: nil when it does not answer.
+func (d *daemon) tryState() *reconcile.State {
+	resp, err := http.Get("http://" + d.addr + "/v1/state")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var st reconcile.State
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return nil
+	}
+	return &st
+}
+
+// stopWithin sends SIGTERM and fails unless the daemon exits 0 within limit.
+func (d *daemon) stopWithin(limit time.Duration) {
+	d.t.Helper()
+	start := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		assert.NoError(d.t, err, "exit status\n%s", d.log)
+		assert.Less(d.t, time.Since(start), limit, "SIGTERM took too long")
+		d.done <- err // for the cleanup's stop
+	case <-time.After(limit):
+		d.t.Fatalf("plugwatch run did not stop within %v of SIGTERM\n%s", limit, d.log)
+	}
+}
+
+// A library whose thread kills plugwatch 2 s after it was opened: the daemon dies;
+// the libraries opened just before are opened again one at a time, alone, so the next
+// death names the culprit alone. From then on it is crashed, naming the death, and
+// everything else loads: no crash loop.
+func TestRunCrashAfterOpenIsBlamedAtNextStart(t *testing.T) {
+	root := newRoot(t)
+	t.Setenv("HOSTILE_LATE_MS", "2000")
+	lib := hostileBundle(t, root, "late_crash")
+	goodBundle(t, root, "echo")
+	settled := func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::echo") != nil && problemOf(st, lib, reconcile.Crashed) != nil
+	}
+	deaths := 0
+	for start := 1; ; start++ {
+		require.LessOrEqual(t, start, 4, "still not settled after %d deaths", deaths)
+		d := startDaemon(t, root)
+		died := false
+		for end := time.Now().Add(40 * time.Second); time.Now().Before(end) && !died; {
+			select {
+			case <-d.done:
+				died = true
+				deaths++
+				continue
+			case <-time.After(50 * time.Millisecond): // polling interval
+			}
+			if st := d.tryState(); st != nil && settled(st) {
+				p := problemOf(st, lib, reconcile.Crashed)
+				assert.Contains(t, p.Message, "plugwatch died")
+				assert.Contains(t, p.Message, "s after opening it")
+				assert.Nil(t, plugin(st, "plugin::native::late_crash"))
+				assert.GreaterOrEqual(t, deaths, 1)
+				// The daemon lives past the time the library would have killed it.
+				time.Sleep(3 * time.Second) // the library's own delay, not synchronisation
+				_, err := net.Dial("tcp", d.addr)
+				require.NoError(t, err, "the daemon is alive")
+				return
+			}
+		}
+		require.True(t, died, "neither settled nor died\n%s", d.log)
+	}
+}
+
+// A FIFO named as the entrypoint is never opened for reading: missing_library, the
+// neighbour loads, and SIGTERM is answered at once.
+func TestRunFIFOEntrypoint(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "x")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "libx.so"), 0o644))
+	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("x", "1.0.0", "x"))
+	goodBundle(t, root, "echo")
+	d := startDaemon(t, root)
+	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
+	p := problemOf(st, filepath.Join(dir, "plugin.yml"), reconcile.MissingLibrary)
+	require.NotNil(t, p, "the FIFO is missing_library\n%s", d.log)
+	assert.Contains(t, p.Message, "not a regular file")
+	resp, _ := d.get("/healthz")
+	assert.Equal(t, 200, resp.StatusCode)
+	d.stopWithin(10 * time.Second)
+}
+
+// A constructor that binds a port, or takes a lock, and aborts when it cannot: the
+// probe helper has let go of it before plugwatch opens the library, which loads.
+func TestRunPortAndLockConstructorsLoad(t *testing.T) {
+	root := newRoot(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	t.Setenv("HOSTILE_PORT", strings.TrimPrefix(l.Addr().String(), "127.0.0.1:"))
+	t.Setenv("HOSTILE_LOCK", filepath.Join(t.TempDir(), "lock"))
+	_ = port
+	hostileBundle(t, root, "bind_port")
+	hostileBundle(t, root, "flock")
+	d := startDaemon(t, root)
+	d.waitFor("both loaded", func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::bind_port") != nil && plugin(st, "plugin::native::flock") != nil
+	})
+	d.stopWithin(10 * time.Second)
+}
+
+// A constructor that forks is refused (load_failed, "starts a process when
+// loaded"); nothing it started is left running.
+func TestRunForkingConstructorIsRefused(t *testing.T) {
+	root := newRoot(t)
+	pids := filepath.Join(t.TempDir(), "pids")
+	t.Setenv("HOSTILE_PIDFILE", pids)
+	lib := hostileBundle(t, root, "fork")
+	goodBundle(t, root, "echo")
+	d := startDaemon(t, root)
+	st := d.waitFor("fork refused", func(st *reconcile.State) bool { return problemOf(st, lib, reconcile.LoadFailed) != nil })
+	assert.Contains(t, problemOf(st, lib, reconcile.LoadFailed).Message, "starts a process when loaded")
+	assert.NotNil(t, plugin(st, "plugin::native::echo"))
+	d.stopWithin(10 * time.Second)
+	data, _ := os.ReadFile(pids)
+	for _, line := range strings.Fields(string(data)) {
+		out, _ := exec.Command("sh", "-c", "kill -0 "+line+" 2>/dev/null && echo alive").Output()
+		assert.Empty(t, strings.TrimSpace(string(out)), "process %s the library started is still running", line)
+	}
+}
+
+// A bad manifest with a modification time a day ahead is judged once it has been
+// quiet, not held back until its mtime.
+func TestRunFutureMtimeIsJudged(t *testing.T) {
+	root := newRoot(t)
+	d := startDaemon(t, root)
+	src := filepath.Join(t.TempDir(), "bad")
+	writeFile(t, filepath.Join(src, "plugin.yml"), "id: [not yaml")
+	future := time.Now().Add(24 * time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(src, "plugin.yml"), future, future))
+	require.NoError(t, os.Rename(src, filepath.Join(root, "native", "bad")))
+	d.waitFor("bad_manifest", func(st *reconcile.State) bool {
+		return hasProblem(st, filepath.Join(root, "native", "bad", "plugin.yml"), reconcile.BadManifest)
+	})
+}
+
+// A library whose path is near the file system's limit loads under run too: its
+// private copy's name is shortened to fit.
+func TestRunLongPathLoads(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "long")
+	for len(dir) < 4000 {
+		dir = filepath.Join(dir, strings.Repeat("d", min(200, 4000-len(dir))))
+	}
+	lib := filepath.Join(dir, "lib"+strings.Repeat("x", 4080-len(dir)-7)+".so")
+	require.GreaterOrEqual(t, len(lib), 4080)
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "long"}))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	rel, err := filepath.Rel(filepath.Join(root, "native", "long"), lib)
+	require.NoError(t, err)
+	writeFile(t, filepath.Join(root, "native", "long", "plugin.yml"),
+		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
+	d := startDaemon(t, root)
+	d.waitFor("long loaded", loadedWith("plugin::native::long", ""))
+}
