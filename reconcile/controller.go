@@ -53,8 +53,8 @@ type Controller struct {
 	unjudged error
 	watch    []string // Desired.Watch of the last pass
 	journal  *journal
-	last     *State   // the last pass's document (State publishes it once the first reconcile finished)
-	early    []Event  // events of the first reconcile's passes, published when it finishes
+	last     *State  // the last pass's document (State publishes it once the first reconcile finished)
+	early    []Event // events of the first reconcile's passes, published when it finishes
 
 	mu    sync.Mutex
 	state *State

@@ -37,7 +37,7 @@ type record struct {
 	Removed string    `json:"removed,omitempty"`
 	Opening string    `json:"opening,omitempty"` // a library about to be opened in this process
 	ID      *Identity `json:"id,omitempty"`
-	Blamed  string    `json:"blamed,omitempty"` // a library blamed for an earlier death, carried on
+	Blamed  string    `json:"blamed,omitempty"`  // a library blamed for an earlier death, carried on
 	Suspect string    `json:"suspect,omitempty"` // one of several opened just before a death, on probation
 	Detail  string    `json:"detail,omitempty"`
 	Alive   bool      `json:"alive,omitempty"` // written every second within blameWindow of an open

@@ -485,4 +485,3 @@ func (s *stage) close() {
 	s.cancel()
 	s.wg.Wait()
 }
-
