@@ -175,6 +175,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 		}
 	}
+	d.summary("first reconcile finished")
 	if d.cfg.Ready != nil {
 		d.cfg.Ready(addr)
 	}
@@ -203,12 +204,24 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		case <-d.rescan:
 			d.log.Info("full rescan requested", "path", d.ctl.Root())
 			d.pass(ctx, reconcile.Hint{Full: true, Rescan: true}, w, hooks)
+			d.summary("full rescan finished")
 		case <-resync:
 			d.pass(ctx, reconcile.Hint{Full: true}, w, hooks)
 		case <-retry.C:
 			d.pass(ctx, reconcile.Hint{}, w, hooks) // what was left to judge is read again
 		}
 	}
+}
+
+// summary logs what the state holds now: the root and how many plugins, skipped
+// claimants and problems it has.
+func (d *Daemon) summary(msg string) {
+	st := d.ctl.State()
+	if st == nil {
+		return
+	}
+	d.log.Info(msg, "path", st.Root, "plugins", len(st.Plugins), "skipped", len(st.Skipped), "problems", len(st.Problems),
+		"generation", st.Generation)
 }
 
 // pass runs one reconcile and hands its results on.

@@ -408,6 +408,14 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
 // notify tells the host and the log of the pass's events, then unloads what left.
 func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) {
 	for _, e := range events {
+		if e.Type == Reloaded {
+			// Two builds of one version differ by their files: say which.
+			o, n := old[e.Kind], next[e.Kind]
+			c.log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source,
+				"modified", time.Unix(0, n.identity.Mtime).UTC().Format(TimeFormat),
+				"old_modified", time.Unix(0, o.identity.Mtime).UTC().Format(TimeFormat), "path", e.Library)
+			continue
+		}
 		logEvent(c.log, e)
 	}
 	if c.host != nil {

@@ -145,8 +145,9 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 // version, naming both versions and both paths.
 func (d decider) divergedProblem(market, local Plugin) Problem {
 	return problem(local.Library, VersionDiverged, Warn, fmt.Sprintf(
-		"marketplace %s %s (%s) shadows local %s %s (%s)",
-		market.ID, showVersion(market.Version), d.display(market.Library), local.ID, showVersion(local.Version), d.display(local.Library)))
+		"marketplace %s %s (%s) shadows local %s %s (%s); to run the local build, remove the marketplace one (plugwatch remove %s --marketplace), or remove the local one (plugwatch remove %s --local)",
+		market.ID, showVersion(market.Version), d.display(market.Library), local.ID, showVersion(local.Version), d.display(local.Library),
+		market.ID, filepath.Base(filepath.Dir(local.Library))))
 }
 
 func (d *Desired) fail(origin string) {

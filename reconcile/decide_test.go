@@ -50,7 +50,9 @@ func TestDecideRecordShadowsDirectory(t *testing.T) {
 	p := d.Problems[0]
 	assert.Equal(t, Key{"/n/gain/libgain.so", VersionDiverged}, p.Key())
 	assert.Equal(t, Warn, p.Level)
-	assert.Equal(t, "marketplace gain 1.2.0 (/b/libgain.so) shadows local gain 1.1.0 (/n/gain/libgain.so)", p.Message)
+	assert.Equal(t, "marketplace gain 1.2.0 (/b/libgain.so) shadows local gain 1.1.0 (/n/gain/libgain.so); "+
+		"to run the local build, remove the marketplace one (plugwatch remove gain --marketplace), "+
+		"or remove the local one (plugwatch remove gain --local)", p.Message)
 }
 
 func TestDecideSameVersionShadowsQuietly(t *testing.T) {

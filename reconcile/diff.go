@@ -90,6 +90,12 @@ func logEvent(log *slog.Logger, e Event) {
 	case Reloaded:
 		log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source, "path", e.Library)
 	case Skip:
+		if e.Reason == Conflict {
+			// Two plugins of one source claim a kind: the user meant one of them.
+			log.Warn("skipped: another plugin provides the same kind; remove one of the two or change its kind",
+				"kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
+			return
+		}
 		log.Info("skipped", "kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
 	case Appeared:
 		level := slog.LevelWarn
