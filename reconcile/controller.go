@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -45,16 +46,18 @@ type Controller struct {
 	log  *slog.Logger
 	host Host
 
-	loaded   map[string]*LoadedPlugin // by kind
-	gone     map[string]time.Time     // origins of loaded plugins whose files went, since when
-	gen      uint64
-	retry    time.Time
-	probing  int
-	unjudged error
-	watch    []string // Desired.Watch of the last pass
-	journal  *journal
-	last     *State  // the last pass's document (State publishes it once the first reconcile finished)
-	early    []Event // events of the first reconcile's passes, published when it finishes
+	loaded    map[string]*LoadedPlugin // by kind
+	gone      map[string]time.Time     // origins of loaded plugins whose files went, since when
+	gen       uint64
+	retry     time.Time
+	probing   int
+	unjudged  error
+	watch     []string // Desired.Watch of the last pass
+	watchDirs []string // WatchDirs of generation watchGen
+	watchGen  uint64
+	journal   *journal
+	last      *State  // the last pass's document (State publishes it once the first reconcile finished)
+	early     []Event // events of the first reconcile's passes, published when it finishes
 
 	mu    sync.Mutex
 	state *State
@@ -194,8 +197,13 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	next, ex := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
-	for _, p := range next {
-		st.Plugins = append(st.Plugins, p.info)
+	if prev != nil && !ex.edited && sameSet(c.loaded, next) {
+		st.Plugins = prev.Plugins // unchanged, and sorted: never changed once published
+	} else {
+		st.Plugins = make([]Plugin, 0, len(next))
+		for _, p := range next {
+			st.Plugins = append(st.Plugins, p.Info())
+		}
 	}
 	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.Sort()
@@ -237,6 +245,7 @@ type extras struct {
 	skipped  []Skipped
 	problems []Problem
 	pending  map[string]bool
+	edited   bool // a loaded plugin's entry changed in place
 }
 
 // judged returns the pass's skipped entries and problems: those of d and the
@@ -299,7 +308,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			ex.pending[p.origin] = true
 			next[kind] = p
 		case wants[p.origin] == nil && d.Failed[p.origin]:
-			p.update(func(info *Plugin) { info.Stale = true })
+			ex.edited = p.update(func(info *Plugin) { info.Stale = true }) || ex.edited
 			next[kind] = p
 		}
 	}
@@ -320,9 +329,9 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			continue
 		}
 		if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity && cur.info.Library == w.Library {
-			cur.update(func(info *Plugin) {
+			ex.edited = cur.update(func(info *Plugin) {
 				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
-			})
+			}) || ex.edited
 			next[w.Kind] = cur
 			continue
 		}
@@ -472,6 +481,15 @@ func (c *Controller) Close(ctx context.Context) error {
 // linker has deleted it), and those of entrypoints below a bundle folder (a
 // bundle's lib/).
 func (c *Controller) WatchDirs() []string {
+	if c.watchDirs != nil && c.watchGen == c.gen {
+		return c.watchDirs // nothing changed since: every change is a new generation
+	}
+	c.watchGen = c.gen
+	c.watchDirs = c.watchDirsNow()
+	return c.watchDirs
+}
+
+func (c *Controller) watchDirsNow() []string {
 	seen := map[string]bool{}
 	var dirs []string
 	for _, d := range append(append([]string(nil), c.scan.trust...), c.watch...) {
@@ -544,5 +562,20 @@ func dedupe(ps []Problem) []Problem {
 // sameDocument reports whether two state documents say the same but for their
 // generation and reconcile time.
 func sameDocument(a, b *State) bool {
-	return reflect.DeepEqual(a.Plugins, b.Plugins) && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
+	samePlugins := len(a.Plugins) == len(b.Plugins) && (len(a.Plugins) == 0 || &a.Plugins[0] == &b.Plugins[0]) ||
+		slices.Equal(a.Plugins, b.Plugins)
+	return samePlugins && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
+}
+
+// sameSet reports whether two loaded sets hold the same plugins for the same kinds.
+func sameSet(a, b map[string]*LoadedPlugin) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, p := range a {
+		if b[k] != p {
+			return false
+		}
+	}
+	return true
 }

@@ -12,9 +12,11 @@ import (
 // documents.
 func diff(prev, st *State, old, next map[string]*LoadedPlugin) []Event {
 	var events []Event
-	kinds := make([]string, 0, len(old)+len(next))
-	for k := range old {
-		kinds = append(kinds, k)
+	var kinds []string // those whose plugin changed
+	for k, o := range old {
+		if next[k] != o {
+			kinds = append(kinds, k)
+		}
 	}
 	for k := range next {
 		if _, ok := old[k]; !ok {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,13 +74,16 @@ type diskReader struct {
 	infos map[string]fs.FileInfo
 	stats map[string]fs.FileInfo // os.Stat of folders and manifests, once a pass
 
-	// prev holds the units of the last pass by bundle folder; clean, when set, says
-	// which folders sent no event since (nil: every folder is read). units collects
-	// this pass's units; tried the manifests readBundle read.
-	prev  map[string]*unit
-	clean func(dir string) bool
-	units map[string]*unit
-	tried []string
+	// prev holds the units of the last pass by entry of native/, and prevNames the
+	// names of its entries, sorted; dirty, when not nil, holds the entries events
+	// came from since (nil: every entry is read). units and names collect this
+	// pass's; tried the manifests readBundle read.
+	prev      map[string]*unit
+	prevNames []string
+	dirty     map[string]bool
+	units     map[string]*unit
+	names     []string
+	tried     []string
 
 	origin string        // the record or bundle folder being read; stamped on its problems
 	seen   *observations // when plugwatch saw each file's identity change
@@ -189,35 +193,76 @@ func (r *diskReader) readRecords() {
 
 func (r *diskReader) readNative() {
 	dir := filepath.Join(r.l.Root, "native")
-	entries, _ := r.dir(dir)
 	plain := false // native/ is a folder, not a symlink to one
 	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
 		plain = true
 	}
+	if r.dirty != nil && r.prevNames != nil {
+		r.readNativeHint(dir, plain)
+		return
+	}
+	entries, _ := r.dir(dir)
 	for _, e := range entries {
-		name := e.Name()
-		if Ignored(name) {
-			continue
+		if name := e.Name(); !Ignored(name) {
+			r.entry(dir, name, plain, e.Type()&fs.ModeSymlink != 0)
 		}
+	}
+}
+
+// readNativeHint reads native/ for a pass asked for by events: it lists nothing and
+// stats only the entries events came from (and those left to judge); every other
+// entry is taken as the last pass found it, without a syscall.
+func (r *diskReader) readNativeHint(dir string, plain bool) {
+	names := r.prevNames
+	var extra []string
+	for path := range r.dirty {
+		if filepath.Dir(path) == dir {
+			if name := filepath.Base(path); !Ignored(name) {
+				if _, found := slices.BinarySearch(names, name); !found {
+					extra = append(extra, name)
+				}
+			}
+		}
+	}
+	if len(extra) > 0 {
+		names = slices.Concat(names, extra)
+		slices.Sort(names)
+		names = slices.Compact(names)
+	}
+	for _, name := range names {
 		path := filepath.Join(dir, name)
-		if u := r.prev[path]; u != nil && e.IsDir() && r.reusable(path, e, u) {
+		if u := r.prev[path]; u != nil && !r.dirty[path] && !u.young && !u.external {
 			r.reuse(path, u)
+			r.names = append(r.names, name)
 			continue
 		}
-		fi, err := os.Stat(path)
+		fi, err := os.Lstat(path)
 		if err != nil {
-			continue // a dangling symlink is neither a library nor a folder
+			continue // gone
 		}
-		if plain && e.Type()&fs.ModeSymlink == 0 {
-			r.infos[path] = fi
-		}
-		switch {
-		case fi.IsDir():
-			r.readUnit(path)
-		case fi.Mode().IsRegular() && IsLibraryName(name):
-			r.add(problem(path, BareLibrary, Warn, fmt.Sprintf(
-				"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name)))
-		}
+		r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
+	}
+}
+
+// entry reads one entry of native/: a bundle folder, or a bare library.
+func (r *diskReader) entry(dir, name string, plain, link bool) {
+	path := filepath.Join(dir, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return // a dangling symlink is neither a library nor a folder
+	}
+	r.names = append(r.names, name)
+	if plain && !link {
+		r.infos[path] = fi
+	}
+	switch {
+	case fi.IsDir():
+		r.readUnit(path)
+	case fi.Mode().IsRegular() && IsLibraryName(name):
+		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
+			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name))
+		r.add(p)
+		r.units[path] = &unit{problems: []Problem{p}}
 	}
 }
 

@@ -45,11 +45,13 @@ func (p *LoadedPlugin) Info() Plugin {
 	return p.info
 }
 
-// update changes the plugin's state-document entry.
-func (p *LoadedPlugin) update(f func(*Plugin)) {
+// update changes the plugin's state-document entry, and reports whether it changed.
+func (p *LoadedPlugin) update(f func(*Plugin)) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	before := p.info
 	f(&p.info)
+	return p.info != before
 }
 
 // Metadata returns what the library reported.

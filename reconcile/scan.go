@@ -67,7 +67,8 @@ type Scanner struct {
 	files         *fileCache
 	seen          *observations
 	passes        int
-	units         map[string]*unit // by bundle folder, from the last pass
+	units         map[string]*unit // by entry of native/, from the last pass
+	names         []string         // the entries of native/ the last pass found, sorted
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -145,7 +146,7 @@ func (s *Scanner) settle(ctx context.Context, pass func() (*Desired, error)) (*D
 		if err := s.stage.Cause(); err != nil {
 			return nil, fmt.Errorf("cannot probe the libraries: %w", err)
 		}
-		pass = func() (*Desired, error) { return s.desired(nil) }
+		pass = func() (*Desired, error) { return s.hint(nil) }
 	}
 }
 
@@ -165,7 +166,7 @@ func (s *Scanner) hint(paths []string) (*Desired, error) {
 	if !ok {
 		return s.desired(nil)
 	}
-	return s.desired(func(dir string) bool { return !dirty[dir] })
+	return s.desired(dirty)
 }
 
 // dirtyBundles maps event paths to the bundle folders they lie in; false when a
@@ -194,11 +195,11 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 	return dirty, true
 }
 
-// desired is one pass: it reads the disk (the bundle folders clean says sent no
-// event are taken as the last pass found them), looks every library up in the probe
-// stage without waiting, and decides. Claims whose probe is still running are
+// desired is one pass: it reads the disk (when dirty is not nil, the entries of
+// native/ not in it are taken as the last pass found them), looks every library up
+// in the probe stage without waiting, and decides. Claims whose probe is still running are
 // pending; the stage asks for another pass when results arrive.
-func (s *Scanner) desired(clean func(string) bool) (*Desired, error) {
+func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	l, err := s.layout()
 	if err != nil {
 		return nil, err
@@ -206,20 +207,20 @@ func (s *Scanner) desired(clean func(string) bool) (*Desired, error) {
 	r := &diskReader{
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
-		prev: s.units, clean: clean, units: map[string]*unit{},
+		prev: s.units, prevNames: s.names, dirty: dirty, units: map[string]*unit{},
 		seen: s.seen, first: s.passes == 0,
 	}
 	s.passes++
 	r.read()
 	s.files.sweep()
-	if clean == nil {
+	if dirty == nil {
 		s.seen.sweep()
 	}
 	for _, c := range r.claims {
 		r.resolve(c)
 	}
 	s.stage.lookup(r.claims)
-	s.units = r.units
+	s.units, s.names = r.units, r.names
 	d := decider{display: s.display}.decide(r.claims, r.problems)
 	for origin := range r.pending {
 		d.pend(origin)

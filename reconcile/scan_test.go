@@ -231,7 +231,8 @@ func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
 	reads = nil
 	d, err := s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "c", "libc.so")})
 	require.NoError(t, err)
-	assert.Equal(t, []string{root, filepath.Join(root, "active"), filepath.Join(root, "native"), filepath.Join(root, "native", "c")}, reads)
+	// native/ itself is not listed again: the event names the entry it came from.
+	assert.Equal(t, []string{root, filepath.Join(root, "active"), filepath.Join(root, "native", "c")}, reads)
 	assert.Equal(t, "v1", d.Plugins[1].Description)
 
 	// The event from b: read again, the new version found.
@@ -239,18 +240,18 @@ func TestDesiredHintReadsOnlyWhereEventsCameFrom(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v2", d.Plugins[1].Description)
 
-	// A new folder is always read; a removed one is gone.
+	// A new folder is read; a removed one is gone (each sent its event).
 	plugintest.Install(t, plugintest.Spec{Kind: "d"}, filepath.Join(root, "native", "d", "libd.so"))
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "a")))
-	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "d")})
+	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "d"), filepath.Join(root, "native", "a")})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"plugin::native::b", "plugin::native::c", "plugin::native::d"},
 		[]string{d.Plugins[0].Kind, d.Plugins[1].Kind, d.Plugins[2].Kind})
 
-	// A folder renamed over another is not the folder that was read: read again.
+	// A folder renamed over another: the events of both names read both again.
 	require.NoError(t, os.Rename(filepath.Join(root, "native", "c"), filepath.Join(root, "native", "a")))
 	reads = nil
-	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "d")})
+	d, err = s.DesiredHint(t.Context(), []string{filepath.Join(root, "native", "c"), filepath.Join(root, "native", "a")})
 	require.NoError(t, err)
 	assert.Contains(t, reads, filepath.Join(root, "native", "a"))
 	assert.Equal(t, filepath.Join(root, "native", "a", "libc.so"), d.Plugins[0].Library)

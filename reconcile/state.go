@@ -119,9 +119,12 @@ func (s *State) Sort() {
 	if s.Problems == nil {
 		s.Problems = []Problem{}
 	}
-	slices.SortStableFunc(s.Plugins, func(a, b Plugin) int {
+	byKind := func(a, b Plugin) int {
 		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library))
-	})
+	}
+	if !slices.IsSortedFunc(s.Plugins, byKind) {
+		slices.SortStableFunc(s.Plugins, byKind)
+	}
 	slices.SortStableFunc(s.Skipped, func(a, b Skipped) int {
 		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)))
 	})

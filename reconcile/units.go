@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -19,17 +18,6 @@ type unit struct {
 	folder   Identity // of the folder when it was read
 }
 
-// reusable reports whether the unit of a folder can stand for it in this pass: the
-// folder sent no event, is the same folder as when it was read (a folder renamed
-// over another is not, and neither is one whose entries changed), and nothing in it
-// was left to be judged later.
-func (r *diskReader) reusable(dir string, e fs.DirEntry, u *unit) bool {
-	if r.clean == nil || !r.clean(dir) || u.young || u.external {
-		return false
-	}
-	fi, err := e.Info()
-	return err == nil && identityOf(fi) == u.folder
-}
 
 func (r *diskReader) reuse(dir string, u *unit) {
 	r.claims = append(r.claims, u.claims...)

@@ -1,0 +1,137 @@
+package plugwatch_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/plugwatch/plugwatch/manifest"
+	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/probe"
+)
+
+// BenchmarkDropScaling: one bundle moved in (mv) to a root already holding N loaded
+// plugins, until the embedding host is told it loaded: p50 over the drops, the
+// daemon's CPU per drop (this process and its probe helpers) and passes per drop;
+// beside it, in the same run, the floor: the same chain done once by hand in this
+// process (rename, the fsnotify event, read the bundle's manifest, copy the library,
+// probe it in a warm helper, dlopen it). Run it with
+//
+//	go test . -run '^$' -bench DropScaling -benchtime 1x
+func BenchmarkDropScaling(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("bundles=%d", n), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			for i := range n {
+				writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
+			}
+			h := newHost()
+			d := start(b, root, h, 100*time.Millisecond)
+			h.wait(b, func() bool { return h.count() == n })
+			time.Sleep(time.Second) // let the passes the start asked for finish
+			src := filepath.Join(b.TempDir(), "drop")
+			writeBundle(b, src, 9999999)
+			dst := filepath.Join(root, "native", "zz-drop")
+			const drops = 20
+			var lat []time.Duration
+			var cpu time.Duration
+			var passes uint64
+			for b.Loop() {
+				for range drops {
+					time.Sleep(300 * time.Millisecond) // a quiet period before each drop
+					c0, p0, t0 := cpuTime(), d.Passes(), time.Now()
+					if err := os.Rename(src, dst); err != nil {
+						b.Fatal(err)
+					}
+					h.wait(b, func() bool { return h.is("plugin::native::k9999999", true) })
+					lat = append(lat, time.Since(t0))
+					time.Sleep(300 * time.Millisecond) // any trailing pass is counted
+					cpu += cpuTime() - c0
+					passes += d.Passes() - p0
+					os.Rename(dst, src)
+					h.wait(b, func() bool { return h.is("plugin::native::k9999999", false) })
+				}
+			}
+			floor := floorChain(b, drops)
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(floor.Microseconds())/1000, "floor-p50-ms")
+			b.ReportMetric(float64(percentile(lat, 0.5))/float64(floor), "p50/floor")
+			b.ReportMetric(float64(cpu.Microseconds())/1000/drops, "cpu-ms/drop")
+			b.ReportMetric(float64(passes)/drops, "passes/drop")
+		})
+	}
+}
+
+// cpuTime is the CPU time of this process and of its children that ended (probe
+// helpers are one per batch, so theirs is counted once they exited).
+func cpuTime() time.Duration {
+	var self, kids syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
+}
+
+// floorChain returns the p50 over drops of the chain a drop needs, done by hand.
+func floorChain(b *testing.B, drops int) time.Duration {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "native")
+	os.MkdirAll(dir, 0o755)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Add(dir); err != nil {
+		b.Fatal(err)
+	}
+	p := probe.New(probe.Options{})
+	defer p.Close()
+	src := filepath.Join(b.TempDir(), "drop")
+	writeBundle(b, src, 9999998)
+	dst := filepath.Join(dir, "drop")
+	var lat []time.Duration
+	for i := range drops {
+		time.Sleep(50 * time.Millisecond) // the spare helper is ready, as the daemon's is
+		t0 := time.Now()
+		if err := os.Rename(src, dst); err != nil {
+			b.Fatal(err)
+		}
+		<-w.Events
+		if _, err := manifest.ReadManifest(filepath.Join(dst, "plugin.yml")); err != nil {
+			b.Fatal(err)
+		}
+		cp := filepath.Join(dst, fmt.Sprintf(".libp.so.copy-%d", i))
+		data, err := os.ReadFile(filepath.Join(dst, "libp.so"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(cp, data, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		if r := p.ProbeBatch(b.Context(), []string{cp}); r[0].Err != nil {
+			b.Fatal(r[0].Err)
+		}
+		lib, err := native.Open(cp, native.DefaultRange())
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		lib.Close()
+		os.Remove(cp)
+		os.Rename(dst, src)
+	drain:
+		for {
+			select {
+			case <-w.Events:
+			case <-time.After(20 * time.Millisecond):
+				break drain
+			}
+		}
+	}
+	return percentile(lat, 0.5)
+}
