@@ -121,6 +121,12 @@ handle() {
 		failed=1
 		return 0
 	fi
+	if [ "$1" != unloaded ] && ! { [ -f "$3" ] && [ -r "$3" ]; }; then
+		# Gone again already, or never named: StreamKit keeps what it has.
+		say "cannot read the library ${3:-(none named)} of $2; StreamKit was left as it was"
+		failed=1
+		return 0
+	fi
 	if ! unload "$2" "$4"; then
 		case $1 in
 		unloaded) say "unloading $2 failed: $(why)" ;;
@@ -130,11 +136,6 @@ handle() {
 		return 0
 	fi
 	[ "$1" = unloaded ] && return 0
-	if [ -z "$3" ]; then
-		say "a $1 event of $2 without a library; StreamKit has no $2 now"
-		failed=1
-		return 0
-	fi
 	if ! upload "$2" "$3"; then
 		say "uploading $3 failed, StreamKit has no $2 now: $(why)"
 		failed=1

@@ -318,8 +318,9 @@ func writeLib(t *testing.T, path, content string) []byte {
 
 func TestStreamKitRecipe(t *testing.T) {
 	needCurl(t)
-	// A build root whose path has spaces, a semicolon, a quote and an ampersand.
-	build := filepath.Join(t.TempDir(), "my plugins; it's", ".plugins", "native")
+	// A build root whose path has spaces, a semicolon, quotes, a backslash and an
+	// ampersand.
+	build := filepath.Join(t.TempDir(), `my "plugins"; it's \ here`, ".plugins", "native")
 	gainLib := filepath.Join(build, "gain & co", "libgain.so")
 	echoLib := filepath.Join(build, "echo", "lib echo.so")
 	vendorLib := filepath.Join(build, "vendor", "libvendor.so")
@@ -416,13 +417,12 @@ func TestStreamKitRecipe(t *testing.T) {
 	})
 
 	t.Run("a library deleted before its upload", func(t *testing.T) {
-		sk := newFakeStreamKit(t)
+		sk := newFakeStreamKit(t, "plugin::native::gone")
 		missing := filepath.Join(build, "gone", "libgone.so")
-		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: "plugin::native::gone", Library: missing}), "STREAMKIT_URL="+sk.URL)
+		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Reloaded, Kind: "plugin::native::gone", Library: missing}), "STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 1, code)
-		assert.Len(t, sk.received(), 1, "only the unload reached StreamKit")
-		require.Len(t, lines, 2)
-		assert.Contains(t, lines[1], "uploading "+missing+" failed")
+		assert.Empty(t, sk.received(), "StreamKit keeps the build it has")
+		assert.Equal(t, []string{"streamkit-reload: cannot read the library " + missing + " of plugin::native::gone; StreamKit was left as it was"}, lines)
 	})
 
 	t.Run("bearer token", func(t *testing.T) {
