@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -64,8 +66,23 @@ func writeInspected(w io.Writer, d inspected) error {
 	for _, p := range m.Outputs {
 		fmt.Fprintf(w, "  %-10s %s\n", p.Name, typeString(p.Type))
 	}
-	fmt.Fprintf(w, "categories   %s\nparam schema %s\n", dash(strings.Join(m.Categories, ", ")), m.ParamSchema)
+	fmt.Fprintf(w, "categories   %s\n", dash(strings.Join(m.Categories, ", ")))
+	fmt.Fprintf(w, "param schema%s\n", schemaText(m.ParamSchema))
 	return nil
+}
+
+// schemaText is the param schema as inspect's text prints it after its label: an
+// empty schema ("{}" or "[]") on the same line; other JSON indented by two spaces per
+// level on the lines below, two spaces in; text that is not JSON as it is, quoted.
+func schemaText(s native.Schema) string {
+	var b bytes.Buffer
+	if json.Indent(&b, bytes.TrimSpace([]byte(s)), "  ", "  ") != nil {
+		return fmt.Sprintf(" %q (not JSON)", string(s))
+	}
+	if b.Len() <= 2 {
+		return " " + b.String()
+	}
+	return "\n  " + b.String()
 }
 
 func typeString(t native.TypeInfo) string {

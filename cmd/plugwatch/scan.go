@@ -7,7 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/plugwatch/plugwatch/reconcile"
@@ -33,7 +37,8 @@ func scan(ctx context.Context, a *app, asJSON, strict bool) int {
 	if asJSON {
 		err = writeJSON(a.Stdout, st)
 	} else {
-		err = writeState(a.Stdout, st)
+		raw, _ := json.Marshal(st) // for the fields the table reads from the document
+		err = writeState(a.Stdout, st, raw)
 	}
 	if err != nil {
 		return a.fail("writing the state: %v", err)
@@ -51,22 +56,48 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // writeState prints a state document for a person: a summary line, then tables of
-// plugins, skipped libraries and problems, with paths relative to the root.
-func writeState(w io.Writer, st *reconcile.State) error {
+// plugins, skipped libraries and problems, with paths relative to the root. raw is
+// the document's JSON, from which the table reads each plugin's smoke result when it
+// has one. A stale plugin (the old version still loaded after its new files failed)
+// is marked "(stale)" after its version and counted in the summary; a SMOKE column
+// appears when any plugin carries a smoke result.
+func writeState(w io.Writer, st *reconcile.State, raw []byte) error {
 	rel := func(p string) string {
 		if r, err := filepath.Rel(st.Root, p); err == nil && filepath.IsLocal(r) {
 			return r
 		}
 		return p
 	}
-	fmt.Fprintf(w, "%s: %s, %s, %s\n", st.Root,
-		plural(len(st.Plugins), "plugin"), plural(len(st.Skipped), "skipped library", "skipped libraries"),
-		plural(len(st.Problems), "problem"))
+	smokes := smokesOf(raw)
+	stale := 0
+	for _, p := range st.Plugins {
+		if p.Stale {
+			stale++
+		}
+	}
+	plugins := plural(len(st.Plugins), "plugin")
+	if stale > 0 {
+		plugins += fmt.Sprintf(" (%d stale)", stale)
+	}
+	fmt.Fprintf(w, "%s: %s, %s, %s\n", st.Root, plugins,
+		plural(len(st.Skipped), "skipped library", "skipped libraries"), plural(len(st.Problems), "problem"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(st.Plugins) > 0 {
-		fmt.Fprintln(tw, "\nKIND\tID\tVERSION\tSOURCE\tAPI\tLIBRARY")
+		smokeCol := ""
+		if len(smokes) > 0 {
+			smokeCol = "\tSMOKE"
+		}
+		fmt.Fprintln(tw, "\nKIND\tID\tVERSION\tSOURCE\tAPI\tLIBRARY"+smokeCol)
 		for _, p := range st.Plugins {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Kind, p.ID, dash(p.Version), p.Source, p.APIVersion, rel(p.Library))
+			version := dash(p.Version)
+			if p.Stale {
+				version += " (stale)"
+			}
+			smoke := ""
+			if len(smokes) > 0 {
+				smoke = "\t" + smokes[[2]string{p.Kind, p.Library}].String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s%s\n", p.Kind, p.ID, version, p.Source, p.APIVersion, rel(p.Library), smoke)
 		}
 	}
 	if len(st.Skipped) > 0 {
@@ -85,6 +116,49 @@ func writeState(w io.Writer, st *reconcile.State) error {
 		}
 	}
 	return nil
+}
+
+// smoke is a plugin's "smoke" object in the state document: the smoke test its
+// library passed under --smoke.
+type smoke struct {
+	Result       string            `json:"result"`
+	ProcessP50us float64           `json:"process_p50_us"`
+	Outputs      map[string]uint64 `json:"outputs"`
+}
+
+// String is the SMOKE cell: the result, the median process time and the packets of
+// each output pin, as "ok 3.1 µs out=50"; "-" for a plugin without a smoke result.
+func (s *smoke) String() string {
+	if s == nil {
+		return "-"
+	}
+	parts := []string{dash(s.Result), strconv.FormatFloat(s.ProcessP50us, 'f', -1, 64) + " µs"}
+	for _, name := range slices.Sorted(maps.Keys(s.Outputs)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, s.Outputs[name]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// smokesOf returns the smoke results of a state document's plugins, by kind and
+// library; empty when none has one, or when raw is not a state document.
+func smokesOf(raw []byte) map[[2]string]*smoke {
+	var doc struct {
+		Plugins []struct {
+			Kind    string `json:"kind"`
+			Library string `json:"library"`
+			Smoke   *smoke `json:"smoke"`
+		} `json:"plugins"`
+	}
+	out := map[[2]string]*smoke{}
+	if json.Unmarshal(raw, &doc) != nil {
+		return out
+	}
+	for _, p := range doc.Plugins {
+		if p.Smoke != nil {
+			out[[2]string{p.Kind, p.Library}] = p.Smoke
+		}
+	}
+	return out
 }
 
 func dash(s string) string {

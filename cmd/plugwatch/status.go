@@ -25,7 +25,7 @@ func statusCommand(fs *flag.FlagSet) runFunc {
 		if *asJSON {
 			_, err = a.Stdout.Write(raw)
 		} else {
-			err = writeState(a.Stdout, st)
+			err = writeState(a.Stdout, st, raw)
 		}
 		if err != nil {
 			return a.fail("writing the state: %v", err)
