@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -41,6 +42,14 @@ func BenchmarkDropScaling(b *testing.B) {
 			var lat []time.Duration
 			var cpu time.Duration
 			var passes uint64
+			if f := os.Getenv("PLUGWATCH_BENCH_CPUPROFILE"); f != "" {
+				out, err := os.Create(fmt.Sprintf("%s.%d", f, n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				pprof.StartCPUProfile(out)
+				defer pprof.StopCPUProfile()
+			}
 			for b.Loop() {
 				for range drops {
 					time.Sleep(300 * time.Millisecond) // a quiet period before each drop

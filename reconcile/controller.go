@@ -197,14 +197,7 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	next, ex := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
-	if prev != nil && !ex.edited && sameSet(c.loaded, next) {
-		st.Plugins = prev.Plugins // unchanged, and sorted: never changed once published
-	} else {
-		st.Plugins = make([]Plugin, 0, len(next))
-		for _, p := range next {
-			st.Plugins = append(st.Plugins, p.Info())
-		}
-	}
+	st.Plugins = pluginList(prev, c.loaded, next, ex.edited)
 	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.Sort()
 
@@ -245,7 +238,62 @@ type extras struct {
 	skipped  []Skipped
 	problems []Problem
 	pending  map[string]bool
-	edited   bool // a loaded plugin's entry changed in place
+	edited   map[string]bool // kinds whose loaded plugin's entry changed in place
+}
+
+func (ex *extras) edit(kind string, changed bool) {
+	if !changed {
+		return
+	}
+	if ex.edited == nil {
+		ex.edited = map[string]bool{}
+	}
+	ex.edited[kind] = true
+}
+
+// pluginList returns the document's plugins for the loaded set next, in document
+// order: the previous list with the entries of the kinds that changed taken out and
+// put back in place, so a pass costs what changed rather than a sort of them all.
+func pluginList(prev *State, old, next map[string]*LoadedPlugin, edited map[string]bool) []Plugin {
+	changed := maps.Clone(edited)
+	if changed == nil {
+		changed = map[string]bool{}
+	}
+	for k, p := range old {
+		if next[k] != p {
+			changed[k] = true
+		}
+	}
+	for k := range next {
+		if _, ok := old[k]; !ok {
+			changed[k] = true
+		}
+	}
+	if prev != nil && len(changed) == 0 {
+		return prev.Plugins // unchanged, and sorted: never changed once published
+	}
+	if prev == nil || len(changed) > len(next)/8+8 {
+		out := make([]Plugin, 0, len(next))
+		for _, p := range next {
+			out = append(out, p.Info())
+		}
+		slices.SortStableFunc(out, byKind)
+		return out
+	}
+	out := make([]Plugin, 0, len(next))
+	for _, p := range prev.Plugins {
+		if !changed[p.Kind] {
+			out = append(out, p)
+		}
+	}
+	for k := range changed {
+		if p := next[k]; p != nil {
+			info := p.Info()
+			i, _ := slices.BinarySearchFunc(out, info, byKind)
+			out = slices.Insert(out, i, info)
+		}
+	}
+	return out
 }
 
 // judged returns the pass's skipped entries and problems: those of d and the
@@ -308,7 +356,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			ex.pending[p.origin] = true
 			next[kind] = p
 		case wants[p.origin] == nil && d.Failed[p.origin]:
-			ex.edited = p.update(func(info *Plugin) { info.Stale = true }) || ex.edited
+			ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
 			next[kind] = p
 		}
 	}
@@ -329,9 +377,9 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			continue
 		}
 		if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity && cur.info.Library == w.Library {
-			ex.edited = cur.update(func(info *Plugin) {
+			ex.edit(w.Kind, cur.update(func(info *Plugin) {
 				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
-			}) || ex.edited
+			}))
 			next[w.Kind] = cur
 			continue
 		}
@@ -567,15 +615,3 @@ func sameDocument(a, b *State) bool {
 	return samePlugins && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
 }
 
-// sameSet reports whether two loaded sets hold the same plugins for the same kinds.
-func sameSet(a, b map[string]*LoadedPlugin) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, p := range a {
-		if b[k] != p {
-			return false
-		}
-	}
-	return true
-}

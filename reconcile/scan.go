@@ -212,8 +212,9 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	}
 	s.passes++
 	r.read()
-	s.files.sweep()
 	if dirty == nil {
+		// Only a pass that read everything knows which files are gone.
+		s.files.sweep()
 		s.seen.sweep()
 	}
 	for _, c := range r.claims {

@@ -119,9 +119,6 @@ func (s *State) Sort() {
 	if s.Problems == nil {
 		s.Problems = []Problem{}
 	}
-	byKind := func(a, b Plugin) int {
-		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library))
-	}
 	if !slices.IsSortedFunc(s.Plugins, byKind) {
 		slices.SortStableFunc(s.Plugins, byKind)
 	}
@@ -132,6 +129,11 @@ func (s *State) Sort() {
 		return cmp.Or(ComparePaths(a.Path, b.Path), strings.Compare(string(a.Code), string(b.Code)))
 	})
 	s.Problems = dedupe(s.Problems)
+}
+
+// byKind is the document order of plugins: by kind, then library.
+func byKind(a, b Plugin) int {
+	return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library))
 }
 
 // ComparePaths orders two slash-separated paths component by component in byte

@@ -22,9 +22,6 @@ type unit struct {
 func (r *diskReader) reuse(dir string, u *unit) {
 	r.claims = append(r.claims, u.claims...)
 	r.problems = append(r.problems, u.problems...)
-	for _, f := range u.files {
-		r.files.used[f] = true
-	}
 	r.units[dir] = u
 }
 
