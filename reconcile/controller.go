@@ -142,7 +142,13 @@ func (c *Controller) Step(ctx context.Context, h Hint) ([]Event, error) {
 	if h.Full || h.Rescan {
 		return c.reconcile(h.Rescan, func() (*Desired, error) { return c.scan.desired(nil) })
 	}
-	return c.reconcile(false, func() (*Desired, error) { return c.scan.hint(h.Paths) })
+	// The origins whose files went within the quiet period are read again too: a
+	// pass at the end of their grace must see what is there now.
+	paths := h.Paths
+	for origin := range c.gone {
+		paths = append(paths, origin)
+	}
+	return c.reconcile(false, func() (*Desired, error) { return c.scan.hint(paths) })
 }
 
 // Reconcile reads the whole disk and drives the loaded set towards it, making
@@ -614,4 +620,3 @@ func sameDocument(a, b *State) bool {
 		slices.Equal(a.Plugins, b.Plugins)
 	return samePlugins && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
 }
-

@@ -18,7 +18,6 @@ type unit struct {
 	folder   Identity // of the folder when it was read
 }
 
-
 func (r *diskReader) reuse(dir string, u *unit) {
 	r.claims = append(r.claims, u.claims...)
 	r.problems = append(r.problems, u.problems...)
