@@ -220,7 +220,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	for _, c := range r.claims {
 		r.resolve(c)
 	}
-	s.stage.lookup(r.claims)
+	s.stage.lookup(r.claims, dirty == nil)
 	s.units, s.names = r.units, r.names
 	d := decider{display: s.display}.decide(r.claims, r.problems)
 	for origin := range r.pending {

@@ -40,6 +40,7 @@ const maxBatch = 32
 type stage struct {
 	prober  Prober
 	copies  *copier
+	limits  *limits
 	open    func(path string) (*native.Library, error) // nil: probe only
 	timeout time.Duration                              // of an open in this process
 	retry   time.Duration                              // before a job that judged nothing is tried again
@@ -79,12 +80,14 @@ type verdict struct {
 	lib  *native.Library
 	copy private
 	seen uint64
+
+	transient bool // refused for a process limit, not for the file: a full pass judges it again
 }
 
 func newStage(p Prober, cp *copier, log *slog.Logger) *stage {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &stage{
-		prober: p, copies: cp, log: log, timeout: 5 * time.Second, retry: time.Second,
+		prober: p, copies: cp, log: log, limits: newLimits(), timeout: 5 * time.Second, retry: time.Second,
 		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{}, warned: map[string]bool{},
 		probation: map[Identity]bool{},
@@ -105,10 +108,17 @@ func (s *stage) lookAgain() {
 // Meta or ProbeErr, or errProbing while its job runs (a new identity's job is
 // queued). It forgets the identities no claim has any more, and returns how many
 // claims wait for a job.
-func (s *stage) lookup(claims []*claim) (waiting int) {
+func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pass++
+	if full {
+		for id, v := range s.m {
+			if v.done && v.transient {
+				delete(s.m, id) // a limit may have been raised, or plugins unloaded
+			}
+		}
+	}
 	used := make(map[Identity]bool, len(claims))
 	for _, c := range claims {
 		if c.Wasm || c.Fail != nil {
@@ -260,6 +270,8 @@ type job struct {
 	res  ProbeResult
 	lib  *native.Library
 	skip bool // judged nothing: forget it
+
+	transient bool // a process limit refused it: judged again by the next full pass
 }
 
 // run copies, probes and (under run) opens one batch, then publishes the verdicts.
@@ -307,6 +319,11 @@ func (s *stage) run(batch []*verdict) {
 		j.copy = private{} // from here on, held only with an open library
 		if j.skip || j.res.Err != nil || s.open == nil {
 			cp.remove()
+			continue
+		}
+		if err := s.limits.reserve(j.v.path); err != nil {
+			cp.remove()
+			j.res.Err, j.transient = err, true
 			continue
 		}
 		lib, err := s.openTimed(cp, j.v.path, j.v.id) // removes the copy when it fails
@@ -370,7 +387,7 @@ func (s *stage) publish(jobs []*job) {
 		if s.cause != nil && native.IsVerdict(j.res.Err) || j.res.Err == nil {
 			s.cause = nil
 		}
-		v.done, v.meta, v.err = true, j.res.Meta, j.res.Err
+		v.done, v.meta, v.err, v.transient = true, j.res.Meta, j.res.Err, j.transient
 		if j.lib != nil {
 			v.lib, v.copy, v.seen = j.lib, j.copy, 0
 		}
