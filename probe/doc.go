@@ -54,7 +54,7 @@
 //
 // # Protocol
 //
-// The parent starts the helper with PLUGWATCH_PROBE_HELPER=2 (the protocol version)
+// The parent starts the helper with PLUGWATCH_PROBE_HELPER=3 (the protocol version)
 // and GOTRACEBACK=single (no core dumps) in its environment and three pipes as
 // descriptors 3, 4 and 5 (exec.Cmd.ExtraFiles): requests on 3, replies on 4, and on 5
 // the Go runtime's crash report (runtime/debug.SetCrashOutput), from which the parent
