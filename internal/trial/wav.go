@@ -52,6 +52,9 @@ func ReadWAV(path string) (s *Samples, err error) {
 			s, err = fail("malformed (%v)", v)
 		}
 	}()
+	if problem := chunkProblem(data); problem != "" {
+		return fail("%s", problem)
+	}
 	d := wav.NewDecoder(bytes.NewReader(data))
 	if !d.IsValidFile() {
 		return fail("no RIFF WAVE header with a format and audio data")
@@ -69,7 +72,10 @@ func ReadWAV(path string) (s *Samples, err error) {
 		return fail("format %d; use PCM (1) or IEEE float (3)", format)
 	}
 	if d.SampleRate == 0 || d.SampleRate > maxRate {
-		return fail("sample rate %d", d.SampleRate)
+		return fail("sample rate %d; plugwatch reads 1 to %d Hz", d.SampleRate, maxRate)
+	}
+	if d.NumChans > maxChannels {
+		return fail("%d channels; plugwatch reads 1 to %d", d.NumChans, maxChannels)
 	}
 	buf, err := d.FullPCMBuffer()
 	if err != nil {
@@ -89,6 +95,28 @@ func ReadWAV(path string) (s *Samples, err error) {
 		}
 	}
 	return out, nil
+}
+
+// chunkProblem says what is wrong with the RIFF chunks of data, or "". The decoder
+// allocates what a chunk's size says before it reads the chunk, so a size past the
+// end of the file is refused here (but the data chunk's: a truncated file's samples
+// are read up to its end).
+func chunkProblem(data []byte) string {
+	if len(data) < 12 || string(data[:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
+		return "no RIFF WAVE header"
+	}
+	for off := 12; off+8 <= len(data); {
+		id, size := data[off:off+4], uint64(binary.LittleEndian.Uint32(data[off+4:]))
+		body := off + 8
+		if size > uint64(len(data)-body) {
+			if string(id) == "data" {
+				return ""
+			}
+			return fmt.Sprintf("its chunk %q of %d bytes runs past the end of the file", id, size)
+		}
+		off = body + int(size) + int(size&1)
+	}
+	return ""
 }
 
 // extensibleSubformat returns the format tag in the sub-format GUID of a
