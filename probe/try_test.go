@@ -50,7 +50,7 @@ func TestTryFailures(t *testing.T) {
 		{"crash", probe.TryCrashed, "process_packet", 0},
 		{"error", probe.TryFailed, "process_packet", 0},
 		{"refuse", probe.TryFailed, "create_instance", 0},
-		{"hang", probe.TryHung, "process_packet", 500 * time.Millisecond},
+		{"hang", probe.TryHung, "process_packet", time.Second},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			lib := plugintest.Build(t, plugintest.FaultyGain(6, tc.fault))

@@ -98,7 +98,7 @@ func TestTrySchemaRealOutput(t *testing.T) {
 		{"a crash at packet 9", []string{"./libcrash.so", "--params", `{"at": 9}`}, 1, probe.TryCrashed, "process_packet", 9},
 		{"an error at packet 12", []string{"./liberror.so", "--params", `{"at": 12}`}, 1, probe.TryFailed, "process_packet", 12},
 		{"NULL from create_instance", []string{"./librefuse.so"}, 1, probe.TryFailed, "create_instance", 0},
-		{"a hang at packet 2", []string{"./libhang.so", "--params", `{"at": 2}`, "--timeout", "300ms"}, 1, probe.TryHung, "process_packet", 2},
+		{"a hang at packet 2", []string{"./libhang.so", "--params", `{"at": 2}`, "--timeout", "1s"}, 1, probe.TryHung, "process_packet", 2},
 		{"a library that cannot be probed", []string{"./libfuture.so"}, 1, probe.TryFailed, "probe", 0},
 		{"a library that crashes when opened", []string{"./libsegv.so"}, 1, probe.TryFailed, "probe", 0},
 	} {
