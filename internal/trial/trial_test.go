@@ -272,3 +272,49 @@ func write(t *testing.T, dir, name string, data []byte) string {
 	require.NoError(t, os.WriteFile(p, data, 0o644))
 	return p
 }
+
+func TestCollector(t *testing.T) {
+	outs := []native.OutputPin{
+		{Name: "audio", Type: native.TypeInfo{Type: native.RawAudio}},
+		{Name: "words", Type: native.TypeInfo{Type: native.Transcription}},
+		{Name: "ctl", Type: native.TypeInfo{Type: native.Custom, CustomTypeID: "a"}},
+		{Name: "bin", Type: native.TypeInfo{Type: native.Binary}},
+		{Name: "idle", Type: native.TypeInfo{Type: native.RawAudio}},
+	}
+	c := newCollector(outs, []string{"audio"})
+	c.add("audio", native.AudioFrame{SampleRate: 8000, Channels: 1, Samples: []float32{0.5, -0.25}})
+	c.add("audio", native.AudioFrame{SampleRate: 16000, Channels: 2, Samples: []float32{1, 1}}) // another format: counted, not kept
+	c.add("words", native.TranscriptionPacket(`{"text":"hi there","segments":[]}`))
+	c.add("words", native.TranscriptionPacket(`not json`))
+	c.add("ctl", native.CustomPacket{TypeID: "a", JSON: []byte(`{"x": 1}`)})
+	c.add("ctl", native.CustomPacket{TypeID: "b", JSON: []byte(`{"x": 2}`)})
+	c.add("ctl", native.CustomPacket{TypeID: "a", JSON: []byte(`{"x": 3}`)})
+	c.add("bin", native.BinaryPacket("abc"))
+	c.add("bin", native.BinaryWithMetaPacket{Data: []byte("de")})
+	c.add("extra", native.TextPacket("off the map"))
+	require.Equal(t, []int{2, 2, 3, 2, 0, 1}, c.counts())
+
+	got, kept := c.outputs()
+	require.Len(t, got, 6)
+	require.Equal(t, 2, got[0].Packets)
+	require.Equal(t, 8000, got[0].SampleRate)
+	require.Equal(t, 3, got[0].Frames)
+	require.Equal(t, 0.0, *got[0].PeakDBFS)
+	require.Equal(t, []string{"hi there", "not json"}, got[1].Texts)
+	require.Nil(t, got[1].Audio)
+	require.Equal(t, []string{"a", "b"}, got[2].CustomTypes)
+	require.JSONEq(t, `{"x": 1}`, string(got[2].CustomJSON))
+	require.Equal(t, 5, got[3].Bytes)
+	require.Equal(t, Output{Pin: "idle", Type: native.RawAudio, Audio: &Audio{}, Texts: []string{}, CustomTypes: []string{}}, got[4])
+	require.Equal(t, Output{Pin: "extra", Type: native.Text, Packets: 1, Texts: []string{"off the map"}, CustomTypes: []string{}}, got[5])
+	require.Equal(t, map[string]*Samples{"audio": {Rate: 8000, Channels: 1, Data: []float32{0.5, -0.25}}}, kept)
+
+	b, err := json.Marshal(got[2])
+	require.NoError(t, err)
+	require.JSONEq(t, `{"pin":"ctl","type":"custom","packets":3,"texts":[],"custom_types":["a","b"],"custom_json":{"x":1},"bytes":0}`, string(b))
+
+	require.Equal(t, []Output{
+		{Pin: "audio", Type: native.RawAudio, Packets: 7, Texts: []string{}, CustomTypes: []string{}},
+		{Pin: "words", Type: native.Transcription, Texts: []string{}, CustomTypes: []string{}},
+	}, Counted(outs[:2], []int{7}))
+}
