@@ -43,6 +43,15 @@
 // another helper, and the results the crashed helper gave before are kept. The Prober
 // remembers nothing about the libraries it probed.
 //
+// # Trying a plugin
+//
+// [Prober.Try] runs one instance of a library's plugin in a fresh helper (create,
+// the input packets or a source's ticks, flush, destroy) and returns a [Report] of
+// what it did, which marshals to the document of `plugwatch try --json`. The helper
+// tells the parent before and after each call, so a plugin that crashes or hangs
+// the helper is a Report naming the call and the packet index, never the caller's
+// crash; the helper is gone with its process group when Try returns.
+//
 // # Processes a library starts
 //
 // A helper is a child subreaper (Linux): whatever process a library starts becomes
@@ -54,7 +63,7 @@
 //
 // # Protocol
 //
-// The parent starts the helper with PLUGWATCH_PROBE_HELPER=2 (the protocol version)
+// The parent starts the helper with PLUGWATCH_PROBE_HELPER=3 (the protocol version)
 // and GOTRACEBACK=single (no core dumps) in its environment and three pipes as
 // descriptors 3, 4 and 5 (exec.Cmd.ExtraFiles): requests on 3, replies on 4, and on 5
 // the Go runtime's crash report (runtime/debug.SetCrashOutput), from which the parent
@@ -65,7 +74,9 @@
 // both. Gob carries strings as bytes, so metadata comes back exactly as native.Probe
 // returned it. The parent sends the next request only after the reply; its first
 // request, for the empty path, readies both ends before the helper counts as
-// started.
+// started. A request to try a library is answered by a stream of messages (the
+// metadata, each call's begin and end, the plugin's log lines, then the outcome),
+// after which the parent stops the helper.
 //
 // A helper's standard input, output and error are what [Options.Command] set, by
 // default the null device: whatever a library prints is discarded, and never mixes

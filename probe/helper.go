@@ -20,7 +20,7 @@ import (
 const envHelper = "PLUGWATCH_PROBE_HELPER"
 
 // protocolVersion changes whenever the messages of wire.go do.
-const protocolVersion = 2
+const protocolVersion = 3
 
 // maxCrashReport bounds how much of a helper's crash report is kept; the lines that
 // name the signal come first.

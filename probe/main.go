@@ -94,6 +94,10 @@ func serve(version string) int {
 		}
 	}()
 	for r := range reqs {
+		if r.Try != nil {
+			serveTry(enc, pipes, r)
+			continue // the parent stops us
+		}
 		if helperHook != nil {
 			helperHook(r.Path)
 		}

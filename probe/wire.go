@@ -6,16 +6,18 @@ import (
 	"reflect"
 	"syscall"
 
+	"github.com/plugwatch/plugwatch/internal/trial"
 	"github.com/plugwatch/plugwatch/native"
 )
 
 // The messages between parent and helper, encoded with encoding/gob. Change
 // protocolVersion with them.
 
-// request asks a helper to probe one library.
+// request asks a helper to probe one library, or with Try to try it.
 type request struct {
 	Path string // absolute
 	ABI  native.Range
+	Try  *trial.Config
 }
 
 // reply is the helper's hello (Hello set) or its answer to one request: metadata,
@@ -27,6 +29,7 @@ type reply struct {
 	Meta    wireMeta
 	HasErr  bool
 	Err     wireError
+	Try     *tryMsg // the messages of a try (tryWire.go)
 }
 
 // wireMeta is native.Metadata with nothing gob would change: no pointers (a pointer

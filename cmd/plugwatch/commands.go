@@ -24,6 +24,8 @@ var commands = []*command{
 		argsUsage: "ID", args: exactly(1), flags: removeCommand},
 	{name: "migrate", summary: "move bare libraries of native/ into folders of their own",
 		args: exactly(0), flags: migrateCommand},
+	{name: "try", summary: "run one instance of a plugin on test input and report what it did",
+		argsUsage: "LIB|ID", args: exactly(1), flags: tryCommand},
 	{name: "version", summary: "print the version", args: exactly(0), flags: versionCommand},
 }
 

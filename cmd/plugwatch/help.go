@@ -86,23 +86,7 @@ type pendingCommand struct {
 	flags                    func(fs *flag.FlagSet)
 }
 
-var pending = []pendingCommand{
-	{after: "migrate", name: "try", argsUsage: "LIB|ID",
-		summary: "run one instance of a plugin on test input and report what it did",
-		flags: func(fs *flag.FlagSet) {
-			fs.String("params", "", "JSON for create_instance, @FILE to read it, null for NULL (default: the defaults of the plugin's param_schema)")
-			fs.String("input", "", "sine:HZ, silence, noise, FILE.wav or text:STRING (default: what the pin takes: sine:440 for audio, text:hello for text)")
-			fs.String("pin", "", "the input pin to send to (default: the first)")
-			fs.Duration("duration", time.Second, "how long synthetic audio lasts")
-			fs.Duration("frame", 20*time.Millisecond, "the length of one audio packet")
-			fs.Uint("rate", 0, "the sample rate of synthetic audio (default: the pin's, else 48000)")
-			fs.Uint("channels", 0, "the channels of synthetic audio (default: the pin's, else 1)")
-			fs.Uint("ticks", 0, "how often a source is ticked (default: its max_ticks, else 50)")
-			fs.Func("output", "write an output pin's audio as 32-bit float WAV (repeatable)", func(string) error { return nil })
-			fs.Duration("timeout", 10*time.Second, "the time one call may take before it counts as hung")
-			fs.Bool("json", false, "print the result as one JSON object")
-		}},
-}
+var pending = []pendingCommand{}
 
 var pendingFlags = map[string]func(fs *flag.FlagSet){
 	"run": func(fs *flag.FlagSet) {

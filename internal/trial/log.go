@@ -1,0 +1,59 @@
+package trial
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+)
+
+// logger returns a logger whose records go to f as the plugin's log lines. The
+// records native makes of a plugin's line carry its "target"; the others are
+// plugwatch's own words about the plugin (a packet it could not read), which keep
+// their attributes in the message and the target "plugwatch".
+func logger(f func(Log)) *slog.Logger { return slog.New(logHandler{f}) }
+
+type logHandler struct{ f func(Log) }
+
+func (logHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logHandler) Handle(_ context.Context, r slog.Record) error {
+	l := Log{Level: levelName(r.Level), Message: r.Message}
+	target, found := "", false
+	var extra []string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "target":
+			target, found = a.Value.String(), true
+		case "kind":
+		default:
+			extra = append(extra, a.Key+"="+a.Value.String())
+		}
+		return true
+	})
+	if !found {
+		target = "plugwatch"
+		if len(extra) > 0 {
+			l.Message += " (" + strings.Join(extra, ", ") + ")"
+		}
+	}
+	l.Target = target
+	h.f(l)
+	return nil
+}
+
+func (h logHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logHandler) WithGroup(string) slog.Handler      { return h }
+
+// levelName names a level as the try document does; native logs a plugin's trace
+// and debug lines at slog's debug level.
+func levelName(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "debug"
+	case l < slog.LevelWarn:
+		return "info"
+	case l < slog.LevelError:
+		return "warn"
+	}
+	return "error"
+}

@@ -1,0 +1,462 @@
+package trial
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plugwatch/plugwatch/native"
+)
+
+// DefaultTranscription is the input of a transcription pin without --input.
+const DefaultTranscription = `{"text":"hello","segments":[],"language":"en"}`
+
+// DefaultText is the input of a text pin without --input.
+const DefaultText = "hello"
+
+// DefaultSineHz is the frequency of the sine a raw audio pin gets without --input.
+const DefaultSineHz = 440
+
+// The amplitude of synthetic audio: sine and noise.
+const amplitude = 0.5
+
+// noiseSeed seeds the noise input, the same every run.
+const noiseSeed = 0x706c7567 // "plug"
+
+// Hooks are told of a try's progress as it runs, so that a process watching the
+// one that runs the plugin knows which call a crash or a hang happened in. Each may
+// be nil.
+type Hooks struct {
+	// Begin is called before each call of the plugin with the call's name and the
+	// 0-based packet or tick index (0 for the calls made once).
+	Begin func(call string, packet int)
+	// End is called after each call with how long it took (negative for
+	// get_source_config when the plugin does not provide it: no call was made) and
+	// the packets each output pin received so far, by index (as Outcome.Outputs).
+	End func(call string, packet int, took time.Duration, outputs []int)
+	// Log receives the plugin's log lines, from whichever thread the plugin logs on,
+	// during a call or between calls.
+	Log func(Log)
+}
+
+// Outcome is what Run found: the parts of a Report that the plugin's process
+// knows. The timings and log lines went to the Hooks.
+type Outcome struct {
+	Input   *Input   `json:"input,omitempty"`   // nil for a source or a plugin without input pins
+	Outputs []Output `json:"outputs"`           // every output pin of the metadata, in order, then any other pin a packet came on
+	Failure *Error   `json:"failure,omitempty"` // the call that failed; nil when every call succeeded
+	// PerPacket is the call made once per packet ("process_packet", or "tick" for
+	// a source) once the run got that far, else "".
+	PerPacket string `json:"per_packet,omitempty"`
+	// Audio holds the audio of each pin of Config.Capture (frames of the first
+	// packet's rate and channel count; packets of another format are left out). It
+	// is not in the outcome's JSON.
+	Audio map[string]*Samples `json:"-"`
+}
+
+// Run runs one instance of the library's plugin as Config says: create_instance,
+// get_source_config (API version 3 and later), the input packets or the ticks,
+// flush, destroy_instance. A call that fails ends the run (the instance is still
+// destroyed; flush is skipped) and is Outcome.Failure. It fails, before anything
+// runs, with an *OptionError when cfg does not fit the plugin.
+//
+// The plugin runs in the calling process: a crash or a hang of the plugin is the
+// caller's. Run it in a helper process.
+func Run(lib *native.Library, cfg Config, h Hooks) (*Outcome, error) {
+	md := lib.Metadata()
+	p, err := resolve(md, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if h.Begin == nil {
+		h.Begin = func(string, int) {}
+	}
+	if h.End == nil {
+		h.End = func(string, int, time.Duration, []int) {}
+	}
+	if h.Log == nil {
+		h.Log = func(Log) {}
+	}
+	r := &runner{h: h, col: newCollector(md.Outputs, cfg.Capture)}
+	o := &Outcome{}
+	var inst *native.Instance
+	o.Failure = r.call("create_instance", 0, func() error {
+		var err error
+		inst, err = lib.NewInstance(p.params, native.InstanceOptions{Logger: logger(h.Log), Output: r.col.add})
+		return err
+	})
+	if o.Failure == nil {
+		o.Failure = r.run(inst, md, p, cfg, o)
+		if o.Failure == nil {
+			o.Failure = r.call("flush", 0, inst.Flush)
+		}
+		if f := r.call("destroy_instance", 0, inst.Close); o.Failure == nil {
+			o.Failure = f
+		}
+	}
+	o.Outputs, o.Audio = r.col.outputs()
+	return o, nil
+}
+
+type runner struct {
+	h   Hooks
+	col *collector
+}
+
+// call makes one call of the plugin between the hooks and returns its failure.
+func (r *runner) call(name string, packet int, f func() error) *Error {
+	r.h.Begin(name, packet)
+	start := time.Now()
+	err := f()
+	r.h.End(name, packet, time.Since(start), r.col.counts())
+	if err == nil {
+		return nil
+	}
+	return failure(name, packet, err)
+}
+
+// failure is the Error of a call that returned err.
+func failure(call string, packet int, err error) *Error {
+	e := &Error{Call: call, Packet: packet, Message: err.Error()}
+	if ce, ok := errors.AsType[*native.CallError](err); ok {
+		switch {
+		case !errors.Is(ce.Err, native.ErrCallFailed):
+			e.Message = ce.Err.Error()
+			if ce.Message != "" {
+				e.Message += ": " + ce.Message
+			}
+		case call == "create_instance":
+			e.Message = "create_instance " + ce.Message
+		default:
+			e.Message = ce.Message
+		}
+	}
+	return e
+}
+
+// run sends the input or makes the ticks.
+func (r *runner) run(inst *native.Instance, md native.Metadata, p *plan, cfg Config, o *Outcome) *Error {
+	if md.APIVersion >= 3 {
+		r.h.Begin("get_source_config", 0)
+		start := time.Now()
+		sc, provided, err := inst.SourceConfig()
+		took := time.Since(start)
+		if !provided && err == nil {
+			took = -1
+		}
+		r.h.End("get_source_config", 0, took, r.col.counts())
+		if err != nil {
+			return failure("get_source_config", 0, err)
+		}
+		if sc.IsSource {
+			return r.ticks(inst, sc, cfg, o)
+		}
+	}
+	o.PerPacket = "process_packet"
+	if p.pin == "" {
+		return nil // no input pin: nothing to send
+	}
+	in := &Input{Pin: p.pin, Type: p.inputType}
+	o.Input = in
+	send := func(pkt native.Packet) *Error {
+		i := in.Packets
+		in.Packets++
+		return r.call("process_packet", i, func() error { return inst.Process(p.pin, pkt) })
+	}
+	switch {
+	case p.src.Kind == Text:
+		return send(native.TextPacket(p.src.Text))
+	case p.transcription:
+		return send(native.TranscriptionPacket(DefaultTranscription))
+	case p.src.Kind == 0:
+		return nil
+	}
+	g := newGenerator(p, cfg.WAV)
+	var lv level
+	defer func() { in.Audio = lv.audio() }()
+	buf := make([]float32, p.frame*p.channels)
+	for seq := uint64(0); ; seq++ {
+		start := g.pos
+		samples := g.next(buf)
+		if samples == nil {
+			return nil
+		}
+		lv.add(p.rate, p.channels, samples)
+		frames := uint64(len(samples) / p.channels)
+		meta := &native.PacketMetadata{
+			TimestampUS: uint64(start) * 1_000_000 / uint64(p.rate), HasTimestamp: true,
+			DurationUS: frames * 1_000_000 / uint64(p.rate), HasDuration: true,
+			Sequence: seq, HasSequence: true,
+		}
+		pkt := native.AudioFrame{SampleRate: uint32(p.rate), Channels: uint16(p.channels), Samples: samples, Metadata: meta}
+		if f := send(pkt); f != nil {
+			return f
+		}
+	}
+}
+
+// ticks ticks a source: Config.Ticks times, else its max_ticks when not 0, else
+// DefaultTicks; it stops early when a tick says done.
+func (r *runner) ticks(inst *native.Instance, sc native.SourceConfig, cfg Config, o *Outcome) *Error {
+	o.PerPacket = "tick"
+	n := uint64(cfg.Ticks)
+	if n == 0 {
+		n = sc.MaxTicks
+	}
+	if n == 0 {
+		n = DefaultTicks
+	}
+	for i := uint64(0); i < n; i++ {
+		var done bool
+		f := r.call("tick", int(min(i, math.MaxInt32)), func() error {
+			var err error
+			done, err = inst.Tick()
+			return err
+		})
+		if f != nil {
+			return f
+		}
+		if done {
+			return nil
+		}
+	}
+	return nil
+}
+
+// plan is a Config resolved against a plugin's metadata.
+type plan struct {
+	params        []byte // nil for NULL
+	pin           string // "" when the plugin has no input pin
+	inputType     native.PacketType
+	src           Source // Kind 0: no packets (or the default transcription)
+	transcription bool   // send DefaultTranscription
+	rate          int
+	channels      int
+	frame         int // frames per packet
+	total         int // frames of synthetic audio
+}
+
+// resolve checks cfg against the metadata and fills in the defaults.
+func resolve(md native.Metadata, cfg Config) (*plan, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	p := &plan{}
+	switch {
+	case cfg.Params == nil:
+		p.params = DefaultParams(string(md.ParamSchema))
+	case isNull(cfg.Params):
+	case !json.Valid(cfg.Params):
+		return nil, &OptionError{Option: "params", Value: string(cfg.Params), Problem: "not JSON"}
+	default:
+		p.params = cfg.Params
+	}
+	for _, name := range cfg.Capture {
+		i := -1
+		for j, o := range md.Outputs {
+			if o.Name == name {
+				i = j
+			}
+		}
+		switch {
+		case i < 0:
+			return nil, &OptionError{Option: "output", Value: name, Problem: "no output pin of that name; " + pinList("output", outputNames(md.Outputs))}
+		case !audioType(md.Outputs[i].Type.Type):
+			return nil, &OptionError{Option: "output", Value: name, Problem: "the pin outputs " + md.Outputs[i].Type.Type.String() + ", not audio"}
+		}
+	}
+	var pin *native.InputPin
+	for i := range md.Inputs {
+		if cfg.Pin == "" || md.Inputs[i].Name == cfg.Pin {
+			pin = &md.Inputs[i]
+			break
+		}
+	}
+	if pin == nil {
+		if cfg.Pin != "" {
+			var names []string
+			for _, in := range md.Inputs {
+				names = append(names, in.Name)
+			}
+			return nil, &OptionError{Option: "pin", Value: cfg.Pin, Problem: "no input pin of that name; " + pinList("input", names)}
+		}
+		return p, nil // no input pin: no packets (a source, or create-flush-destroy)
+	}
+	p.pin = pin.Name
+	var first native.PacketType = native.Any
+	if len(pin.Types) > 0 {
+		first = pin.Types[0].Type
+	}
+	if cfg.Input != "" {
+		src, err := ParseInput(cfg.Input)
+		if err != nil {
+			return nil, err
+		}
+		want := native.RawAudio
+		if !src.audio() {
+			want = native.Text
+		}
+		if !accepts(pin, want) {
+			return nil, &OptionError{Option: "input", Value: cfg.Input, Problem: "sends " + want.String() + " but pin " + pin.Name + " takes " + typeList(pin)}
+		}
+		p.src = src
+	} else {
+		switch first {
+		case native.RawAudio, native.Any, native.Passthrough:
+			p.src = Source{Kind: Sine, Hz: DefaultSineHz}
+		case native.Text:
+			p.src = Source{Kind: Text, Text: DefaultText}
+		case native.Transcription:
+			p.transcription = true
+		}
+	}
+	switch {
+	case p.transcription:
+		p.inputType = native.Transcription
+	case p.src.Kind == Text:
+		p.inputType = native.Text
+	case p.src.Kind != 0:
+		p.inputType = native.RawAudio
+	default:
+		p.inputType = first
+		return p, nil
+	}
+	if p.inputType != native.RawAudio {
+		return p, nil
+	}
+	p.rate, p.channels = cfg.Rate, cfg.Channels
+	for _, t := range pin.Types {
+		if t.Type == native.RawAudio && t.AudioFormat != nil {
+			if p.rate == 0 {
+				p.rate = int(t.AudioFormat.SampleRate)
+			}
+			if p.channels == 0 {
+				p.channels = int(t.AudioFormat.Channels)
+			}
+			break
+		}
+	}
+	if p.rate == 0 {
+		p.rate = DefaultRate
+	}
+	if p.channels == 0 {
+		p.channels = DefaultChannels
+	}
+	dur := cmp(cfg.Duration, DefaultDuration)
+	if p.src.Kind == WAVFile {
+		p.rate, p.channels = cfg.WAV.Rate, cfg.WAV.Channels
+		p.total = cfg.WAV.Frames()
+	} else {
+		p.total = int(math.Round(float64(p.rate) * dur.Seconds()))
+	}
+	frame := cmp(cfg.Frame, DefaultFrame)
+	p.frame = int(math.Round(float64(p.rate) * frame.Seconds()))
+	if p.frame < 1 {
+		return nil, &OptionError{Option: "frame", Value: frame.String(), Problem: "shorter than one sample at " + strconv.Itoa(p.rate) + " Hz"}
+	}
+	if p.frame*p.channels > 1<<26 {
+		return nil, &OptionError{Option: "frame", Value: frame.String(), Problem: "over 64 Mi samples in one packet"}
+	}
+	return p, nil
+}
+
+// cmp returns d, or def when d is 0.
+func cmp(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func audioType(t native.PacketType) bool {
+	return t == native.RawAudio || t == native.Any || t == native.Passthrough
+}
+
+// accepts reports whether the pin takes packets of type t.
+func accepts(pin *native.InputPin, t native.PacketType) bool {
+	for _, pt := range pin.Types {
+		if pt.Type == t || pt.Type == native.Any || pt.Type == native.Passthrough {
+			return true
+		}
+	}
+	return false
+}
+
+func typeList(pin *native.InputPin) string {
+	var names []string
+	for _, t := range pin.Types {
+		names = append(names, t.Type.String())
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	return strings.Join(names, ", ")
+}
+
+func outputNames(outs []native.OutputPin) []string {
+	var names []string
+	for _, o := range outs {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+func pinList(dir string, names []string) string {
+	if len(names) == 0 {
+		return "the plugin has no " + dir + " pins"
+	}
+	return "its " + dir + " pins are " + strings.Join(names, ", ")
+}
+
+// generator makes the frames of an audio input.
+type generator struct {
+	src      Source
+	rate     int
+	channels int
+	frame    int
+	total    int
+	pos      int // frames made
+	rng      *rand.Rand
+	wav      *Samples
+}
+
+func newGenerator(p *plan, wav *Samples) *generator {
+	return &generator{
+		src: p.src, rate: p.rate, channels: p.channels, frame: p.frame, total: p.total,
+		rng: rand.New(rand.NewPCG(noiseSeed, noiseSeed)), wav: wav,
+	}
+}
+
+// next fills buf with the next frame (the last one may be shorter) and returns the
+// part filled, or nil at the end.
+func (g *generator) next(buf []float32) []float32 {
+	n := min(g.frame, g.total-g.pos)
+	if n <= 0 {
+		return nil
+	}
+	out := buf[:n*g.channels]
+	switch g.src.Kind {
+	case WAVFile:
+		copy(out, g.wav.Data[g.pos*g.channels:])
+	case Silence:
+		clear(out)
+	case Noise:
+		for i := range out {
+			out[i] = float32((g.rng.Float64()*2 - 1) * amplitude)
+		}
+	case Sine:
+		w := 2 * math.Pi * g.src.Hz / float64(g.rate)
+		for f := range n {
+			v := float32(amplitude * math.Sin(w*float64(g.pos+f)))
+			for c := range g.channels {
+				out[f*g.channels+c] = v
+			}
+		}
+	}
+	g.pos += n
+	return out
+}
