@@ -50,6 +50,10 @@ type Config struct {
 	// (default 5s). Options.Prober, when nil, is a pool of probe helper processes
 	// (package probe): the embedding program must call probe.Main first in main.
 	ProbeTimeout time.Duration
+	// Smoke tries every library that passed its probe before it is opened (run
+	// --smoke), with SmokeParams by kind; see SmokeTester.
+	Smoke       bool
+	SmokeParams map[string][]byte
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 	// Host is told of every load, reload and unload; nil means nobody.
@@ -102,6 +106,16 @@ func New(cfg Config) (*Daemon, error) {
 	if opts.Prober == nil {
 		helpers = probe.New(probe.Options{ABI: opts.ABI, Timeout: cfg.ProbeTimeout, Logger: log})
 		opts.Prober = helpers
+	}
+	if cfg.Smoke && opts.Smoker == nil {
+		pool, ok := opts.Prober.(*probe.Prober)
+		if !ok {
+			if helpers == nil {
+				helpers = probe.New(probe.Options{ABI: opts.ABI, Timeout: cfg.ProbeTimeout, Logger: log})
+			}
+			pool = helpers
+		}
+		opts.Smoker = SmokeTester(pool, cfg.SmokeParams, log)
 	}
 	ctl, err := reconcile.NewController(reconcile.ControllerOptions{Options: opts, Logger: log, Host: cfg.Host})
 	if err != nil {

@@ -581,7 +581,7 @@ func (w Want) origin() string { return w.from }
 // loaded (SPEC 7.2 stale).
 func keepsStale(code Code) bool {
 	switch code {
-	case Incomplete, LoadFailed, Crashed, ABIVersion, InvalidKind, BadRecord, BadManifest:
+	case Incomplete, LoadFailed, Crashed, ABIVersion, InvalidKind, BadRecord, BadManifest, SmokeFailed:
 		return true
 	}
 	return false

@@ -133,6 +133,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			Plugin: Plugin{
 				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
 				Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
+				Smoke: c.Smoke,
 			},
 			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin,
 		})
@@ -175,7 +176,10 @@ func ProbeProblem(lib string, err error) Problem {
 			msg += ": " + ne.Detail
 		}
 	}
+	var se *SmokeError
 	switch {
+	case errors.As(err, &se):
+		return problem(lib, SmokeFailed, Error, se.Error()+"; it is not opened until the file changes; run plugwatch try on it to see more")
 	case errors.Is(err, native.ErrCrashed):
 		return problem(lib, Crashed, Error, msg+"; it is not opened again until the file changes")
 	case errors.Is(err, native.ErrIncomplete):

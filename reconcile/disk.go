@@ -31,6 +31,7 @@ type claim struct {
 	Fail     *Problem // why it claims nothing before probing (missing_library, outside_root)
 
 	Meta     *native.Metadata
+	Smoke    *Smoke // its smoke test, under --smoke
 	ProbeErr error
 
 	// Origin identifies where the claim comes from across passes: the record for a

@@ -20,6 +20,7 @@ const (
 	Crashed           Code = "crashed"
 	UnsafePermissions Code = "unsafe_permissions"
 	Unreadable        Code = "unreadable"
+	SmokeFailed       Code = "smoke_failed"
 )
 
 // Level is a problem's severity.

@@ -29,6 +29,9 @@ type Options struct {
 	ABI native.Range
 	// Prober reads libraries' metadata; nil means InProcess(ABI).
 	Prober Prober
+	// Smoker, when set, tries every library that passed its probe before it is
+	// opened (run --smoke, scan --smoke); see Smoker.
+	Smoker Smoker
 	// Quiet is the quiet period of run (its --debounce): a record, manifest, folder
 	// or library modified less than Quiet ago that fails is not judged yet (SPEC 4)
 	// but listed in Desired.Pending. Zero, as for scan, judges every file at once.
@@ -106,7 +109,7 @@ func NewScanner(opts Options) (*Scanner, error) {
 	}
 	return &Scanner{
 		root: root, workdir: workdir, trust: trust,
-		stage:   newStage(p, &copier{pid: os.Getpid()}, slog.New(slog.DiscardHandler)),
+		stage:   newStage(p, opts.Smoker, &copier{pid: os.Getpid()}, slog.New(slog.DiscardHandler)),
 		files:   newFileCache(),
 		seen:    newObservations(),
 		readDir: os.ReadDir,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ const maxBatch = 32
 // verdict belongs to the bytes that were probed.
 type stage struct {
 	prober  Prober
+	smoker  Smoker // nil: no smoke tests
 	copies  *copier
 	limits  *limits
 	open    func(path string) (*native.Library, error) // nil: probe only
@@ -69,11 +71,12 @@ type stage struct {
 
 // verdict is what the stage knows of one file identity.
 type verdict struct {
-	id   Identity
-	path string // the user's path to the library, as the claim names it
-	done bool
-	meta native.Metadata
-	err  error
+	id    Identity
+	path  string // the user's path to the library, as the claim names it
+	done  bool
+	meta  native.Metadata
+	err   error
+	smoke *Smoke
 
 	// Under run: the library opened in this process from copy, until a pass adopts
 	// it (take) or a pass that saw it leaves it (sweep).
@@ -84,10 +87,10 @@ type verdict struct {
 	transient bool // refused for a process limit, not for the file: a full pass judges it again
 }
 
-func newStage(p Prober, cp *copier, log *slog.Logger) *stage {
+func newStage(p Prober, smoker Smoker, cp *copier, log *slog.Logger) *stage {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &stage{
-		prober: p, copies: cp, log: log, limits: newLimits(), timeout: 5 * time.Second, retry: time.Second,
+		prober: p, smoker: smoker, copies: cp, log: log, limits: newLimits(), timeout: 5 * time.Second, retry: time.Second,
 		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{}, warned: map[string]bool{},
 		probation: map[Identity]bool{},
@@ -136,7 +139,7 @@ func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 			s.m[c.Identity] = v
 			s.queue = append(s.queue, v)
 		}
-		c.Meta, c.ProbeErr = nil, nil
+		c.Meta, c.Smoke, c.ProbeErr = nil, nil, nil
 		if !v.done {
 			c.ProbeErr = errProbing
 			waiting++
@@ -147,7 +150,7 @@ func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 			continue
 		}
 		meta := v.meta
-		c.Meta = &meta
+		c.Meta, c.Smoke = &meta, v.smoke
 		if v.lib != nil {
 			v.seen = s.pass
 		}
@@ -265,11 +268,12 @@ func (s *stage) work(batch []*verdict) {
 
 // job is one verdict being worked on.
 type job struct {
-	v    *verdict
-	copy private
-	res  ProbeResult
-	lib  *native.Library
-	skip bool // judged nothing: forget it
+	v     *verdict
+	copy  private
+	res   ProbeResult
+	smoke *Smoke
+	lib   *native.Library
+	skip  bool // judged nothing: forget it
 
 	transient bool // a process limit refused it: judged again by the next full pass
 }
@@ -315,6 +319,9 @@ func (s *stage) run(batch []*verdict) {
 		}
 	}
 	for _, j := range copied {
+		if !j.skip && j.res.Err == nil && s.smoker != nil {
+			s.smokeTest(j)
+		}
 		cp := j.copy
 		j.copy = private{} // from here on, held only with an open library
 		if j.skip || j.res.Err != nil || s.open == nil {
@@ -347,6 +354,27 @@ func (s *stage) warnOnce(path string, err error) {
 	s.mu.Unlock()
 	if first {
 		s.log.Warn("cannot make a private copy of a library; trying again every second", "path", path, "err", err)
+	}
+}
+
+// smokeTest tries the job's probed copy (under --smoke): a try that is not ok is
+// the job's verdict; one that could not run judges nothing.
+func (s *stage) smokeTest(j *job) {
+	smoke, err := s.smoker(s.ctx, j.copy.path, j.v.path, j.res.Meta)
+	var se *SmokeError
+	switch {
+	case errors.As(err, &se):
+		failed := *se
+		failed.Path = j.v.path
+		failed.Message = strings.ReplaceAll(se.Message, j.copy.path, j.v.path)
+		j.res.Err = &failed
+	case err != nil:
+		s.mu.Lock()
+		s.cause = err
+		s.mu.Unlock()
+		j.skip = true
+	default:
+		j.smoke = smoke
 	}
 }
 
@@ -384,10 +412,10 @@ func (s *stage) publish(jobs []*job) {
 			retry = true
 			continue
 		}
-		if s.cause != nil && native.IsVerdict(j.res.Err) || j.res.Err == nil {
+		if native.IsVerdict(j.res.Err) || isSmokeFailure(j.res.Err) || j.res.Err == nil {
 			s.cause = nil
 		}
-		v.done, v.meta, v.err, v.transient = true, j.res.Meta, j.res.Err, j.transient
+		v.done, v.meta, v.err, v.transient, v.smoke = true, j.res.Meta, j.res.Err, j.transient, j.smoke
 		if j.lib != nil {
 			v.lib, v.copy, v.seen = j.lib, j.copy, 0
 		}

@@ -54,6 +54,16 @@ type Plugin struct {
 	Description string `json:"description,omitempty"`
 	LoadedAt    Time   `json:"loaded_at"`
 	Stale       bool   `json:"stale,omitempty"`
+	Smoke       *Smoke `json:"smoke,omitempty"`
+}
+
+// Smoke is the smoke test a plugin passed under --smoke: its result ("ok"), the
+// median time of process_packet (of tick, for a source) in microseconds, and how
+// many packets each output pin received.
+type Smoke struct {
+	Result       string         `json:"result"`
+	ProcessP50US float64        `json:"process_p50_us"`
+	Outputs      map[string]int `json:"outputs"`
 }
 
 // Skipped is a claimant that does not provide its kind.

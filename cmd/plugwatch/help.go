@@ -88,15 +88,7 @@ type pendingCommand struct {
 
 var pending = []pendingCommand{}
 
-var pendingFlags = map[string]func(fs *flag.FlagSet){
-	"run": func(fs *flag.FlagSet) {
-		fs.Bool("smoke", false, "try every library on test input before it is opened")
-		fs.Func("smoke-params", "params for one kind's smoke test, JSON or @FILE (repeatable)", func(string) error { return nil })
-	},
-	"scan": func(fs *flag.FlagSet) {
-		fs.Bool("smoke", false, "try every library as run --smoke does")
-	},
-}
+var pendingFlags = map[string]func(fs *flag.FlagSet){}
 
 func findPending(name string) *pendingCommand {
 	for i := range pending {

@@ -21,6 +21,8 @@ func runCommand(fs *flag.FlagSet) runFunc {
 	onChange := fs.String("on-change", "", "shell command run after each pass that changed plugins")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin API's bearer token")
 	maxUpload := fs.String("max-upload", "512MiB", "largest upload the admin API accepts")
+	smoke := fs.Bool("smoke", false, "try every library on test input before it is opened")
+	smokeParams := smokeParamsFlag(fs)
 	return func(ctx context.Context, a *app, _ []string) int {
 		if *debounce <= 0 {
 			return a.usage("--debounce must be positive")
@@ -47,6 +49,7 @@ func runCommand(fs *flag.FlagSet) runFunc {
 		d, err := plugwatch.New(plugwatch.Config{
 			Options: opts, Debounce: *debounce, Resync: *resync, Listen: *listen, OnChange: *onChange,
 			AdminToken: token, MaxUpload: limit, ProbeTimeout: a.g.probeTimeout, Logger: a.log,
+			Smoke: *smoke, SmokeParams: smokeParams,
 		})
 		if err != nil {
 			return a.fail("cannot prepare the plugins root %s: %v", a.g.root, err)

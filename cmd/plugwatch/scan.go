@@ -8,25 +8,57 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/plugwatch/plugwatch"
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 func scanCommand(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print the state document")
 	strict := fs.Bool("strict", false, "exit 1 when there is any problem")
+	smoke := fs.Bool("smoke", false, "try every library as run --smoke does")
+	smokeParams := smokeParamsFlag(fs)
 	return func(ctx context.Context, a *app, _ []string) int {
-		return scan(ctx, a, *asJSON, *strict)
+		opts := a.options()
+		if *smoke {
+			opts.Smoker = plugwatch.SmokeTester(a.prober(), smokeParams, a.log)
+		}
+		return scan(ctx, a, opts, *asJSON, *strict)
 	}
 }
 
-func scan(ctx context.Context, a *app, asJSON, strict bool) int {
-	st, err := reconcile.Scan(ctx, a.options())
+// smokeParamsFlag defines --smoke-params KIND=JSON|@FILE (repeatable) on fs.
+func smokeParamsFlag(fs *flag.FlagSet) map[string][]byte {
+	params := map[string][]byte{}
+	fs.Func("smoke-params", "params for one kind's smoke test, JSON or @FILE (repeatable)", func(v string) error {
+		kind, value, ok := strings.Cut(v, "=")
+		if !ok || kind == "" {
+			return errors.New("want KIND=JSON or KIND=@FILE")
+		}
+		if file, isFile := strings.CutPrefix(value, "@"); isFile {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", file, err)
+			}
+			value = string(data)
+		}
+		if !json.Valid([]byte(value)) {
+			return fmt.Errorf("the params of %s are not JSON", kind)
+		}
+		params[kind] = []byte(value)
+		return nil
+	})
+	return params
+}
+
+func scan(ctx context.Context, a *app, opts reconcile.Options, asJSON, strict bool) int {
+	st, err := reconcile.Scan(ctx, opts)
 	var re *reconcile.RootError
 	switch {
 	case errors.As(err, &re):
