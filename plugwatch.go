@@ -293,14 +293,14 @@ func (d *Daemon) serve(ctx context.Context, wg *sync.WaitGroup) (net.Addr, error
 	}
 }
 
-// install places an upload the safe way (SPEC 8.1), refusing a kind that a plugin on
+// install places an upload the safe way (docs/files.md), refusing a kind that a plugin on
 // disk or a plugin loaded here already provides. The watcher then sees it and the
 // next pass loads it.
 func (d *Daemon) install(ctx context.Context, name string, body io.Reader, maxSize int64) (install.Result, error) {
 	return install.Install(ctx, install.Options{Root: d.ctl.Root(), Prober: d.prober, Provided: d.provided}, name, body, maxSize, nil)
 }
 
-// remove removes a plugin's files (SPEC 7.1 remove); the next pass unloads it.
+// remove removes a plugin's files (docs/cli.md remove); the next pass unloads it.
 func (d *Daemon) remove(ctx context.Context, id string, from install.From) error {
 	_, err := install.RemoveFrom(ctx, d.ctl.Root(), id, from)
 	return err

@@ -1,4 +1,4 @@
-// Package admin is plugwatch's admin HTTP API (SPEC 7.3): the health check, the
+// Package admin is plugwatch's admin HTTP API (docs/http-api.md): the health check, the
 // state document, the event stream and the Prometheus metrics ([NewHandler]), the
 // write endpoints that install and remove plugins ([WriteHandler]), and the client
 // that `plugwatch status` uses to read the state of a running daemon ([FetchState]).

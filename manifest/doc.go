@@ -1,10 +1,10 @@
 // Package manifest reads the two kinds of metadata file plugwatch finds under a
-// StreamKit plugins root: active records (active/<plugin_id>.json, SPEC section 2)
+// StreamKit plugins root: active records (active/<plugin_id>.json, docs/formats.md)
 // and bundle manifests (plugin.yml and its variants, or a marketplace manifest.json,
-// SPEC section 3). It also holds the two name rules the rest of plugwatch shares:
-// [NormalizeKind] (SPEC section 5) and [SafeComponent] (SPEC section 2).
+// docs/formats.md). It also holds the two name rules the rest of plugwatch shares:
+// [NormalizeKind] (docs/formats.md) and [SafeComponent] (docs/formats.md).
 //
-// Parsing is bounded whatever the input (SPEC 8 point 6): a file over [MaxSize] is
+// Parsing is bounded whatever the input (docs/files.md): a file over [MaxSize] is
 // refused unread; the text must be UTF-8 without NUL bytes; nesting deeper than
 // 100 levels, YAML alias expansion past 2^20 values, self-referencing anchors and
 // more than one YAML document are refused. The worst case, a 1 MiB file of tiny

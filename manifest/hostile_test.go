@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Hostile text is parsed in bounded time and memory (SPEC 8 point 6). The bounds
+// Hostile text is parsed in bounded time and memory (docs/files.md). The bounds
 // asserted here are loose, to hold under -race on a busy machine; each case takes
 // milliseconds and a few MB normally. Without the limits, the alias cases would
 // need gigabytes.

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Manifest is a bundle manifest (SPEC 3): a directory bundle's plugin.yml,
+// Manifest is a bundle manifest (docs/formats.md): a directory bundle's plugin.yml,
 // plugin.yaml or <stem>.plugin.yml / <stem>.plugin.yaml, or a marketplace
 // manifest.json with the same fields.
 //
@@ -111,7 +111,7 @@ func ReadManifest(path string) (*Manifest, error) {
 //     values or containing themselves, or a known field twice;
 //   - ErrMissingField: a required field is absent or null;
 //   - ErrInvalidField: a field of the wrong type, a required string that is empty,
-//     or a value SPEC 3 refuses;
+//     or a value docs/formats.md refuses;
 //   - ErrEscapes (Field "entrypoint"): the entrypoint is absolute or climbs out of
 //     the bundle folder with ".."; plugwatch reports it as outside_root.
 //
@@ -141,7 +141,7 @@ func ParseManifest(path string, data []byte) (*Manifest, error) {
 	return &m, nil
 }
 
-// check applies the rules of SPEC 3 to the values of a decoded manifest.
+// check applies the rules of docs/formats.md to the values of a decoded manifest.
 func (m *Manifest) check(path string) error {
 	if err := checkKinds(path, m.NodeKind, m.Kind); err != nil {
 		return err

@@ -6,13 +6,13 @@ import (
 	"unicode/utf8"
 )
 
-// nativePrefix is the namespace of native plugin kinds (SPEC 5).
+// nativePrefix is the namespace of native plugin kinds (docs/formats.md).
 const nativePrefix = "plugin::native::"
 
 // maxName is the longest kind or path component, in bytes.
 const maxName = 255
 
-// NormalizeKind applies SPEC section 5 to a kind a library reports, or to a record's
+// NormalizeKind applies docs/formats.md to a kind a library reports, or to a record's
 // or manifest's node_kind: it strips one leading "plugin::native::" and returns the
 // remainder, which must be 1–255 bytes of valid UTF-8 with no "::", no white space
 // (unicode.IsSpace), no control characters (unicode.IsControl), and must not start
@@ -50,7 +50,7 @@ func kindProblem(k string) string {
 	return ""
 }
 
-// SafeComponent reports whether s is "one safe path component" (SPEC 2): not empty,
+// SafeComponent reports whether s is "one safe path component" (docs/formats.md): not empty,
 // no leading or trailing white space (unicode.IsSpace), no "/" or "\", not "." or
 // "..", no NUL byte, at most 255 bytes. It returns nil when s is one, else an *Error
 // wrapping ErrInvalidField whose Error() names s and the rule it breaks.

@@ -8,7 +8,7 @@ import (
 	"os"
 )
 
-// MaxSize is the largest record or manifest read, in bytes (SPEC 8 point 6). A
+// MaxSize is the largest record or manifest read, in bytes (docs/files.md). A
 // larger file is refused unread with ErrTooLarge, and so is larger data given to
 // ParseRecord or ParseManifest.
 const MaxSize = 1 << 20

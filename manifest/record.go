@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Record is an active record, active/<plugin_id>.json (SPEC 2): what StreamKit's
+// Record is an active record, active/<plugin_id>.json (docs/formats.md): what StreamKit's
 // marketplace installer wrote about one installed plugin.
 //
 // A Record returned without error has every required field: PluginID and Version
@@ -49,7 +49,7 @@ func ReadRecord(path string) (*Record, error) {
 //   - ErrMissingField: a required field is absent or null;
 //   - ErrInvalidField: a field of the wrong JSON type (installed_at_ms must be a
 //     non-negative integer: a fraction, a string or a negative number is refused),
-//     a required string that is empty, or a value SPEC 2 refuses.
+//     a required string that is empty, or a value docs/formats.md refuses.
 //
 // Unknown fields are ignored. The first problem found is returned: syntax, then
 // types in the order of the file, then missing fields, then values.
@@ -72,7 +72,7 @@ func ParseRecord(path string, data []byte) (*Record, error) {
 	return &r, nil
 }
 
-// check applies the rules of SPEC 2 to the values of a decoded record.
+// check applies the rules of docs/formats.md to the values of a decoded record.
 func (r *Record) check(path string) error {
 	if err := SafeComponent(r.PluginID); err != nil {
 		return fieldError(path, "plugin_id", err)

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Limits on a document's shape, on top of MaxSize (SPEC 8 point 6).
+// Limits on a document's shape, on top of MaxSize (docs/files.md).
 const (
 	// maxDepth is the deepest nesting of lists and objects accepted. Records and
 	// manifests need 3.

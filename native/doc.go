@@ -1,7 +1,7 @@
 // Package native opens StreamKit native plugin libraries and reads their metadata.
 //
 // A plugin library is a shared object exporting streamkit_native_plugin_api, which
-// returns a versioned table of functions (SPEC section 6). [Open] checks that the file is
+// returns a versioned table of functions (docs/abi.md). [Open] checks that the file is
 // a whole ELF shared object for this machine ([Check]), loads it with dlopen (through
 // purego; the package uses no cgo), verifies the table's API version against an
 // accepted [Range] and copies the library's metadata into Go memory. [Probe] does the

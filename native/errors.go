@@ -40,7 +40,7 @@ var (
 	// together). Error.Detail says which.
 	ErrMetadata = errors.New("invalid metadata")
 	// ErrInvalidKind: the library reports a NULL kind or one over 64 KiB. Other rules
-	// on kinds (SPEC section 5) are the caller's to apply to Metadata.Kind.
+	// on kinds (docs/formats.md) are the caller's to apply to Metadata.Kind.
 	ErrInvalidKind = errors.New("invalid kind")
 	// ErrCrashed: opening the library killed or hung the process that opened it.
 	// Package probe returns it for a library that crashed or hung its helper process,

@@ -6,7 +6,7 @@ import "sync"
 //
 // The dynamic loader keeps one mapping per path: opening a path that is still open
 // returns the same mapping, so a rebuilt file is not seen until every Library of that
-// path is closed (and glibc may keep some libraries mapped even then; SPEC section 6).
+// path is closed (and glibc may keep some libraries mapped even then; docs/abi.md).
 type Library struct {
 	path string
 	meta Metadata

@@ -9,7 +9,7 @@ import (
 // PacketType is a packet type discriminant of the ABI (CPacketTypeInfo.type_discriminant).
 type PacketType int32
 
-// The packet types of SPEC section 6.
+// The packet types of docs/abi.md.
 const (
 	RawAudio       PacketType = 0
 	OpusAudio      PacketType = 1
@@ -127,12 +127,12 @@ func (s *Schema) UnmarshalJSON(b []byte) error {
 }
 
 // Metadata is a library's CNodeMetadata, copied into Go memory. Its JSON form is the
-// shape of `inspect --json` (SPEC 7.1) without the "library" field. Its strings and
+// shape of `inspect --json` (docs/cli.md) without the "library" field. Its strings and
 // arrays together are at most 4 MiB (counting the arrays at their C size): a library
 // whose metadata is larger is refused with ErrMetadata before more is copied.
 type Metadata struct {
 	// Kind is the kind exactly as the library reports it: neither normalised nor
-	// checked against SPEC section 5 beyond being non-NULL and at most 64 KiB.
+	// checked against docs/formats.md beyond being non-NULL and at most 64 KiB.
 	Kind string `json:"kind"`
 	// APIVersion is the version the API table reports.
 	APIVersion  uint32      `json:"api_version"`

@@ -64,7 +64,7 @@ func TestErrorFormat(t *testing.T) {
 	}
 }
 
-// The JSON form is the inspect --json shape of SPEC 7.1 (without "library").
+// The JSON form is the inspect --json shape of docs/cli.md (without "library").
 func TestMetadataJSON(t *testing.T) {
 	md := wantMetadata(9)
 	b, err := json.Marshal(md)

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The API versions this package can read (SPEC section 6).
+// The API versions this package can read (docs/abi.md).
 const (
 	minVersion = 1
 	maxVersion = 9

@@ -4,7 +4,7 @@ package native
 
 import "fmt"
 
-// Offsets and sizes of SPEC section 6.
+// Offsets and sizes of docs/abi.md.
 const (
 	apiVersion     = 0 // CNativePluginAPI.version, uint32
 	apiGetMetadata = 8 // CNativePluginAPI.get_metadata

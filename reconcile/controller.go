@@ -578,7 +578,7 @@ func (c *Controller) watchDirsNow() []string {
 func (w Want) origin() string { return w.from }
 
 // keepsStale reports whether a failure of a plugin's new version keeps the old one
-// loaded (SPEC 7.2 stale).
+// loaded (docs/state.md stale).
 func keepsStale(code Code) bool {
 	switch code {
 	case Incomplete, LoadFailed, Crashed, ABIVersion, InvalidKind, BadRecord, BadManifest, SmokeFailed:

@@ -20,7 +20,7 @@ import (
 // errChanged: the library changed while it was being copied; look again later.
 var errChanged = errors.New("the library changed while it was copied")
 
-// copier makes the private copies of SPEC 8.2: plugwatch never maps the user's
+// copier makes the private copies of docs/files.md: plugwatch never maps the user's
 // file, so a library rebuilt or copied over in place cannot crash it. A copy is a
 // hidden file beside the path it was given (so $ORIGIN and neighbouring helper
 // libraries resolve as for the original) named .<name>.plugwatch-<pid>-<n>, which
@@ -229,7 +229,7 @@ func holdsCopyOf(dir string, pid int) bool {
 }
 
 // IsPrivateCopy reports whether a file name is one of plugwatch's private copies
-// (SPEC 8.2), which remove unlinks with the plugin and a running daemon ignores.
+// (docs/files.md), which remove unlinks with the plugin and a running daemon ignores.
 func IsPrivateCopy(name string) bool {
 	_, ok := copyOwner(name)
 	return ok

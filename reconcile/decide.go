@@ -10,7 +10,7 @@ import (
 	"github.com/plugwatch/plugwatch/native"
 )
 
-// KindPrefix is the namespace of every native plugin's registered kind (SPEC 5).
+// KindPrefix is the namespace of every native plugin's registered kind (docs/formats.md).
 const KindPrefix = "plugin::native::"
 
 // Want is a plugin the desired state says must be loaded.
@@ -22,7 +22,7 @@ type Want struct {
 	from     string // the claim's origin: its record or bundle folder
 }
 
-// Desired is the desired state computed from the disk (SPEC 4).
+// Desired is the desired state computed from the disk (docs/desired-state.md).
 type Desired struct {
 	Plugins  []Want
 	Skipped  []Skipped
@@ -165,7 +165,7 @@ func (d *Desired) pend(origin string) {
 	d.Pending[origin] = true
 }
 
-// ProbeProblem is the problem (SPEC 7.2) that a Prober's error for the library lib
+// ProbeProblem is the problem (docs/state.md) that a Prober's error for the library lib
 // stands for: incomplete, abi_version, invalid_kind or load_failed.
 func ProbeProblem(lib string, err error) Problem {
 	msg := err.Error()

@@ -36,7 +36,7 @@ type claim struct {
 
 	// Origin identifies where the claim comes from across passes: the record for a
 	// record, the bundle folder for a bundle. A changed library from the same origin
-	// is a reload (SPEC 7.3: "the same kind from the same record or folder").
+	// is a reload (docs/http-api.md: "the same kind from the same record or folder").
 	Origin string
 	// Young: the claim's record, manifest or folder was modified within the quiet
 	// period, so a failure to resolve it is not judged yet. LibYoung: likewise for
@@ -64,7 +64,7 @@ type diskReader struct {
 	problems []Problem
 
 	// Under run, files modified less than quiet before now are not judged yet
-	// (SPEC 4): their failures go to pending instead of problems.
+	// (docs/desired-state.md): their failures go to pending instead of problems.
 	now     time.Time
 	quiet   time.Duration
 	pending map[string]bool // origins (records, bundle folders, libraries) not judged yet
@@ -267,7 +267,7 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 	}
 }
 
-// readBundle reads one directory bundle, native/<id>/ (SPEC 3).
+// readBundle reads one directory bundle, native/<id>/ (docs/formats.md).
 func (r *diskReader) readBundle(dir string) {
 	r.origin = dir
 	defer func() { r.origin = "" }()
@@ -358,7 +358,7 @@ func (r *diskReader) readBundle(dir string) {
 	}
 }
 
-// resolve follows the claim's library through symlinks, checks containment (SPEC 1)
+// resolve follows the claim's library through symlinks, checks containment (docs/root-layout.md)
 // and records the file's identity; a failure is kept in c.Fail.
 func (r *diskReader) resolve(c *claim) {
 	if c.Wasm || c.resolved {

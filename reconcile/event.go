@@ -1,9 +1,9 @@
 package reconcile
 
-// EventType names a change of the loaded set or of the problems (SPEC 7.3).
+// EventType names a change of the loaded set or of the problems (docs/http-api.md).
 type EventType string
 
-// The event types of SPEC 7.3.
+// The event types of docs/http-api.md.
 const (
 	Loaded   EventType = "loaded"   // a plugin was opened and registered
 	Reloaded EventType = "reloaded" // the same kind from the same record or folder, with a changed library

@@ -5,7 +5,7 @@ import (
 	"os"
 )
 
-// Identity is a file's identity (SPEC 8.2): when any field changes, the file is
+// Identity is a file's identity (docs/files.md): when any field changes, the file is
 // treated as a new file and probed again.
 type Identity struct {
 	Dev, Ino     uint64

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// identityOf returns the identity of the file fi describes (SPEC 8.2): device, inode,
+// identityOf returns the identity of the file fi describes (docs/files.md): device, inode,
 // size, modification time and change time. cp -p and tar keep modification times, so
 // the change time is what tells a copied-over file from the original.
 func identityOf(fi fs.FileInfo) Identity {

@@ -57,7 +57,7 @@ func (p *LoadedPlugin) update(f func(*Plugin)) bool {
 // Metadata returns what the library reported.
 func (p *LoadedPlugin) Metadata() native.Metadata { return p.meta }
 
-// API returns the address of the library's CNativePluginAPI table (SPEC 6). It is
+// API returns the address of the library's CNativePluginAPI table (docs/abi.md). It is
 // valid while the plugin is acquired, or until Unloaded returns.
 func (p *LoadedPlugin) API() uintptr { return p.lib.API() }
 

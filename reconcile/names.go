@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// LibraryExt is the platform's native library extension (SPEC 1): ".so" on Linux,
+// LibraryExt is the platform's native library extension (docs/root-layout.md): ".so" on Linux,
 // ".dylib" on macOS.
 func LibraryExt() string {
 	if runtime.GOOS == "darwin" {
@@ -15,7 +15,7 @@ func LibraryExt() string {
 	return ".so"
 }
 
-// Ignored reports whether a name is skipped without a warning (SPEC 1): hidden names,
+// Ignored reports whether a name is skipped without a warning (docs/root-layout.md): hidden names,
 // staging files (*.tmp) and editor swap and backup files (*.swp, *~).
 func Ignored(name string) bool { return names.Ignored(name) }
 
@@ -26,7 +26,7 @@ func IsLibraryName(name string) bool {
 }
 
 // Stem is a library name without a leading "lib" and without its extension; the
-// folder a bare library belongs in (SPEC 8.1). When that leaves nothing ("lib.so")
+// folder a bare library belongs in (docs/files.md). When that leaves nothing ("lib.so")
 // it is the whole name.
 func Stem(name string) string {
 	s := strings.TrimPrefix(strings.TrimSuffix(name, LibraryExt()), "lib")

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 )
 
-// checkPermissions refuses a library that other users can write (SPEC 8.5): the
+// checkPermissions refuses a library that other users can write (docs/files.md): the
 // resolved library, every folder from it up to and including the root (or the
 // --trust folder holding it), and its manifest or record. Whoever can write any of
 // them could make plugwatch run their code. World-writable is refused for folders

@@ -1,9 +1,9 @@
 package reconcile
 
-// Code names a kind of problem (SPEC 7.2).
+// Code names a kind of problem (docs/state.md).
 type Code string
 
-// The problem codes of SPEC 7.2.
+// The problem codes of docs/state.md.
 const (
 	BareLibrary       Code = "bare_library"
 	NoManifest        Code = "no_manifest"

@@ -15,7 +15,7 @@ import (
 )
 
 // A marketplace upgrade whose new library does not load keeps the old version,
-// stale (SPEC 7.2), though the record now names another file.
+// stale (docs/state.md), though the record now names another file.
 func TestControllerBrokenUpgradeKeepsOldVersion(t *testing.T) {
 	root := newRoot(t)
 	plugintest.Install(t, plugintest.Spec{Kind: "echo", Description: "v1"}, filepath.Join(root, "bundles", "echo", "1.0.0", "libecho.so"))

@@ -17,7 +17,7 @@ import (
 // Options says where the plugins are and how to judge them. The zero value of every
 // field but Root has a default.
 type Options struct {
-	// Root is the plugins root (SPEC 1). Relative paths are made absolute once, when
+	// Root is the plugins root (docs/root-layout.md). Relative paths are made absolute once, when
 	// the Scanner is made.
 	Root string
 	// Workdir is StreamKit's working directory, against which relative record
@@ -33,7 +33,7 @@ type Options struct {
 	// opened (run --smoke, scan --smoke); see Smoker.
 	Smoker Smoker
 	// Quiet is the quiet period of run (its --debounce): a record, manifest, folder
-	// or library modified less than Quiet ago that fails is not judged yet (SPEC 4)
+	// or library modified less than Quiet ago that fails is not judged yet (docs/desired-state.md)
 	// but listed in Desired.Pending. Zero, as for scan, judges every file at once.
 	Quiet time.Duration
 }
@@ -125,7 +125,7 @@ func (s *Scanner) Root() string { return s.root }
 // not used after Close.
 func (s *Scanner) Close() { s.stage.close() }
 
-// Desired reads the disk and computes the desired state (SPEC 4), waiting for the
+// Desired reads the disk and computes the desired state (docs/desired-state.md), waiting for the
 // probes of the libraries it finds. Every problem of a record, bundle or library is
 // in the result; the error is non-nil only when the root itself cannot be scanned
 // (*RootError), no library could be probed (the probe helper could not start), or
@@ -276,7 +276,7 @@ func (s *Scanner) display(path string) string {
 	return path
 }
 
-// State renders d as the state document of SPEC 7.2, with every plugin loaded at at.
+// State renders d as the state document of docs/state.md, with every plugin loaded at at.
 func (d *Desired) State(root string, generation uint64, at time.Time) *State {
 	st := &State{Root: root, Generation: generation, ReconciledAt: Time{at}}
 	for _, w := range d.Plugins {

@@ -30,7 +30,7 @@ const (
 	Unsupported Reason = "unsupported"
 )
 
-// State is the state document of SPEC 7.2, printed by scan --json, status --json and
+// State is the state document of docs/state.md, printed by scan --json, status --json and
 // GET /v1/state. Its slices are never nil and always sorted (see Sort), so two
 // documents of the same disk marshal to the same bytes except the time fields.
 type State struct {

@@ -9,7 +9,7 @@
  * SK_DESCRIPTION    description string literal; NULL when not defined.
  * SK_NO_SYMBOL      do not export streamkit_native_plugin_api.
  *
- * Metadata that breaks a limit of SPEC section 6 (one at a time):
+ * Metadata that breaks a limit of docs/abi.md (one at a time):
  * SK_BAD_NULL_API, SK_BAD_NULL_METADATA, SK_BAD_TOO_MANY_PINS (1025 inputs),
  * SK_BAD_NULL_PIN_NAME, SK_BAD_RAW_AUDIO_NO_FORMAT, SK_BAD_CUSTOM_NO_TYPE_ID,
  * SK_BAD_HUGE_SCHEMA (param_schema over 1 MiB), SK_BAD_UNKNOWN_TYPE (discriminant 42).

@@ -1,5 +1,5 @@
 /*
- * streamkit_abi.h: the StreamKit native plugin ABI (SPEC section 6) as a test plugin
+ * streamkit_abi.h: the StreamKit native plugin ABI (docs/abi.md) as a test plugin
  * sees it, for the API version SK_ABI (1-9; larger values use the version 9 layout).
  * The static assertions below pin every size and offset the host relies on.
  *

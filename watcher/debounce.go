@@ -2,7 +2,7 @@ package watcher
 
 import "time"
 
-// debouncer decides when events become signals (SPEC 7.1 --debounce). The first event
+// debouncer decides when events become signals (docs/cli.md --debounce). The first event
 // after a quiet period is signalled at once (leading edge); later ones are held and
 // signalled together once no event came for quiet (trailing edge), or once the oldest
 // held one has waited maxWait, so a steady stream is still signalled regularly.

@@ -2,7 +2,7 @@
 // signals for a level-triggered reconciler.
 //
 // A [Signal] carries no description of what changed, only that something may have: the
-// reconciler reads the disk again (SPEC 4: events are hints, the disk is the truth).
+// reconciler reads the disk again (docs/desired-state.md: events are hints, the disk is the truth).
 // Signal.Full asks it to rescan everything rather than trust what it remembers.
 //
 // # What is watched
@@ -18,7 +18,7 @@
 // # What is ignored
 //
 // Changes to hidden names (a leading "."), *.tmp, *.swp and *~ files are dropped
-// before debouncing (SPEC 1 and 8.2), so the installer's staging files and plugwatch's
+// before debouncing (docs/root-layout.md and 8.2), so the installer's staging files and plugwatch's
 // own hidden private copies never wake the reconciler; so are cache/ and wasm/, entries
 // of the root other than active/, native/ and bundles/, and files in active/ not ending
 // in .json. Permission changes are not ignored.
@@ -28,7 +28,7 @@
 // The first change after a quiet period is signalled at once, so a bundle moved in is
 // seen within milliseconds whatever the debounce. Later changes are signalled together
 // once none came for the quiet period (Options.Debounce), and a steady stream is still
-// signalled at least every max(1 s, Debounce) (SPEC 7.1 run --debounce).
+// signalled at least every max(1 s, Debounce) (docs/cli.md run --debounce).
 //
 // # Errors and polling
 //

@@ -9,7 +9,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// level is where a folder sits in the plugins layout (SPEC section 1).
+// level is where a folder sits in the plugins layout (docs/root-layout.md).
 type level uint8
 
 const (

@@ -20,7 +20,7 @@ type Options struct {
 	// Root is the plugins root. It may not exist yet (or go away later): the watcher
 	// then watches its nearest existing parent and picks the root up when it appears.
 	Root string
-	// Debounce is the quiet period (SPEC 7.1 --debounce); DefaultDebounce when zero.
+	// Debounce is the quiet period (docs/cli.md --debounce); DefaultDebounce when zero.
 	Debounce time.Duration
 	// Logger receives the watcher's logs; nil discards them. Accepted events are logged
 	// at debug level.
@@ -31,7 +31,7 @@ type Options struct {
 }
 
 // Signal asks the reconciler to look again. It says nothing about what changed: the
-// reconciler reads the disk (SPEC 4, "events are hints; the disk is the truth").
+// reconciler reads the disk (docs/desired-state.md, "events are hints; the disk is the truth").
 type Signal struct {
 	// Full asks for a rescan of everything rather than trusting what the reconciler
 	// remembers: sent first when Run starts, and after an event overflow, a watch error,

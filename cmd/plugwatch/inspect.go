@@ -15,7 +15,7 @@ import (
 	"github.com/plugwatch/plugwatch/reconcile"
 )
 
-// inspected is the document `inspect --json` prints (SPEC 7.1).
+// inspected is the document `inspect --json` prints (docs/cli.md).
 type inspected struct {
 	Library string `json:"library"`
 	native.Metadata

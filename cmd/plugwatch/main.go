@@ -1,5 +1,5 @@
 // Command plugwatch keeps a process's loaded StreamKit native plugins equal to what is
-// on disk. See the README and SPEC for the command line; this file only wires the
+// on disk. See docs/cli.md for the command line; this file only wires the
 // process's standard streams and environment to Main.
 package main
 

@@ -1,4 +1,4 @@
-// Package names holds the one rule of SPEC section 1 that both the watcher and the
+// Package names holds the one rule of docs/root-layout.md that both the watcher and the
 // reconciler apply to every name they meet: which names are ignored without a
 // warning. It exists so the two never disagree.
 package names

@@ -43,7 +43,7 @@ type Spec struct {
 	// Description is the reported description; "" reports NULL. Use it to make two
 	// builds of the same kind differ.
 	Description string
-	// Bad is "" or one way of breaking a metadata limit of SPEC section 6:
+	// Bad is "" or one way of breaking a metadata limit of docs/abi.md:
 	// "null_api", "null_metadata", "too_many_pins", "null_pin_name",
 	// "raw_audio_no_format", "custom_no_type_id", "huge_schema", "unknown_type";
 	// or "unresolved_symbol": the library needs a symbol nobody defines, so the
