@@ -61,8 +61,16 @@ func (l *lockedBuffer) String() string {
 // JSON logs, and waits until it listens.
 func startDaemon(t *testing.T, root string, args ...string) *daemon {
 	t.Helper()
-	args = append([]string{"run", "--root", root, "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}, args...)
-	cmd := exec.Command("plugwatch", args...)
+	return startCommand(t, root, nil, args...)
+}
+
+// startCommand is startDaemon through a wrapper command that is given plugwatch's
+// command line (a shell script that lowers a limit first, say); none when nil.
+func startCommand(t *testing.T, root string, wrapper []string, args ...string) *daemon {
+	t.Helper()
+	args = append([]string{"plugwatch", "run", "--root", root, "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}, args...)
+	args = append(wrapper, args...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = filepath.Dir(root)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,4 +218,63 @@ func TestRunLongPathLoads(t *testing.T) {
 		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
 	d := startDaemon(t, root)
 	d.waitFor("long loaded", loadedWith("plugin::native::long", ""))
+}
+
+// A process limit never crashes plugwatch: with few open files allowed, or a low
+// vm.max_map_count (a seam: PLUGWATCH_MAX_MAP_COUNT), the libraries that would pass
+// the limit are load_failed naming the setting to raise, the daemon lives, and the
+// others load.
+func TestRunProcessLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name, setting string
+		start         func(t *testing.T, root string) *daemon
+	}{
+		{"open files", "ulimit -n", func(t *testing.T, root string) *daemon {
+			// The shell lowers the limit (soft and hard), then becomes plugwatch.
+			script := filepath.Join(t.TempDir(), "lowfiles.sh")
+			writeFile(t, script, "ulimit -n 72 && exec \"$@\"\n")
+			return startCommand(t, root, []string{"sh", script})
+		}},
+		{"memory mappings", "sysctl vm.max_map_count", func(t *testing.T, root string) *daemon {
+			maps, err := os.ReadFile("/proc/self/maps")
+			require.NoError(t, err)
+			// Room for the daemon itself and a few plugins, not for all of them.
+			t.Setenv("PLUGWATCH_MAX_MAP_COUNT", strconv.Itoa(strings.Count(string(maps), "\n")+700))
+			return startDaemon(t, root)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := newRoot(t)
+			data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "k0000"}))
+			require.NoError(t, err)
+			const n = 60
+			for i := range n {
+				kind := fmt.Sprintf("k%04d", i)
+				dir := filepath.Join(root, "native", kind)
+				require.NoError(t, os.MkdirAll(dir, 0o755))
+				lib := bytes.Replace(data, []byte("k0000\x00"), []byte(kind+"\x00"), 1)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "lib"+kind+".so"), lib, 0o755))
+				writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor(kind, "1.0.0", kind))
+			}
+			d := tc.start(t, root)
+			st := d.waitFor("every library judged", func(st *reconcile.State) bool {
+				failed := 0
+				for _, p := range st.Problems {
+					if p.Code == reconcile.LoadFailed {
+						failed++
+					}
+				}
+				return failed > 0 && len(st.Plugins)+failed == n
+			})
+			assert.NotEmpty(t, st.Plugins, "the others load")
+			for _, p := range st.Problems {
+				if p.Code == reconcile.LoadFailed {
+					assert.Contains(t, p.Message, tc.setting)
+				}
+			}
+			resp, _ := d.get("/healthz")
+			assert.Equal(t, 200, resp.StatusCode, "the daemon lives")
+			d.stopWithin(10 * time.Second)
+		})
+	}
 }
