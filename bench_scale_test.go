@@ -1,6 +1,7 @@
 package plugwatch_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/plugwatch/plugwatch"
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
+	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 // BenchmarkDropScaling: one bundle moved in (mv) to a root already holding N loaded
@@ -143,4 +146,107 @@ func floorChain(b *testing.B, drops int) time.Duration {
 		}
 	}
 	return percentile(lat, 0.5)
+}
+
+// BenchmarkStart: a daemon started on a root of N bundles, until the host was told
+// all N loaded; beside it, in the same run, the baseline: a loop in this process that
+// dlopens every one of the N libraries once, keeping them open as the daemon does.
+func BenchmarkStart(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("bundles=%d", n), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			var libs []string
+			for i := range n {
+				dir := filepath.Join(root, "native", fmt.Sprintf("p%07d", i))
+				writeBundle(b, dir, i)
+				libs = append(libs, filepath.Join(dir, "libp.so"))
+			}
+			var took time.Duration
+			for b.Loop() {
+				h := newHost()
+				ctx, cancel := context.WithCancel(context.Background())
+				d, err := plugwatch.New(plugwatch.Config{Options: reconcile.Options{Root: root}, Host: h})
+				if err != nil {
+					b.Fatal(err)
+				}
+				done := make(chan error, 1)
+				t0 := time.Now()
+				go func() { done <- d.Run(ctx) }()
+				h.wait(b, func() bool { return h.count() == n })
+				took = time.Since(t0)
+				cancel()
+				<-done
+			}
+			t0 := time.Now()
+			open := make([]*native.Library, 0, len(libs))
+			for _, lib := range libs {
+				l, err := native.Open(lib, native.DefaultRange())
+				if err != nil {
+					b.Fatal(err)
+				}
+				open = append(open, l) // kept open, as the daemon keeps them
+			}
+			loop := time.Since(t0)
+			for _, l := range open {
+				l.Close()
+			}
+			b.ReportMetric(float64(took.Milliseconds()), "start-ms")
+			b.ReportMetric(float64(loop.Milliseconds()), "dlopen-loop-ms")
+			b.ReportMetric(float64(took)/float64(loop), "start/loop")
+		})
+	}
+}
+
+// BenchmarkMoveIn1000: 1,000 bundles moved into an empty root at once (one rename
+// each, as `mv stage/* native/` does), until all are loaded.
+func BenchmarkMoveIn1000(b *testing.B) {
+	for b.Loop() {
+		base := b.TempDir()
+		root := filepath.Join(base, ".plugins")
+		stage := filepath.Join(base, "stage")
+		for i := range 1000 {
+			writeBundle(b, filepath.Join(stage, fmt.Sprintf("p%07d", i)), i)
+		}
+		h := newHost()
+		d := start(b, root, h, 100*time.Millisecond)
+		h.wait(b, func() bool { return d.State() != nil })
+		before := d.Passes()
+		t0 := time.Now()
+		entries, _ := os.ReadDir(stage)
+		for _, e := range entries {
+			if err := os.Rename(filepath.Join(stage, e.Name()), filepath.Join(root, "native", e.Name())); err != nil {
+				b.Fatal(err)
+			}
+		}
+		h.wait(b, func() bool { return h.count() == 1000 })
+		b.ReportMetric(float64(time.Since(t0).Milliseconds()), "all-loaded-ms")
+		b.ReportMetric(float64(d.Passes()-before), "passes")
+	}
+}
+
+// BenchmarkFullResync: the time of a full pass (what --resync runs, and SIGHUP) over
+// a root of N loaded plugins, nothing changed.
+func BenchmarkFullResync(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("bundles=%d", n), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			for i := range n {
+				writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
+			}
+			h := newHost()
+			d := start(b, root, h, 100*time.Millisecond)
+			h.wait(b, func() bool { return h.count() == n })
+			time.Sleep(time.Second) // let the passes the start asked for finish
+			var lat []time.Duration
+			for b.Loop() {
+				for range 5 {
+					p0 := d.Passes()
+					d.Rescan()
+					h.wait(b, func() bool { return d.Passes() > p0 })
+					lat = append(lat, d.LastPass())
+				}
+			}
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "full-pass-ms")
+		})
+	}
 }

@@ -73,7 +73,11 @@ type Daemon struct {
 	prober  reconcile.Prober // libraries are probed through it before they are opened
 	helpers *probe.Prober    // the pool the daemon made, closed when Run returns
 	passes  atomic.Uint64
+	last    atomic.Int64 // the duration of the last pass, in nanoseconds
 }
+
+// LastPass returns how long the last reconcile pass took.
+func (d *Daemon) LastPass() time.Duration { return time.Duration(d.last.Load()) }
 
 // Passes returns how many reconcile passes Run has made.
 func (d *Daemon) Passes() uint64 { return d.passes.Load() }
@@ -247,6 +251,7 @@ func (d *Daemon) pass(ctx context.Context, h reconcile.Hint, w *watcher.Watcher,
 		return // ctx ended
 	}
 	took := time.Since(start)
+	d.last.Store(int64(took))
 	d.metrics.ObserveReconcile(took)
 	d.log.Debug("reconciled", "took", took, "events", len(events), "full", h.Full, "rescan", h.Rescan, "probing", d.ctl.Probing())
 	changed := false

@@ -26,8 +26,10 @@ type batchProber interface {
 // ProbeResult is one library's result of a batch probe.
 type ProbeResult = native.ProbeResult
 
-// maxBatch is the most libraries a worker hands to one probe helper at once.
-const maxBatch = 32
+// maxBatch is the most libraries a worker takes at once: the queue is spread over
+// the workers, so a start with many libraries makes few batches (and few passes),
+// and a single drop is a batch of one.
+const maxBatch = 1024
 
 // stage probes libraries off the pass. It owns the probe cache, keyed by file
 // identity: a pass looks its claims up (never waiting), a library not seen before is
