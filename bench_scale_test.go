@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -248,5 +249,58 @@ func BenchmarkFullResync(b *testing.B) {
 			}
 			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "full-pass-ms")
 		})
+	}
+}
+
+// BenchmarkSmokeReload: a library rebuilt in place (cp of another build over it),
+// until the host is told it reloaded, with and without --smoke, in the same run: what
+// the smoke test adds to a reload.
+func BenchmarkSmokeReload(b *testing.B) {
+	builds := [2][]byte{kindLibrary(b, 1), nil}
+	builds[1] = append(append([]byte(nil), builds[0]...), make([]byte, 4096)...) // another file, same plugin
+	for _, smoke := range []bool{false, true} {
+		b.Run(fmt.Sprintf("smoke=%v", smoke), func(b *testing.B) {
+			root := filepath.Join(b.TempDir(), ".plugins")
+			writeBundle(b, filepath.Join(root, "native", "p"), 1)
+			lib := filepath.Join(root, "native", "p", "libp.so")
+			r := &reloads{host: newHost()}
+			d, err := plugwatch.New(plugwatch.Config{Options: reconcile.Options{Root: root}, Host: r, Smoke: smoke})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			r.wait(b, func() bool { return r.count() == 1 })
+			var lat []time.Duration
+			for b.Loop() {
+				for i := range 20 {
+					time.Sleep(300 * time.Millisecond) // a quiet period before each rebuild
+					n := r.n.Load()
+					t0 := time.Now()
+					if err := os.WriteFile(lib, builds[i%2], 0o755); err != nil {
+						b.Fatal(err)
+					}
+					r.wait(b, func() bool { return r.n.Load() > n })
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "reload-p50-ms")
+		})
+	}
+}
+
+// reloads is a host that also counts reloads.
+type reloads struct {
+	*host
+	n atomic.Int64
+}
+
+func (r *reloads) Reloaded(_, _ *reconcile.LoadedPlugin) {
+	r.n.Add(1)
+	select {
+	case r.changed <- struct{}{}:
+	default:
 	}
 }
