@@ -54,6 +54,10 @@ type Config struct {
 	// --smoke), with SmokeParams by kind; see SmokeTester.
 	Smoke       bool
 	SmokeParams map[string][]byte
+	// StopTimeout bounds how long Run waits, once ctx ended, for the plugins to be
+	// released and closed (default 30s); past it Run returns an error matching
+	// context.DeadlineExceeded, with what could not be closed left open.
+	StopTimeout time.Duration
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 	// Host is told of every load, reload and unload; nil means nobody.
@@ -100,6 +104,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if n := install.RemoveDeadStaging(cfg.Root); n > 0 {
 		log.Info("removed upload staging files left by earlier runs", "count", n, "path", cfg.Root)
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 30 * time.Second
 	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 512 << 20
@@ -158,7 +165,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer func() {
 		cancel()
 		wg.Wait()
-		closeCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+		closeCtx, stop := context.WithTimeout(context.Background(), d.cfg.StopTimeout)
 		defer stop()
 		if cerr := d.ctl.Close(closeCtx); cerr != nil && err == nil {
 			err = cerr

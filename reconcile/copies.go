@@ -105,6 +105,12 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 	if err != nil {
 		return private{}, err
 	}
+	if helpers := originHelpers(p.path, dir); helpers != nil {
+		if p, err = c.withHelpers(p, lib, helpers); err != nil {
+			p.remove()
+			return private{}, err
+		}
+	}
 	p.j = c.j
 	c.j.made(p)
 	if after, err := in.Stat(); err != nil || identityOf(after) != before {

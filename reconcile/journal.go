@@ -48,8 +48,10 @@ type record struct {
 // journal is this process's journal. A nil *journal records nothing (the root is
 // not writable): private files are then only removed as usual.
 type journal struct {
-	mu     sync.Mutex
-	f      *os.File
+	mu      sync.Mutex
+	f       *os.File
+	path    string
+	carried bool // it holds blame or suspicion for the next process
 	until  time.Time     // blameWindow after the last open
 	ticker bool          // the goroutine writing alive records runs
 	stop   chan struct{} // closed by close
@@ -66,7 +68,7 @@ func openJournal(root string, pid int) *journal {
 	if err != nil {
 		return nil
 	}
-	return &journal{f: f, stop: make(chan struct{})}
+	return &journal{f: f, path: f.Name(), stop: make(chan struct{})}
 }
 
 func (j *journal) write(r record) {
@@ -80,6 +82,7 @@ func (j *journal) write(r record) {
 	if j.f != nil {
 		j.f.Write(append(b, '\n'))
 	}
+	j.carried = j.carried || r.Blamed != "" || r.Suspect != ""
 }
 
 // made records a private file (and the mirror folder holding it, if any).
@@ -127,7 +130,8 @@ func (j *journal) opening(path string, id Identity) {
 	})
 }
 
-// close marks the journal clean: this process did not die.
+// close marks the journal clean (this process did not die), and removes it when it
+// carries nothing for the next process.
 func (j *journal) close() {
 	if j == nil {
 		return
@@ -139,6 +143,10 @@ func (j *journal) close() {
 	defer j.mu.Unlock()
 	j.f.Close()
 	j.f = nil
+	if !j.carried {
+		os.Remove(j.path)
+		os.Remove(filepath.Dir(j.path)) // the folder, if this was its last journal
+	}
 }
 
 // recovered is what the journals of dead processes left to this one.

@@ -489,14 +489,15 @@ func (s *stage) openTimed(cp private, path string, id Identity) (*native.Library
 		abandon()
 		return nil, hung
 	case <-s.ctx.Done():
-		// Closing: wait for the open (within its time limit), then undo it.
+		// Closing: wait a little for the open, then undo it; a stop never waits
+		// for a hung open.
 		select {
 		case o := <-ch:
 			if o.lib != nil {
 				o.lib.Close()
 			}
 			cp.remove()
-		case <-t.C:
+		case <-time.After(min(time.Second, s.timeout)):
 			abandon()
 		}
 		return nil, s.ctx.Err()

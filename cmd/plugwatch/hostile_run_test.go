@@ -278,3 +278,40 @@ func TestRunProcessLimits(t *testing.T) {
 		})
 	}
 }
+
+// A plugin that needs a helper library beside it ($ORIGIN): the helper is never
+// mapped from the user's file either, so a helper copied over in place, then a new
+// plugin build, cannot crash plugwatch; the new build loads.
+func TestRunHelperLibraryIsPrivate(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "x")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	plugintest.HelperLibrary(t, 1, filepath.Join(dir, "libskhelper.so"))
+	plugintest.UsesHelper(t, "x", "build 1", filepath.Join(dir, "libx.so"))
+	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("x", "1.0.0", "x"))
+	d := startDaemon(t, root)
+	d.waitFor("build 1", loadedWith("plugin::native::x", "build 1"))
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", d.cmd.Process.Pid))
+	require.NoError(t, err)
+	assert.NotContains(t, string(maps), filepath.Join(dir, "libskhelper.so")+"\n", "the user's helper is mapped")
+	assert.NotContains(t, string(maps), filepath.Join(dir, "libx.so")+"\n", "the user's plugin is mapped")
+
+	// The helper updated in place, then a new plugin build (linked elsewhere).
+	build := t.TempDir()
+	plugintest.HelperLibrary(t, 2, filepath.Join(build, "libskhelper.so"))
+	plugintest.UsesHelper(t, "x", "build 2", filepath.Join(build, "libx.so"))
+	for _, name := range []string{"libskhelper.so", "libx.so"} {
+		msg, err := exec.Command("cp", filepath.Join(build, name), filepath.Join(dir, name)).CombinedOutput()
+		require.NoError(t, err, "%s", msg)
+	}
+	d.waitFor("build 2", loadedWith("plugin::native::x", "build 2"))
+	resp, _ := d.get("/healthz")
+	assert.Equal(t, 200, resp.StatusCode)
+	d.stopWithin(10 * time.Second)
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"libskhelper.so", "libx.so", "plugin.yml"}, names, "no private folder left")
+}

@@ -68,6 +68,15 @@ func Hostile(t testing.TB, variant string) string {
 	return b.path
 }
 
+// CompileHostile is Hostile for a program that is not a test (the soak): it returns
+// the library's path, or the error compiling it gave.
+func CompileHostile(variant string) (string, error) {
+	if !slices.Contains(HostileVariants(), variant) {
+		return "", fmt.Errorf("plugintest: unknown hostile variant %q", variant)
+	}
+	return compileHostile(variant)
+}
+
 func compileHostile(variant string) (string, error) {
 	// Build's folder, created on first use and removed by Main.
 	cache.mu.Lock()

@@ -73,6 +73,20 @@ func run(duration time.Duration, seed uint64) error {
 		bad = append(bad, lib)
 	}
 
+	// Hostile shapes: constructors that fork, bind a port, take a lock, close
+	// descriptors they do not own; metadata over its total bound.
+	var hostile []string
+	for _, v := range []string{"fork", "bind_port", "flock", "close_fds", "big_types"} {
+		lib, err := plugintest.CompileHostile(v)
+		if err != nil {
+			return err
+		}
+		hostile = append(hostile, lib)
+	}
+	os.Setenv("HOSTILE_PORT", "17999")
+	os.Setenv("HOSTILE_LOCK", filepath.Join(work, "lock"))
+	os.Setenv("HOSTILE_PIDFILE", filepath.Join(work, "pids"))
+
 	root := filepath.Join(work, ".plugins")
 	addrFile := filepath.Join(work, "addr")
 	cmd := exec.Command(bin, "run", "--root", root, "--listen", "127.0.0.1:0", "--debounce", "50ms",
@@ -114,16 +128,27 @@ func run(duration time.Duration, seed uint64) error {
 			}
 		case 4: // rename it
 			os.Rename(dir, filepath.Join(root, "native", pick(ids)))
-		case 5: // a corrupt, truncated or crashing library
+		case 5: // a corrupt, truncated, crashing or hostile library
 			if _, err := os.Stat(dir); err == nil {
-				switch rng.IntN(3) {
+				lib := filepath.Join(dir, "libp.so")
+				switch rng.IntN(6) {
+				case 3:
+					copyFile(pick(hostile), lib)
+				case 4: // a FIFO where the library should be
+					os.Remove(lib)
+					syscall.Mkfifo(lib, 0o644)
+				case 5: // a symlink swapped between a good and a bad library
+					os.Remove(lib)
+					os.Symlink(pick(bad), lib)
+					os.Remove(lib)
+					os.Symlink(pick(good), lib)
 				case 0:
 					copyFile(pick(bad), filepath.Join(dir, "libp.so"))
 				case 1:
 					data, _ := os.ReadFile(pick(good))
-					os.WriteFile(filepath.Join(dir, "libp.so"), data[:rng.IntN(len(data))], 0o755)
+					writeFile(lib, data[:rng.IntN(len(data))])
 				case 2:
-					os.WriteFile(filepath.Join(dir, "libp.so"), []byte("not a library"), 0o755)
+					writeFile(lib, []byte("not a library"))
 				}
 			}
 		case 6: // a marketplace record and its bundle
@@ -207,6 +232,28 @@ func run(duration time.Duration, seed uint64) error {
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("plugwatch run did not exit 0 on SIGTERM: %v", err)
 	}
+	// Nothing of plugwatch's is left: no private file below the root, and no process
+	// of its (helpers) or of the libraries it tried.
+	var left []string
+	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".plugwatch") {
+			left = append(left, path)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		return fmt.Errorf("files of plugwatch's left after it stopped: %v", left)
+	}
+	if procs := processesOf(bin); len(procs) > 0 {
+		return fmt.Errorf("processes of plugwatch's left after it stopped: %v", procs)
+	}
+	if data, err := os.ReadFile(filepath.Join(work, "pids")); err == nil {
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil && syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("a process a library started (pid %d) is still running", pid)
+			}
+		}
+	}
 	// Bounded: the last quarter's peak may not exceed the first quarter's by much.
 	q := len(samples) / 4
 	if q > 0 {
@@ -228,12 +275,37 @@ func run(duration time.Duration, seed uint64) error {
 	return nil
 }
 
+// processesOf returns the pids of running processes whose command is bin.
+func processesOf(bin string) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 func copyFile(src, dst string) {
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return
 	}
 	os.MkdirAll(filepath.Dir(dst), 0o755)
+	writeFile(dst, data)
+}
+
+// writeFile writes data over dst in place, as cp does, but never through a symlink
+// or into a FIFO the soak put there: those are replaced.
+func writeFile(dst string, data []byte) {
+	if fi, err := os.Lstat(dst); err == nil && !fi.Mode().IsRegular() {
+		os.Remove(dst)
+	}
 	os.WriteFile(dst, data, 0o755)
 }
 
