@@ -51,11 +51,11 @@ type journal struct {
 	mu      sync.Mutex
 	f       *os.File
 	path    string
-	carried bool // it holds blame or suspicion for the next process
-	until  time.Time     // blameWindow after the last open
-	ticker bool          // the goroutine writing alive records runs
-	stop   chan struct{} // closed by close
-	done   sync.WaitGroup
+	carried bool          // it holds blame or suspicion for the next process
+	until   time.Time     // blameWindow after the last open
+	ticker  bool          // the goroutine writing alive records runs
+	stop    chan struct{} // closed by close
+	done    sync.WaitGroup
 }
 
 // openJournal creates this process's journal below root.
