@@ -42,6 +42,10 @@ type claim struct {
 	// period, so a failure to resolve it is not judged yet. LibYoung: likewise for
 	// a failure to probe its library.
 	Young, LibYoung bool
+	// Rewriting: the library replaced one seen before within the quiet period (a
+	// linker or cp writing it in place): it is not judged, nor probed, until quiet,
+	// so a rebuild is one change however the tool writes it.
+	Rewriting bool
 
 	resolved bool   // resolve ran
 	linkDir  string // a dangling symlink's target folder, watched for the target to come back
@@ -94,17 +98,24 @@ type diskReader struct {
 // young reports whether path changed within the quiet period, and if so makes sure
 // a pass runs once it has been quiet long enough.
 func (r *diskReader) young(path string) bool {
+	young, _ := r.changing(path)
+	return young
+}
+
+// changing is young, and also reports whether the change replaced a file seen
+// before (a library rebuilt or copied over in place, rather than one moved in).
+func (r *diskReader) changing(path string) (young, replaced bool) {
 	if r.quiet <= 0 {
-		return false
+		return false, false
 	}
 	fi, ok := r.infos[path]
 	if !ok {
 		var err error
 		if fi, err = os.Lstat(path); err != nil {
-			return false
+			return false, false
 		}
 	}
-	return r.youngInfo(path, fi)
+	return r.youngReplaced(path, fi)
 }
 
 // youngInfo is young for a file already statted. A file is young when plugwatch saw
@@ -112,17 +123,23 @@ func (r *diskReader) young(path string) bool {
 // modification time is never compared with the clock, so a future mtime or clock
 // skew cannot hold it back. Files there at the first pass are not young.
 func (r *diskReader) youngInfo(path string, fi fs.FileInfo) bool {
+	young, _ := r.youngReplaced(path, fi)
+	return young
+}
+
+func (r *diskReader) youngReplaced(path string, fi fs.FileInfo) (young, replaced bool) {
 	if r.quiet <= 0 {
-		return false
+		return false, false
 	}
-	ready := r.seen.changed(path, identityOf(fi), r.now, r.first).Add(r.quiet)
+	at, replaced := r.seen.changed(path, identityOf(fi), r.now, r.first)
+	ready := at.Add(r.quiet)
 	if !ready.After(r.now) {
-		return false
+		return false, false
 	}
 	if r.retry.IsZero() || ready.Before(r.retry) {
 		r.retry = ready
 	}
-	return true
+	return true, replaced
 }
 
 func (r *diskReader) defer_(origin string) {
@@ -374,7 +391,7 @@ func (r *diskReader) resolve(c *claim) {
 		rel, _ := filepath.Rel(r.l.Root, c.Library)
 		c.Resolved = filepath.Join(r.l.RealRoot, rel)
 		c.Identity = identityOf(fi)
-		c.LibYoung = r.youngInfo(c.Library, fi)
+		c.LibYoung, c.Rewriting = r.youngReplaced(c.Library, fi)
 		r.checkPermissions(c, fi)
 		return
 	}
@@ -409,7 +426,9 @@ func (r *diskReader) resolve(c *claim) {
 	}
 	c.Resolved = real
 	c.Identity = identityOf(fi)
-	c.LibYoung = r.young(real) || r.young(c.Library)
+	y1, w1 := r.changing(real)
+	y2, w2 := r.changing(c.Library)
+	c.LibYoung, c.Rewriting = y1 || y2, w1 || w2
 	r.checkPermissions(c, fi)
 }
 

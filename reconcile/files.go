@@ -83,27 +83,31 @@ type observations struct {
 type observed struct {
 	id Identity
 	at time.Time
+	// replaced: the path held another identity before this one (a file rewritten or
+	// replaced in place), rather than appearing with it.
+	replaced bool
 }
 
 func newObservations() *observations {
 	return &observations{m: map[string]observed{}, used: map[string]bool{}}
 }
 
-// changed records path's identity as seen now and returns when it last changed: now
-// for a new identity (or a new file), the zero time for a file seen at the first pass.
-func (o *observations) changed(path string, id Identity, now time.Time, first bool) time.Time {
+// changed records path's identity as seen now and returns when it last changed (now
+// for a new identity or a new file, the zero time for a file seen at the first
+// pass) and whether that change replaced an identity seen before.
+func (o *observations) changed(path string, id Identity, now time.Time, first bool) (time.Time, bool) {
 	o.used[path] = true
 	prev, ok := o.m[path]
 	switch {
 	case ok && prev.id == id:
-		return prev.at
+		return prev.at, prev.replaced
 	case !ok && first:
 		prev = observed{id: id}
 	default:
-		prev = observed{id: id, at: now}
+		prev = observed{id: id, at: now, replaced: ok}
 	}
 	o.m[path] = prev
-	return prev.at
+	return prev.at, prev.replaced
 }
 
 // sweep forgets the files a full pass did not look at.

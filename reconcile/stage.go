@@ -17,6 +17,10 @@ import (
 // claim keeps its previous state until the result arrives.
 var errProbing = fmt.Errorf("%w: being probed", errNotJudged)
 
+// errRewriting: the claim's library is being rewritten in place; it is looked at once
+// quiet.
+var errRewriting = fmt.Errorf("%w: being rewritten", errNotJudged)
+
 // batchProber is a Prober that probes many libraries at once (package probe's pool
 // does: one helper process for the batch, which has exited when it returns).
 type batchProber interface {
@@ -127,6 +131,10 @@ func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 	used := make(map[Identity]bool, len(claims))
 	for _, c := range claims {
 		if c.Wasm || c.Fail != nil {
+			continue
+		}
+		if c.Rewriting {
+			c.Meta, c.Smoke, c.ProbeErr = nil, nil, errRewriting
 			continue
 		}
 		used[c.Identity] = true
