@@ -315,3 +315,56 @@ func TestRunHelperLibraryIsPrivate(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"libskhelper.so", "libx.so", "plugin.yml"}, names, "no private folder left")
 }
+
+// The private copies of a killed daemon are removed at the next start wherever they
+// were: below a root given as a symlink, beside an entrypoint five folders deep, in a
+// --trust folder.
+func TestRunKilledDaemonsCopiesAreRemoved(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "real", ".plugins")
+	require.NoError(t, os.MkdirAll(filepath.Join(real, "native"), 0o755))
+	root := filepath.Join(base, "link", ".plugins")
+	require.NoError(t, os.MkdirAll(filepath.Dir(root), 0o755))
+	require.NoError(t, os.Symlink(real, root))
+	// An entrypoint five folders deep.
+	deep := filepath.Join(root, "native", "deep", "a", "b", "c", "d", "e", "libdeep.so")
+	plugintest.Install(t, plugintest.Spec{Kind: "deep"}, deep)
+	writeFile(t, filepath.Join(root, "native", "deep", "plugin.yml"),
+		"id: deep\nversion: 1.0.0\nnode_kind: deep\nkind: native\nentrypoint: a/b/c/d/e/libdeep.so\n")
+	// A marketplace record whose entrypoint lies in a --trust folder.
+	trust := filepath.Join(base, "trusted")
+	lib := plugintest.Install(t, plugintest.Spec{Kind: "market"}, filepath.Join(trust, "libmarket.so"))
+	writeFile(t, filepath.Join(root, "active", "market.json"), fmt.Sprintf(
+		`{"plugin_id":"market","version":"1.0.0","node_kind":"market","kind":"native","entrypoint":%q,"installed_at_ms":1}`, lib))
+	copies := func() []string {
+		var out []string
+		for _, dir := range []string{real, trust} {
+			filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+				if err == nil && strings.Contains(e.Name(), ".plugwatch-") {
+					out = append(out, path)
+				}
+				return nil
+			})
+		}
+		return out
+	}
+
+	first := startDaemon(t, root, "--trust", trust)
+	first.waitFor("both loaded", func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::deep") != nil && plugin(st, "plugin::native::market") != nil
+	})
+	require.Len(t, copies(), 2, "a private copy of each")
+	require.NoError(t, first.cmd.Process.Kill())
+	<-first.done
+	require.Len(t, copies(), 2, "the killed daemon left its copies")
+
+	second := startDaemon(t, root, "--trust", trust)
+	second.waitLog("removed private copies left by earlier runs")
+	second.waitFor("both loaded", func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::deep") != nil && plugin(st, "plugin::native::market") != nil
+	})
+	assert.Len(t, copies(), 2, "only the new daemon's own copies are left")
+	for _, c := range copies() {
+		assert.Contains(t, c, fmt.Sprintf(".plugwatch-%d-", second.cmd.Process.Pid))
+	}
+}
