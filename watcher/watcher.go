@@ -83,24 +83,43 @@ type Watcher struct {
 	// Test seams; set before Run.
 	newBackend   func() (backend, error)
 	pollInterval time.Duration
-	probe        chan chan probeState // nil outside tests: Run answers with its state
+	recentFor    time.Duration // how recent a polled folder's times may be to be listed again (recentTimes)
+	probe        chan probeAsk // nil outside tests: Run answers with its state
 
 	// Owned by the goroutine running Run.
-	b      backend
-	specs  plan
-	snap   map[string]uint64
-	deb    debouncer
-	failed map[string]bool // folders whose watch failed, logged once
-	polls  int             // poll passes done
-	sent   int             // signals sent
+	b         backend
+	specs     plan                // the folders watched (or polled) and why
+	runExtras []string            // the extra folders Run applied, sorted
+	stand     map[string]stand    // a missing root or extra folder → the ancestor watched in its place
+	ids       map[fileID][]string // the names watched for each folder (a symlink shares its target's watch)
+	failed    map[string]int      // folders whose watch failed (logged once), with the round they last failed in
+	round     int                 // rounds of replanning or retrying failed folders
+	lost      bool                // a watch was refused for lack of watches: poll instead
+	deb       debouncer
+	polls     int    // poll passes done
+	lists     int    // folders listed by polling
+	turns     int    // folders polled so far, to spread the stats of their files over the passes
+	sent      int    // signals sent
+	last      string // the name of the latest event read
+}
+
+// probeAsk asks Run for its state: with the folders watched when folders is set (that
+// costs as many as there are), and whether path is one.
+type probeAsk struct {
+	reply   chan probeState
+	folders bool
+	path    string
 }
 
 // probeState is what Run tells a test through Watcher.probe, between two events.
 type probeState struct {
-	pending bool // events are held by the debouncer
-	watched map[string]bool
+	pending bool            // events are held by the debouncer
+	watched map[string]bool // when asked for
+	has     bool            // the path asked about is watched
 	polls   int
+	lists   int
 	sent    int
+	last    string // the name of the latest event read, ignored or not
 }
 
 // New returns a Watcher for opts. It touches nothing on disk until Run.
@@ -137,7 +156,8 @@ func New(opts Options) (*Watcher, error) {
 		applied:      make(chan struct{}),
 		newBackend:   newNotifyBackend,
 		pollInterval: time.Second,
-		failed:       map[string]bool{},
+		recentFor:    recentTimes,
+		failed:       map[string]int{},
 	}, nil
 }
 
@@ -162,16 +182,35 @@ func (w *Watcher) Polling() bool { return w.polling.Load() }
 // after it returns is seen; folders newly watched count as a change. Before Run the set
 // is kept for Run; once Run has returned it has no effect.
 func (w *Watcher) SetExtra(dirs []string) {
+	w.mu.Lock()
+	prev := w.extras // never changed in place
+	w.mu.Unlock()
 	clean := make([]string, 0, len(dirs))
+	sorted := true
+	k := 0
 	for _, d := range dirs {
 		if d == "" {
 			continue
 		}
-		if a, err := filepath.Abs(d); err == nil {
-			clean = append(clean, a)
+		// The previous set is clean and sorted: a folder found in it is kept as it
+		// is, without cleaning its name again (the caller usually passes a sorted set
+		// that differs from the last by a folder or two).
+		for k < len(prev) && prev[k] < d {
+			k++
 		}
+		if k == len(prev) || prev[k] != d {
+			a, err := filepath.Abs(d)
+			if err != nil {
+				continue
+			}
+			d = a
+		}
+		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] <= d)
+		clean = append(clean, d)
 	}
-	slices.Sort(clean)
+	if !sorted {
+		slices.Sort(clean)
+	}
 	clean = slices.Compact(clean)
 
 	w.mu.Lock()
