@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -228,8 +229,17 @@ func (w *Watcher) applyExtras() {
 	var paths []string
 	i, j := 0, 0
 	for i < len(old) || j < len(next) {
+		c := 0
 		switch {
-		case j == len(next) || i < len(old) && old[i] < next[j]:
+		case j == len(next):
+			c = -1
+		case i == len(old):
+			c = 1
+		default:
+			c = strings.Compare(old[i], next[j])
+		}
+		switch {
+		case c < 0:
 			t := old[i]
 			i++
 			w.unstand(t)
@@ -237,7 +247,7 @@ func (w *Watcher) applyExtras() {
 				s.extra = false
 				w.tidy(t)
 			}
-		case i == len(old) || next[j] < old[i]:
+		case c > 0:
 			t := next[j]
 			j++
 			if s := w.specs[t]; s != nil {

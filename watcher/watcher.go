@@ -168,7 +168,7 @@ func New(opts Options) (*Watcher, error) {
 func (w *Watcher) C() <-chan Signal { return w.c }
 
 // Polling reports whether the watcher gave up on file notifications (the inotify watch
-// limit was reached, or notifications could not be set up) and stats the same folders
+// limit was reached, or notifications could not be set up) and polls the same folders
 // every second instead. Once true it stays true until Run returns.
 func (w *Watcher) Polling() bool { return w.polling.Load() }
 
@@ -178,43 +178,50 @@ func (w *Watcher) Polling() bool { return w.polling.Load() }
 // matters; folders inside it are not watched. A missing folder is picked up when it
 // appears. Relative paths are made absolute against the working directory.
 //
+// Only the difference with the previous set is applied: a folder already watched (a
+// bundle folder of the layout) is marked without a look at the disk, so a set that
+// differs by a folder costs little more than comparing the two lists.
+//
 // While Run is running, SetExtra returns once the new set is watched, so a change made
-// after it returns is seen; folders newly watched count as a change. Before Run the set
-// is kept for Run; once Run has returned it has no effect.
+// after it returns is seen; a folder that was not watched yet counts as a change. Before
+// Run the set is kept for Run; once Run has returned it has no effect.
 func (w *Watcher) SetExtra(dirs []string) {
 	w.mu.Lock()
 	prev := w.extras // never changed in place
 	w.mu.Unlock()
+	// The caller usually passes a sorted set that differs from the last by a folder or
+	// two: a folder found in the previous set (clean and sorted) is taken from it as it
+	// is, and the new set is sorted only when it is out of order.
 	clean := make([]string, 0, len(dirs))
-	sorted := true
+	sorted, lastNew := true, false
 	k := 0
 	for _, d := range dirs {
 		if d == "" {
 			continue
 		}
-		// The previous set is clean and sorted: a folder found in it is kept as it
-		// is, without cleaning its name again (the caller usually passes a sorted set
-		// that differs from the last by a folder or two).
 		for k < len(prev) && prev[k] < d {
 			k++
 		}
-		if k == len(prev) || prev[k] != d {
-			a, err := filepath.Abs(d)
-			if err != nil {
-				continue
-			}
-			d = a
+		if k < len(prev) && prev[k] == d {
+			sorted = sorted && (!lastNew || clean[len(clean)-1] < d)
+			clean = append(clean, prev[k])
+			k, lastNew = k+1, false
+			continue
 		}
-		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] <= d)
-		clean = append(clean, d)
+		a, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] < a)
+		clean, lastNew = append(clean, a), true
 	}
 	if !sorted {
 		slices.Sort(clean)
+		clean = slices.Compact(clean)
 	}
-	clean = slices.Compact(clean)
 
 	w.mu.Lock()
-	if slices.Equal(clean, w.extras) {
+	if slices.Equal(clean, w.extras) { // cheap when taken from it: the same strings
 		w.mu.Unlock()
 		return
 	}
