@@ -41,7 +41,7 @@ type pollState struct {
 	readable bool
 	recent   bool             // the folder's times were too recent to trust: list it again
 	turn     int              // the files are stat'ed on the passes where polls%filePasses == turn
-	entries  map[string]stamp // by name: entries not ignored, and those an ancestor waits for; the zero stamp for folders watched themselves
+	entries  map[string]stamp // by name: entries not ignored, and those an ancestor waits for; the zero stamp when only their presence counts (folders watched themselves, entries of a folder watched only as an ancestor)
 }
 
 // entryStamp stats an entry, following symlinks (a dangling one is stat'ed itself); a
@@ -93,8 +93,8 @@ func (w *Watcher) readEntries(path string, s *spec) (map[string]stamp, bool) {
 			continue
 		}
 		child := filepath.Join(path, name)
-		if w.specs[child] != nil {
-			entries[name] = stamp{}
+		if !s.signals() || w.specs[child] != nil {
+			entries[name] = stamp{} // only whether it is there matters
 			continue
 		}
 		if st, ok := entryStamp(child); ok {

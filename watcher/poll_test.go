@@ -103,3 +103,24 @@ func TestPollingTopFolders(t *testing.T) {
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "native")))
 	h.nextFull()
 }
+
+// A folder polled only as the ancestor of a missing extra folder has its entries
+// looked at once it is an extra folder itself: a file rewritten in place there is seen.
+func TestPollingAncestorBecomesExtra(t *testing.T) {
+	root := t.TempDir()
+	layout(t, root, "native/")
+	base := t.TempDir()
+	f := filepath.Join(base, "libf.so")
+	write(t, f)
+	missing := filepath.Join(base, "x", "y")
+	h := startPolling(t, root, 0)
+	h.w.SetExtra([]string{missing})
+	require.True(t, h.watching(base), "the ancestor stands in")
+	h.calm()
+
+	h.w.SetExtra([]string{base, missing})
+	assert.Equal(t, []string{base}, h.next().Paths, "its entries were not looked at until now")
+	h.calm()
+	require.NoError(t, os.WriteFile(f, []byte("rebuilt"), 0o644))
+	assert.Equal(t, []string{f}, h.next().Paths)
+}

@@ -251,7 +251,9 @@ func (w *Watcher) applyExtras() {
 			t := next[j]
 			j++
 			if s := w.specs[t]; s != nil {
-				s.extra = true
+				if w.mark(s, setExtra) {
+					paths = append(paths, t) // its entries were not looked at until now
+				}
 				continue
 			}
 			w.retarget(t, true, &paths, true)

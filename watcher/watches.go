@@ -38,8 +38,11 @@ func (w *Watcher) replan() {
 		again := false
 		if fi, ok := statDir(w.root); ok {
 			w.addLayout(w.root, levelRoot, fi)
-		} else {
-			again = w.retarget(w.root, false, nil, false) // the root appeared meanwhile
+		}
+		if !w.rootWatched() && !w.lost && w.failed[w.root] == 0 {
+			// Missing, or gone before its watch was added: its parent stands in (unless
+			// it appeared meanwhile).
+			again = w.retarget(w.root, false, nil, false)
 		}
 		for _, t := range w.runExtras {
 			w.retarget(t, true, nil, false)
@@ -122,12 +125,11 @@ func (w *Watcher) extrasWithin(path string) []string {
 // and adds the layout folders inside, and drops those that are gone. A folder already
 // watched is watched again: one replaced under the same name needs a watch of its own.
 func (w *Watcher) addLayout(path string, lv level, fi fs.FileInfo) {
-	s, _ := w.add(path, fi)
+	s, _ := w.add(path, fi, func(s *spec) { s.level = lv })
 	if s == nil {
 		w.dropLayout(path)
 		return
 	}
-	s.level = lv
 	if lv != levelRoot {
 		if parent := w.specs[filepath.Dir(path)]; parent != nil {
 			if parent.kids == nil {
@@ -182,15 +184,15 @@ func (w *Watcher) retarget(t string, extra bool, paths *[]string, always bool) (
 			if !extra {
 				return true
 			}
+			fresh := false
 			if s := w.specs[t]; s != nil {
-				s.extra = true
-				return false
+				fresh = w.mark(s, setExtra)
+			} else if _, fresh = w.add(t, fi, setExtra); w.specs[t] == nil {
+				if w.lost || w.failed[t] != 0 {
+					return false
+				}
+				continue // gone again: stand in for it
 			}
-			s, fresh := w.add(t, fi)
-			if s == nil {
-				return false
-			}
-			s.extra = true
 			if fresh && paths != nil && (always || holds(t)) {
 				*paths = append(*paths, t)
 			}
@@ -205,17 +207,18 @@ func (w *Watcher) retarget(t string, extra bool, paths *[]string, always bool) (
 		if dir == "" {
 			return false
 		}
-		s, _ := w.add(dir, fi)
+		s, _ := w.add(dir, fi, func(s *spec) {
+			if s.want == nil {
+				s.want = map[string]int{}
+			}
+			s.want[child]++
+		})
 		if s == nil {
 			if w.lost || w.failed[dir] != 0 {
 				return false
 			}
 			continue // gone again: look for the next one up
 		}
-		if s.want == nil {
-			s.want = map[string]int{}
-		}
-		s.want[child]++
 		w.stand[t] = stand{dir, child}
 		// Watched before looking: the next folder on the way may have appeared meanwhile.
 		if !isDir(filepath.Join(dir, child)) {
@@ -255,12 +258,13 @@ func nearest(t string) (dir, child string, fi fs.FileInfo) {
 	}
 }
 
-// add watches the folder path (fi: its stat) and returns its spec, creating it, and
-// whether the watch is new: not when path was watched already, nor when it shares the
-// watch of another name for the same folder (a symlink), which keeps that name. A
-// folder already watched is watched again, which is cheap and repairs the watch of a
+// add watches the folder path (fi: its stat) for the reason why sets, and returns its
+// spec, creating it, and whether the folder is new to the signals: watched for the
+// first time (not sharing the watch of another name for the same folder, a symlink,
+// which keeps that name), or watched so far only as the ancestor of a missing folder.
+// A folder already watched is watched again, which is cheap and repairs the watch of a
 // folder replaced under the same name. nil when it could not be watched.
-func (w *Watcher) add(path string, fi fs.FileInfo) (*spec, bool) {
+func (w *Watcher) add(path string, fi fs.FileInfo, why func(*spec)) (*spec, bool) {
 	if w.lost {
 		return nil, false
 	}
@@ -273,25 +277,45 @@ func (w *Watcher) add(path string, fi fs.FileInfo) (*spec, bool) {
 	delete(w.failed, path)
 	id, _ := sysStat(fi)
 	s := w.specs[path]
-	fresh := false
 	if s == nil {
-		fresh = id == fileID{} || len(w.ids[id]) == 0
-		s = &spec{}
+		fresh := id == fileID{} || len(w.ids[id]) == 0
+		s = &spec{id: id}
+		why(s)
 		w.specs[path] = s
-	} else if s.id != id {
+		w.remember(path, id)
+		if w.b == nil {
+			s.poll = w.snapshot(path, s)
+		}
+		return s, fresh
+	}
+	widened := w.mark(s, why)
+	if s.id != id {
 		w.forget(path, s.id)
-	} else {
-		return s, false
+		s.id = id
+		w.remember(path, id)
+		if w.b == nil {
+			s.poll = w.snapshot(path, s)
+		}
 	}
-	s.id = id
-	if id != (fileID{}) {
-		w.ids[id] = append(w.ids[id], path)
-	}
-	if w.b == nil {
-		s.poll = w.snapshot(path, s)
-	}
-	return s, fresh
+	return s, widened
 }
+
+// mark adds the reason why to the folder watched for s, and reports whether the folder
+// sends signals of its own for the first time (it was watched only as the ancestor of
+// a missing folder). Its entries were not looked at then: polling lists it next pass.
+func (w *Watcher) mark(s *spec, why func(*spec)) bool {
+	before := s.signals()
+	why(s)
+	if before || !s.signals() {
+		return false
+	}
+	if s.poll != nil {
+		s.poll.recent = true
+	}
+	return true
+}
+
+func setExtra(s *spec) { s.extra = true }
 
 // addFailed handles a watch that could not be added. Running out of watches (or of
 // descriptors, on kqueue) means polling; a folder gone again brings its own event; any
@@ -363,6 +387,13 @@ func (w *Watcher) tidy(path string) {
 	if s := w.specs[path]; s != nil && !s.needed() {
 		delete(w.specs, path)
 		w.release(path, s.id)
+	}
+}
+
+// remember records path as a name watched for the folder id.
+func (w *Watcher) remember(path string, id fileID) {
+	if id != (fileID{}) {
+		w.ids[id] = append(w.ids[id], path)
 	}
 }
 
