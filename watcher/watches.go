@@ -36,10 +36,11 @@ func (w *Watcher) replan() {
 		old := w.specs
 		w.specs, w.stand, w.ids = plan{}, map[string]stand{}, map[fileID][]string{}
 		again := false
+		var err error
 		if fi, ok := statDir(w.root); ok {
-			w.addLayout(w.root, levelRoot, fi)
+			err = w.addLayout(w.root, levelRoot, fi)
 		}
-		if !w.rootWatched() && !w.lost && w.failed[w.root] == 0 {
+		if !w.rootWatched() && (err == nil || gone(err)) {
 			// Missing, or gone before its watch was added: its parent stands in (unless
 			// it appeared meanwhile).
 			again = w.retarget(w.root, false, nil, false)
@@ -124,11 +125,12 @@ func (w *Watcher) extrasWithin(path string) []string {
 // addLayout watches the layout folder path at level lv (fi: its stat), then lists it
 // and adds the layout folders inside, and drops those that are gone. A folder already
 // watched is watched again: one replaced under the same name needs a watch of its own.
-func (w *Watcher) addLayout(path string, lv level, fi fs.FileInfo) {
-	s, _ := w.add(path, fi, func(s *spec) { s.level = lv })
-	if s == nil {
+// The error is that of the folder's own watch.
+func (w *Watcher) addLayout(path string, lv level, fi fs.FileInfo) error {
+	s, _, err := w.add(path, fi, func(s *spec) { s.level = lv })
+	if err != nil {
 		w.dropLayout(path)
-		return
+		return err
 	}
 	if lv != levelRoot {
 		if parent := w.specs[filepath.Dir(path)]; parent != nil {
@@ -139,7 +141,7 @@ func (w *Watcher) addLayout(path string, lv level, fi fs.FileInfo) {
 		}
 	}
 	if !lv.branches() {
-		return
+		return nil
 	}
 	listed := map[string]bool{}
 	for _, name := range subdirs(path, lv) {
@@ -154,6 +156,7 @@ func (w *Watcher) addLayout(path string, lv level, fi fs.FileInfo) {
 			w.dropLayout(filepath.Join(path, name))
 		}
 	}
+	return nil
 }
 
 // dropLayout takes path and the layout folders inside it out of the layout, and drops
@@ -184,14 +187,13 @@ func (w *Watcher) retarget(t string, extra bool, paths *[]string, always bool) (
 			if !extra {
 				return true
 			}
-			fresh := false
-			if s := w.specs[t]; s != nil {
-				fresh = w.mark(s, setExtra)
-			} else if _, fresh = w.add(t, fi, setExtra); w.specs[t] == nil {
-				if w.lost || w.failed[t] != 0 {
-					return false
+			// Watched again if it was: it may be a new folder under the same name.
+			_, fresh, err := w.add(t, fi, setExtra)
+			if err != nil {
+				if gone(err) {
+					continue // gone again: stand in for it
 				}
-				continue // gone again: stand in for it
+				return false
 			}
 			if fresh && paths != nil && (always || holds(t)) {
 				*paths = append(*paths, t)
@@ -207,17 +209,17 @@ func (w *Watcher) retarget(t string, extra bool, paths *[]string, always bool) (
 		if dir == "" {
 			return false
 		}
-		s, _ := w.add(dir, fi, func(s *spec) {
+		_, _, err := w.add(dir, fi, func(s *spec) {
 			if s.want == nil {
 				s.want = map[string]int{}
 			}
 			s.want[child]++
 		})
-		if s == nil {
-			if w.lost || w.failed[dir] != 0 {
-				return false
+		if err != nil {
+			if gone(err) {
+				continue // gone again: look for the next one up
 			}
-			continue // gone again: look for the next one up
+			return false
 		}
 		w.stand[t] = stand{dir, child}
 		// Watched before looking: the next folder on the way may have appeared meanwhile.
@@ -263,15 +265,15 @@ func nearest(t string) (dir, child string, fi fs.FileInfo) {
 // first time (not sharing the watch of another name for the same folder, a symlink,
 // which keeps that name), or watched so far only as the ancestor of a missing folder.
 // A folder already watched is watched again, which is cheap and repairs the watch of a
-// folder replaced under the same name. nil when it could not be watched.
-func (w *Watcher) add(path string, fi fs.FileInfo, why func(*spec)) (*spec, bool) {
+// folder replaced under the same name. The error says why it could not be watched.
+func (w *Watcher) add(path string, fi fs.FileInfo, why func(*spec)) (*spec, bool, error) {
 	if w.lost {
-		return nil, false
+		return nil, false, errLost
 	}
 	if w.b != nil {
 		if err := w.b.Add(path); err != nil {
 			w.addFailed(path, err)
-			return nil, false
+			return nil, false, err
 		}
 	}
 	delete(w.failed, path)
@@ -286,7 +288,7 @@ func (w *Watcher) add(path string, fi fs.FileInfo, why func(*spec)) (*spec, bool
 		if w.b == nil {
 			s.poll = w.snapshot(path, s)
 		}
-		return s, fresh
+		return s, fresh, nil
 	}
 	widened := w.mark(s, why)
 	if s.id != id {
@@ -297,7 +299,15 @@ func (w *Watcher) add(path string, fi fs.FileInfo, why func(*spec)) (*spec, bool
 			s.poll = w.snapshot(path, s)
 		}
 	}
-	return s, widened
+	return s, widened, nil
+}
+
+// errLost is add's error once the watches ran out: the watcher switches to polling.
+var errLost = errors.New("watcher: out of watches")
+
+// gone reports whether an error of adding a watch says the folder is gone again.
+func gone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // mark adds the reason why to the folder watched for s, and reports whether the folder
@@ -331,7 +341,7 @@ func (w *Watcher) addFailed(path string, err error) {
 		w.log.Error("watcher: out of file descriptors for watches; polling every second instead. "+
 			"Raise the limit on open files (ulimit -n)", "path", path, "err", err)
 		w.lost = true
-	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+	case gone(err):
 		// Gone again; the event of its going, or of its parent's, comes.
 	default:
 		if w.failed[path] == 0 {
@@ -365,7 +375,7 @@ func (w *Watcher) retryFailed() {
 		if full || w.lost {
 			break
 		}
-		if err := w.b.Add(path); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		if err := w.b.Add(path); err != nil && !gone(err) {
 			w.addFailed(path, err)
 			continue
 		}

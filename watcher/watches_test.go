@@ -232,3 +232,24 @@ func TestExtraFolderAppears(t *testing.T) {
 	assert.True(t, h.watching(full))
 	h.eventually("the parent no longer stands in", func() bool { return !h.watching(base) })
 }
+
+// An extra folder replaced by a new one under the same name is watched again.
+func TestExtraFolderReplaced(t *testing.T) {
+	root := t.TempDir()
+	layout(t, root, "native/")
+	extra := filepath.Join(t.TempDir(), "build")
+	require.NoError(t, os.Mkdir(extra, 0o755))
+	h := start(t, root, quiet, nil)
+	h.w.SetExtra([]string{extra})
+	h.next()
+	h.settle()
+
+	require.NoError(t, os.RemoveAll(extra))
+	require.NoError(t, os.Mkdir(extra, 0o755))
+	assert.Equal(t, []string{extra}, h.next().Paths, "its going")
+	h.eventually("the new folder is watched", func() bool { return h.inFsnotify(extra) && h.watching(extra) })
+	h.eventually("the parent no longer stands in", func() bool { return !h.watching(filepath.Dir(extra)) })
+	h.settle()
+	write(t, filepath.Join(extra, "libgain.so"))
+	assert.Equal(t, []string{filepath.Join(extra, "libgain.so")}, h.next().Paths)
+}
