@@ -3,6 +3,7 @@ package watcher
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -82,6 +83,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+
+	sentinels int
 }
 
 // start runs a Watcher on root and waits for its first (Full) signal. setup, when not
@@ -98,7 +101,7 @@ func start(t *testing.T, root string, debounce time.Duration, setup func(*Watche
 		fake.backend = b
 		return fake, err
 	}
-	w.probe = make(chan chan probeState)
+	w.probe = make(chan probeAsk)
 	if setup != nil {
 		setup(w, fake)
 	}
@@ -169,7 +172,7 @@ func (h *harness) state() probeState {
 	h.t.Helper()
 	reply := make(chan probeState, 1)
 	select {
-	case h.w.probe <- reply:
+	case h.w.probe <- probeAsk{reply: reply, folders: true}:
 		return <-reply
 	case <-time.After(wait):
 		h.t.Fatal("Run does not answer")
@@ -235,3 +238,18 @@ func write(t *testing.T, path string) {
 }
 
 var _ backend = (*fakeBackend)(nil)
+
+// drain waits until Run has handled every event of the changes made so far: it writes
+// an ignored file in dir, a watched folder, and waits for its event, which comes after
+// theirs; then it waits for the debouncer to be idle. A signal still in C stays there.
+func (h *harness) drain(dir string) {
+	h.t.Helper()
+	h.sentinels++
+	sentinel := filepath.Join(dir, fmt.Sprintf(".sentinel-%d", h.sentinels))
+	write(h.t, sentinel)
+	h.eventually("the sentinel's event is read", func() bool { return h.state().last == sentinel })
+	h.eventually("the debouncer is idle", func() bool { return !h.state().pending })
+}
+
+// sentSince returns how many signals Run sent since the state before was taken.
+func (h *harness) sentSince(before probeState) int { return h.state().sent - before.sent }

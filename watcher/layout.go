@@ -1,12 +1,13 @@
 package watcher
 
 import (
-	"github.com/plugwatch/plugwatch/internal/names"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/plugwatch/plugwatch/internal/names"
 )
 
 // level is where a folder sits in the plugins layout (docs/root-layout.md).
@@ -43,17 +44,52 @@ func (l level) top() bool {
 	return false
 }
 
+// child returns the level of the folder called name inside a folder at level l, or
+// levelNone when such a folder is not part of the layout.
+func (l level) child(name string) level {
+	if names.Ignored(name) {
+		return levelNone
+	}
+	switch l {
+	case levelRoot:
+		switch name {
+		case "active":
+			return levelActive
+		case "native":
+			return levelNative
+		case "bundles":
+			return levelBundles
+		}
+	case levelNative:
+		return levelNativeBundle
+	case levelBundles:
+		return levelBundleID
+	case levelBundleID:
+		return levelBundleVersion
+	}
+	return levelNone
+}
+
 // spec says why a folder is watched. A folder can be watched for several reasons at
 // once (an extra folder inside the root, an ancestor shared by two missing folders).
 type spec struct {
 	level level
-	extra bool            // named by SetExtra: every entry that is not ignored matters
-	want  map[string]bool // the nearest existing ancestor of a missing root or extra folder: the names of its children on the way there
+	extra bool           // named by SetExtra: every entry that is not ignored matters
+	want  map[string]int // the nearest existing ancestor of missing folders: the children on the way there, and how many missing folders each leads to
+	kids  map[string]bool
+	// kids are the names of the layout folders directly inside (levels that branch),
+	// so that they go with it.
+
+	id   fileID     // the folder's identity when it was last watched
+	poll *pollState // while polling: what the last pass saw
 }
 
 // signals reports whether a folder watched for this spec sends signals of its own (an
 // ancestor watched only to see a missing folder appear does not).
 func (s *spec) signals() bool { return s.level != levelNone || s.extra }
+
+// needed reports whether the folder still has a reason to be watched.
+func (s *spec) needed() bool { return s.signals() || len(s.want) > 0 }
 
 // matters reports whether a change to the entry called name inside a folder watched
 // for s is something the reconciler reads. In the root only active/, native/ and
@@ -79,119 +115,98 @@ func (s *spec) matters(name string) bool {
 // plan maps each folder to watch to why it is watched.
 type plan map[string]*spec
 
-func (p plan) get(path string) *spec {
-	s := p[path]
-	if s == nil {
-		s = &spec{}
-		p[path] = s
-	}
-	return s
-}
-
-// makePlan reads the disk and returns the folders to watch for the root and the extra
-// folders (all absolute and clean). A missing root or extra folder is stood in for by
-// its nearest existing ancestor. Folders that cannot be read contribute no children.
-func makePlan(root string, extras []string) plan {
-	p := plan{}
-	if isDir(root) {
-		p.get(root).level = levelRoot
-		if a := filepath.Join(root, "active"); isDir(a) {
-			p.get(a).level = levelActive
-		}
-		if n := filepath.Join(root, "native"); isDir(n) {
-			p.get(n).level = levelNative
-			for _, b := range subdirs(n) {
-				p.get(b).level = levelNativeBundle
-			}
-		}
-		if b := filepath.Join(root, "bundles"); isDir(b) {
-			p.get(b).level = levelBundles
-			for _, id := range subdirs(b) {
-				p.get(id).level = levelBundleID
-				for _, v := range subdirs(id) {
-					p.get(v).level = levelBundleVersion
-				}
-			}
-		}
-	} else {
-		p.ancestor(root)
-	}
-	for _, e := range extras {
-		if isDir(e) {
-			p.get(e).extra = true
-		} else {
-			p.ancestor(e)
-		}
-	}
-	return p
-}
-
-// ancestor records the nearest existing ancestor of the missing folder target, wanting
-// the child on the way to target.
-func (p plan) ancestor(target string) {
-	child := target
-	for dir := filepath.Dir(target); ; dir = filepath.Dir(dir) {
-		if isDir(dir) {
-			s := p.get(dir)
-			if s.want == nil {
-				s.want = map[string]bool{}
-			}
-			s.want[filepath.Base(child)] = true
-			return
-		}
-		if dir == filepath.Dir(dir) {
-			return
-		}
-		child = dir
-	}
-}
-
-// classify says what an event means: whether it matters to the reconciler, whether the
-// watch set must be computed again, and whether it asks for a full rescan (the root or
-// one of its own folders appeared or went).
-func (p plan) classify(ev fsnotify.Event) (matters, resync, full bool) {
+// classify says what an event means: whether it matters to the reconciler, which path
+// (if any) must be looked at again to keep the watch set right (a folder that may
+// have appeared or gone), and whether it asks for a full rescan (the root or one of
+// its own folders appeared or went).
+func (p plan) classify(ev fsnotify.Event) (matters bool, dirty string, full bool) {
 	name := filepath.Clean(ev.Name)
 	structural := ev.Op.Has(fsnotify.Create) || ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename)
 	if s := p[name]; s != nil {
 		// An event about a watched folder itself (deleted, moved, its mode changed).
 		matters = s.signals()
-		resync = structural
-		full = structural && s.level.top()
+		if structural {
+			dirty, full = name, s.level.top()
+		}
 	}
 	if s := p[filepath.Dir(name)]; s != nil {
 		base := filepath.Base(name)
 		if s.matters(base) {
 			matters = true
-			resync = resync || structural && s.level.branches()
-			full = full || structural && s.level == levelRoot
+			if structural && s.level.branches() {
+				dirty = name
+				full = full || s.level == levelRoot
+			}
 		}
-		resync = resync || structural && s.want[base]
+		if structural && s.want[base] > 0 {
+			dirty = name
+		}
 	}
-	return matters, resync, full
+	return matters, dirty, full
+}
+
+// within reports whether path is dir or lies inside it.
+func within(path, dir string) bool {
+	if !strings.HasPrefix(path, dir) {
+		return false
+	}
+	return len(path) == len(dir) || strings.HasSuffix(dir, string(filepath.Separator)) ||
+		path[len(dir)] == filepath.Separator
+}
+
+// statDir returns the stat of path (following symlinks) when it is a folder.
+func statDir(path string) (fs.FileInfo, bool) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return nil, false
+	}
+	return fi, true
 }
 
 // isDir reports whether path is a directory or a symlink to one.
 func isDir(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
+	_, ok := statDir(path)
+	return ok
 }
 
-// subdirs lists the folders (and symlinks to folders) directly in dir whose names are
-// not ignored.
-func subdirs(dir string) []string {
+// subdirs lists the names of the folders (and symlinks to folders) directly in dir
+// that are part of the layout below a folder at level l.
+func subdirs(dir string, l level) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, e := range entries {
-		if names.Ignored(e.Name()) {
+		if l.child(e.Name()) == levelNone {
 			continue
 		}
-		path := filepath.Join(dir, e.Name())
-		if e.IsDir() || e.Type()&os.ModeSymlink != 0 && isDir(path) {
-			out = append(out, path)
+		if e.IsDir() || e.Type()&os.ModeSymlink != 0 && isDir(filepath.Join(dir, e.Name())) {
+			out = append(out, e.Name())
 		}
 	}
 	return out
 }
+
+// holds reports whether the folder dir holds an entry that is not ignored.
+func holds(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for {
+		list, err := f.Readdirnames(64)
+		for _, name := range list {
+			if !names.Ignored(name) {
+				return true
+			}
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// fileID identifies a file on its device; the zero fileID is unknown.
+type fileID struct{ dev, ino uint64 }

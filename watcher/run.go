@@ -3,10 +3,8 @@ package watcher
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"maps"
-	"slices"
-	"syscall"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -34,7 +32,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 	} else {
 		w.b = b
 	}
-	w.resync(true)
+	var gen uint64
+	w.runExtras, gen = w.loadExtras()
+	w.replan()
+	if w.lost {
+		w.abandon(nil)
+	}
+	w.markApplied(gen)
 	w.deliver(Signal{Full: true})
 
 	timer := time.NewTimer(time.Hour)
@@ -51,8 +55,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		} else {
 			timer.Stop()
 		}
+		// Polling, or trying again the folders whose watch failed, every pollInterval.
 		var tick <-chan time.Time
-		if w.polling.Load() {
+		if w.polling.Load() || len(w.failed) > 0 {
 			if ticker == nil {
 				ticker = time.NewTicker(w.pollInterval)
 			}
@@ -70,12 +75,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case ev, ok := <-events:
 			if !ok {
 				w.abandon(errors.New("event channel closed"))
+				w.event(Signal{Full: true})
 				break
 			}
 			w.onEvents(ev, events)
 		case err, ok := <-errs:
 			if !ok {
 				w.abandon(errors.New("error channel closed"))
+				w.event(Signal{Full: true})
 				break
 			}
 			w.onError(err)
@@ -84,15 +91,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 				w.deliver(s)
 			}
 		case <-tick:
-			w.poll()
-		case <-w.kick:
-			w.resync(false)
-		case reply := <-w.probe:
-			st := probeState{pending: w.deb.pending, watched: map[string]bool{}, polls: w.polls, sent: w.sent}
-			for path := range w.specs {
-				st.watched[path] = true
+			if w.b == nil {
+				w.poll()
+			} else {
+				w.retryFailed()
 			}
-			reply <- st
+		case <-w.kick:
+			w.applyExtras()
+		case ask := <-w.probe:
+			st := probeState{pending: w.deb.pending, polls: w.polls, lists: w.lists, sent: w.sent, last: w.last, has: w.specs[ask.path] != nil}
+			if ask.folders {
+				st.watched = map[string]bool{}
+				for path := range w.specs {
+					st.watched[path] = true
+				}
+			}
+			ask.reply <- st
 		}
 	}
 }
@@ -110,19 +124,31 @@ func (w *Watcher) stop() {
 	close(w.c)
 }
 
-// onEvents handles ev and the events that are already waiting behind it, then fixes
-// the watch set once for all of them.
+// onEvents handles ev and the events that are already waiting behind it: it brings
+// the watch set up to date for the folders they may have made appear or go, then
+// signals them. The signal comes after the new folders are watched, so the pass it
+// starts reads whatever was written in them before their watch existed, and anything
+// written later sends an event of its own: adding a watch is no change of its own.
 func (w *Watcher) onEvents(ev fsnotify.Event, events <-chan fsnotify.Event) {
-	var matters, resync, full bool
-	var paths []string
+	var full bool
+	var paths, dirty []string
+	seen := map[string]bool{}
 	for n := 0; ; n++ {
-		m, r, f := w.specs.classify(ev)
+		w.last = ev.Name
+		m, d, f := w.specs.classify(ev)
 		if m {
 			w.received()
 			w.log.Debug("watcher: event", "path", ev.Name, "op", ev.Op.String())
 			paths = append(paths, ev.Name)
 		}
-		matters, resync, full = matters || m, resync || r, full || f
+		if name := filepath.Clean(ev.Name); d == "" && w.failed[name] != 0 {
+			d = name // a folder whose watch failed changed: try again
+		}
+		if d != "" && !seen[d] {
+			seen[d] = true
+			dirty = append(dirty, d)
+		}
+		full = full || f
 		if n == 255 {
 			break
 		}
@@ -135,11 +161,27 @@ func (w *Watcher) onEvents(ev fsnotify.Event, events <-chan fsnotify.Event) {
 			break
 		}
 	}
-	if matters || full {
-		w.event(Signal{Full: full, Paths: paths})
+	for _, d := range dirty {
+		if full || w.lost {
+			break
+		}
+		full = w.refresh(d, &paths)
 	}
-	if resync {
-		w.resync(false)
+	w.finish(full, paths)
+}
+
+// finish ends the handling of a change: it switches to polling when watches ran out,
+// plans everything again when full, then signals.
+func (w *Watcher) finish(full bool, paths []string) {
+	if full && !w.lost {
+		w.replan()
+	}
+	if w.lost {
+		w.abandon(nil)
+		full = true
+	}
+	if full || len(paths) > 0 {
+		w.event(Signal{Full: full, Paths: paths})
 	}
 }
 
@@ -151,8 +193,7 @@ func (w *Watcher) onError(err error) {
 	} else {
 		w.log.Warn("watcher: watch error; rescanning everything", "path", w.root, "err", err)
 	}
-	w.event(Signal{Full: true})
-	w.resync(false)
+	w.finish(true, nil)
 }
 
 // event feeds one change to the debouncer.
@@ -177,118 +218,66 @@ func (w *Watcher) deliver(s Signal) {
 	w.sent++
 }
 
-// resync computes the folders to watch from the disk and makes the watches match.
-// initial: the first one, whose new watches are no change.
-func (w *Watcher) resync(initial bool) {
-	extras, gen := w.loadExtras()
-	if w.b == nil {
-		w.poll()
-	} else {
-		// Folders created while their parent's watch was being set up sent no event:
-		// look again until a pass adds nothing.
-		for range 8 {
-			if !w.apply(makePlan(w.root, extras), initial) {
-				break
+// applyExtras watches the extra folders SetExtra asked for, by difference with those
+// applied before: a folder already watched (most are bundle folders of the layout) is
+// only marked, without a look at the disk. A folder newly watched counts as a change:
+// something may have changed in it between the caller's reading and its watch.
+func (w *Watcher) applyExtras() {
+	next, gen := w.loadExtras()
+	old := w.runExtras
+	w.runExtras = next
+	var paths []string
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		c := 0
+		switch {
+		case j == len(next):
+			c = -1
+		case i == len(old):
+			c = 1
+		default:
+			c = strings.Compare(old[i], next[j])
+		}
+		switch {
+		case c < 0:
+			t := old[i]
+			i++
+			w.unstand(t)
+			if s := w.specs[t]; s != nil && s.extra {
+				s.extra = false
+				w.tidy(t)
 			}
+		case c > 0:
+			t := next[j]
+			j++
+			if s := w.specs[t]; s != nil {
+				if w.mark(s, setExtra) {
+					paths = append(paths, t) // its entries were not looked at until now
+				}
+				continue
+			}
+			w.retarget(t, true, &paths, true)
+		default:
+			i, j = i+1, j+1
 		}
 	}
+	w.finish(false, paths)
+	w.markApplied(gen)
+}
+
+// markApplied tells SetExtra that the extra folders of generation gen are watched.
+func (w *Watcher) markApplied(gen uint64) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if gen > w.appliedGen {
 		w.appliedGen = gen
 		close(w.applied)
 		w.applied = make(chan struct{})
 	}
-	w.mu.Unlock()
 }
 
-// apply makes the watches match p and reports whether a folder newly got a watch. A
-// newly watched folder counts as a change (something may have been written there
-// before its watch existed); the root or one of its own folders appearing or going
-// counts as a full one.
-func (w *Watcher) apply(p plan, initial bool) bool {
-	have := setOf(w.b.WatchList())
-	full, changed := false, false
-	for path, old := range w.specs {
-		if p[path] != nil {
-			continue
-		}
-		// The watch is usually gone already with its folder; nothing to report then.
-		if err := w.b.Remove(path); err != nil && !errors.Is(err, fsnotify.ErrNonExistentWatch) {
-			w.log.Debug("watcher: remove watch", "path", path, "err", err)
-		}
-		if old.level.top() {
-			changed, full = true, true
-		}
-	}
-	var fresh, skip []string
-	for _, path := range slices.Sorted(maps.Keys(p)) {
-		if w.specs[path] != nil && have[path] {
-			continue
-		}
-		err := w.b.Add(path)
-		switch {
-		case err == nil:
-			delete(w.failed, path)
-			fresh = append(fresh, path)
-			continue
-		case errors.Is(err, syscall.ENOSPC): // inotify: out of watches
-			w.log.Error("watcher: the inotify watch limit is reached; polling every second instead. "+
-				"Raise fs.inotify.max_user_watches, e.g. sysctl fs.inotify.max_user_watches=524288",
-				"path", path, "err", err)
-			w.abandon(nil)
-			return false
-		case errors.Is(err, syscall.EMFILE): // kqueue: one descriptor per watched file
-			w.log.Error("watcher: out of file descriptors for watches; polling every second instead. "+
-				"Raise the limit on open files (ulimit -n)", "path", path, "err", err)
-			w.abandon(nil)
-			return false
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-			// Gone again; its parent's event brings the next resync.
-		default:
-			if !w.failed[path] {
-				w.log.Warn("watcher: cannot watch folder", "path", path, "err", err)
-				w.failed[path] = true
-			}
-		}
-		skip = append(skip, path)
-	}
-	for path := range w.failed {
-		if p[path] == nil {
-			delete(w.failed, path) // no longer wanted: log again if it comes back and fails
-		}
-	}
-	for _, path := range skip {
-		delete(p, path) // retried by the next resync
-	}
-	w.specs = p
-
-	// A folder that is the same as one already watched (a symlink to it) shares its
-	// watch, which keeps the other name: it does not count as new, or every resync would
-	// see it again.
-	added := false
-	var paths []string
-	if len(fresh) > 0 {
-		now := setOf(w.b.WatchList())
-		for _, path := range fresh {
-			if !now[path] {
-				continue
-			}
-			added = true
-			if s := p[path]; s.signals() && !initial {
-				changed = true
-				full = full || s.level.top()
-				paths = append(paths, path)
-			}
-		}
-	}
-	if changed {
-		w.event(Signal{Full: full, Paths: paths})
-	}
-	return added
-}
-
-// abandon gives up on notifications for polling: cause nil means the reason was
-// logged already.
+// abandon gives up on notifications for polling, taking a baseline of every folder:
+// cause nil means the reason was logged already. The caller signals Full.
 func (w *Watcher) abandon(cause error) {
 	if cause != nil {
 		w.log.Error("watcher: file notifications failed; polling every second instead",
@@ -298,23 +287,13 @@ func (w *Watcher) abandon(cause error) {
 		w.b.Close()
 		w.b = nil
 	}
-	w.specs = nil
-	w.snap = nil
+	w.lost = false
 	w.polling.Store(true)
-	w.event(Signal{Full: true})
-	w.poll()
+	w.replan()
 }
 
 func (w *Watcher) loadExtras() ([]string, uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.extras, w.extraGen
-}
-
-func setOf(list []string) map[string]bool {
-	m := make(map[string]bool, len(list))
-	for _, s := range list {
-		m[s] = true
-	}
-	return m
 }

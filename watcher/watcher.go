@@ -83,24 +83,43 @@ type Watcher struct {
 	// Test seams; set before Run.
 	newBackend   func() (backend, error)
 	pollInterval time.Duration
-	probe        chan chan probeState // nil outside tests: Run answers with its state
+	recentFor    time.Duration // how recent a polled folder's times may be to be listed again (recentTimes)
+	probe        chan probeAsk // nil outside tests: Run answers with its state
 
 	// Owned by the goroutine running Run.
-	b      backend
-	specs  plan
-	snap   map[string]uint64
-	deb    debouncer
-	failed map[string]bool // folders whose watch failed, logged once
-	polls  int             // poll passes done
-	sent   int             // signals sent
+	b         backend
+	specs     plan                // the folders watched (or polled) and why
+	runExtras []string            // the extra folders Run applied, sorted
+	stand     map[string]stand    // a missing root or extra folder → the ancestor watched in its place
+	ids       map[fileID][]string // the names watched for each folder (a symlink shares its target's watch)
+	failed    map[string]int      // folders whose watch failed (logged once), with the round they last failed in
+	round     int                 // rounds of replanning or retrying failed folders
+	lost      bool                // a watch was refused for lack of watches: poll instead
+	deb       debouncer
+	polls     int    // poll passes done
+	lists     int    // folders listed by polling
+	turns     int    // folders polled so far, to spread the stats of their files over the passes
+	sent      int    // signals sent
+	last      string // the name of the latest event read
+}
+
+// probeAsk asks Run for its state: with the folders watched when folders is set (that
+// costs as many as there are), and whether path is one.
+type probeAsk struct {
+	reply   chan probeState
+	folders bool
+	path    string
 }
 
 // probeState is what Run tells a test through Watcher.probe, between two events.
 type probeState struct {
-	pending bool // events are held by the debouncer
-	watched map[string]bool
+	pending bool            // events are held by the debouncer
+	watched map[string]bool // when asked for
+	has     bool            // the path asked about is watched
 	polls   int
+	lists   int
 	sent    int
+	last    string // the name of the latest event read, ignored or not
 }
 
 // New returns a Watcher for opts. It touches nothing on disk until Run.
@@ -137,7 +156,8 @@ func New(opts Options) (*Watcher, error) {
 		applied:      make(chan struct{}),
 		newBackend:   newNotifyBackend,
 		pollInterval: time.Second,
-		failed:       map[string]bool{},
+		recentFor:    recentTimes,
+		failed:       map[string]int{},
 	}, nil
 }
 
@@ -148,7 +168,7 @@ func New(opts Options) (*Watcher, error) {
 func (w *Watcher) C() <-chan Signal { return w.c }
 
 // Polling reports whether the watcher gave up on file notifications (the inotify watch
-// limit was reached, or notifications could not be set up) and stats the same folders
+// limit was reached, or notifications could not be set up) and polls the same folders
 // every second instead. Once true it stays true until Run returns.
 func (w *Watcher) Polling() bool { return w.polling.Load() }
 
@@ -158,24 +178,50 @@ func (w *Watcher) Polling() bool { return w.polling.Load() }
 // matters; folders inside it are not watched. A missing folder is picked up when it
 // appears. Relative paths are made absolute against the working directory.
 //
+// Only the difference with the previous set is applied: a folder already watched (a
+// bundle folder of the layout) is marked without a look at the disk, so a set that
+// differs by a folder costs little more than comparing the two lists.
+//
 // While Run is running, SetExtra returns once the new set is watched, so a change made
-// after it returns is seen; folders newly watched count as a change. Before Run the set
-// is kept for Run; once Run has returned it has no effect.
+// after it returns is seen; a folder that was not watched yet counts as a change. Before
+// Run the set is kept for Run; once Run has returned it has no effect.
 func (w *Watcher) SetExtra(dirs []string) {
+	w.mu.Lock()
+	prev := w.extras // never changed in place
+	w.mu.Unlock()
+	// The caller usually passes a sorted set that differs from the last by a folder or
+	// two: a folder found in the previous set (clean and sorted) is taken from it as it
+	// is, and the new set is sorted only when it is out of order.
 	clean := make([]string, 0, len(dirs))
+	sorted, lastNew := true, false
+	k := 0
 	for _, d := range dirs {
 		if d == "" {
 			continue
 		}
-		if a, err := filepath.Abs(d); err == nil {
-			clean = append(clean, a)
+		for k < len(prev) && prev[k] < d {
+			k++
 		}
+		if k < len(prev) && prev[k] == d {
+			sorted = sorted && (!lastNew || clean[len(clean)-1] < d)
+			clean = append(clean, prev[k])
+			k, lastNew = k+1, false
+			continue
+		}
+		a, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] < a)
+		clean, lastNew = append(clean, a), true
 	}
-	slices.Sort(clean)
-	clean = slices.Compact(clean)
+	if !sorted {
+		slices.Sort(clean)
+		clean = slices.Compact(clean)
+	}
 
 	w.mu.Lock()
-	if slices.Equal(clean, w.extras) {
+	if slices.Equal(clean, w.extras) { // cheap when taken from it: the same strings
 		w.mu.Unlock()
 		return
 	}
