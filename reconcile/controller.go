@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -56,6 +55,7 @@ type Controller struct {
 	watchDirs []string // WatchDirs of generation watchGen
 	watchGen  uint64
 	journal   *journal
+	passes    uint64  // passes made; LoadedPlugin.wanted holds the last that wanted it as it is
 	last      *State  // the last pass's document (State publishes it once the first reconcile finished)
 	early     []Event // events of the first reconcile's passes, published when it finishes
 
@@ -344,10 +344,25 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	if ex.pending == nil {
 		ex.pending = map[string]bool{}
 	}
-	next := map[string]*LoadedPlugin{}
-	wants := map[string][]Want{} // by origin
-	for _, w := range d.Plugins {
-		wants[w.origin()] = append(wants[w.origin()], w)
+	next := make(map[string]*LoadedPlugin, len(c.loaded)+1)
+	// Mark the loaded plugins the pass wants exactly as they are (most of them).
+	c.passes++
+	for i := range d.Plugins {
+		w := &d.Plugins[i]
+		if p := c.loaded[w.Kind]; p != nil && p.origin == w.from && p.identity == w.Identity &&
+			p.info.Library == w.Library && p.info.Manifest == w.Manifest {
+			p.wanted = c.passes
+		}
+	}
+	var wanted map[string]bool // origins the pass wants a plugin of, made when needed
+	wants := func(origin string) bool {
+		if wanted == nil {
+			wanted = make(map[string]bool, len(d.Plugins))
+			for _, w := range d.Plugins {
+				wanted[w.from] = true
+			}
+		}
+		return wanted[origin]
 	}
 	// A loaded plugin whose files are not judged yet, or went within the quiet
 	// period, or whose new version failed in a way that keeps the old one (stale),
@@ -356,12 +371,12 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		switch {
 		case ex.pending[p.origin]:
 			next[kind] = p
-		case reproduced(p, wants[p.origin]):
+		case p.wanted == c.passes:
 			delete(c.gone, p.origin)
 		case c.disappeared(p, now):
 			ex.pending[p.origin] = true
 			next[kind] = p
-		case wants[p.origin] == nil && d.Failed[p.origin]:
+		case !wants(p.origin) && d.Failed[p.origin]:
 			ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
 			next[kind] = p
 		}
@@ -410,16 +425,6 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		}
 	}
 	return next, ex
-}
-
-// reproduced reports whether the pass wants p exactly as it is loaded.
-func reproduced(p *LoadedPlugin, wants []Want) bool {
-	for _, w := range wants {
-		if w.Kind == p.info.Kind && w.Identity == p.identity && w.Library == p.info.Library && w.Manifest == p.info.Manifest {
-			return true
-		}
-	}
-	return false
 }
 
 // disappeared reports whether one of p's files (its library, manifest, record or
@@ -569,8 +574,7 @@ func (c *Controller) watchDirsNow() []string {
 			}
 		}
 	}
-	sort.Strings(dirs)
-	return dirs
+	return dirs // unsorted: the watcher sorts what it is given
 }
 
 // origin identifies where a plugin comes from across passes (claim.Origin): its

@@ -30,6 +30,7 @@ type LoadedPlugin struct {
 	identity Identity
 	resolved string // the library after symlinks (a --trust build output, say)
 	origin   string
+	wanted   uint64 // the last pass that wanted it exactly as it is (owned by the pass)
 
 	mu       sync.Mutex
 	refs     int
