@@ -10,9 +10,15 @@ import (
 // Prober reads a library's metadata. It is how reconcile learns what a library
 // provides; the default opens the library in-process with native.Probe.
 //
-// Probe is called concurrently from several goroutines. It returns the metadata, or
-// an error that wraps one of native's sentinels (native.ErrIncomplete and so on),
-// which decides the problem code. It must not keep the library open.
+// Probe is called concurrently from several goroutines, off the reconcile pass. It
+// returns the metadata, or an error that wraps one of native's sentinels
+// (native.ErrIncomplete and so on; see native.IsVerdict), which decides the problem
+// code and is remembered for the file's identity. An error that wraps none says
+// nothing about the library (no helper could start): it is not remembered, and the
+// library is tried again. It must not keep the library open. A Prober that also has
+// a method ProbeBatch(ctx, paths) []native.ProbeResult is given batches; package
+// probe's pool has one, whose helpers have exited when it returns, before any of
+// the libraries is opened in this process.
 type Prober interface {
 	Probe(ctx context.Context, path string) (native.Metadata, error)
 }
