@@ -354,15 +354,32 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			p.wanted = c.passes
 		}
 	}
-	var wanted map[string]bool // origins the pass wants a plugin of, made when needed
+	var wanted map[string]string // origins the pass wants a plugin of (their manifest), made when needed
+	var missing map[string]bool  // origins whose library the pass found missing
 	wants := func(origin string) bool {
 		if wanted == nil {
-			wanted = make(map[string]bool, len(d.Plugins))
+			wanted = make(map[string]string, len(d.Plugins))
 			for _, w := range d.Plugins {
-				wanted[w.from] = true
+				wanted[w.from] = w.Manifest
+			}
+			missing = map[string]bool{}
+			for _, pr := range d.Problems {
+				if pr.Code == MissingLibrary {
+					missing[pr.origin] = true
+				}
 			}
 		}
-		return wanted[origin]
+		_, ok := wanted[origin]
+		return ok
+	}
+	// sawGone reports whether the pass itself found one of p's files gone: its
+	// library missing, its manifest gone, or its record or folder gone. (The files
+	// may be back already by the time the pass gets here: a linker is quick.)
+	sawGone := func(p *LoadedPlugin) bool {
+		if !wants(p.origin) {
+			return missing[p.origin] || !originRead(d, p.origin)
+		}
+		return p.info.Manifest != "" && wanted[p.origin] == ""
 	}
 	// A loaded plugin whose files are not judged yet, or went within the quiet
 	// period, or whose new version failed in a way that keeps the old one (stale),
@@ -373,7 +390,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			next[kind] = p
 		case p.wanted == c.passes:
 			delete(c.gone, p.origin)
-		case c.disappeared(p, now):
+		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
 			next[kind] = p
 		case !wants(p.origin) && d.Failed[p.origin]:
@@ -428,10 +445,11 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 }
 
 // disappeared reports whether one of p's files (its library, manifest, record or
-// folder) is gone and went less than the quiet period ago: a linker deletes its
+// folder) is gone (the pass saw it so, or it is so now) and went less than the
+// quiet period ago: a linker deletes its
 // output before it writes the new one, and rm -r removes files one by one, so the
 // plugin stays loaded (not stale) until the quiet period has passed.
-func (c *Controller) disappeared(p *LoadedPlugin, now time.Time) bool {
+func (c *Controller) disappeared(p *LoadedPlugin, now time.Time, sawGone bool) bool {
 	if c.scan.quiet <= 0 {
 		return false
 	}
@@ -439,7 +457,7 @@ func (c *Controller) disappeared(p *LoadedPlugin, now time.Time) bool {
 		_, err := os.Stat(path)
 		return errors.Is(err, fs.ErrNotExist)
 	}
-	if !missing(p.info.Library) && (p.info.Manifest == "" || !missing(p.info.Manifest)) && !missing(p.origin) {
+	if !sawGone && !missing(p.info.Library) && (p.info.Manifest == "" || !missing(p.info.Manifest)) && !missing(p.origin) {
 		delete(c.gone, p.origin)
 		return false
 	}
@@ -456,6 +474,22 @@ func (c *Controller) disappeared(p *LoadedPlugin, now time.Time) bool {
 		c.retry = until
 	}
 	return true
+}
+
+// originRead reports whether the pass found anything of an origin: a claim that
+// failed, a skipped claimant, or a problem filed under it.
+func originRead(d *Desired, origin string) bool {
+	for _, pr := range d.Problems {
+		if pr.origin == origin {
+			return true
+		}
+	}
+	for _, sk := range d.Skipped {
+		if sk.origin == origin {
+			return true
+		}
+	}
+	return false
 }
 
 // open adopts the library the probe stage opened for w's identity; false while the
