@@ -304,6 +304,10 @@ func (s *stage) run(batch []*verdict) {
 			j.skip = true
 		case native.IsVerdict(err):
 			j.res.Err = err // the library cannot be read: until its permissions change
+		case errors.Is(err, errNotRegular):
+			// Replaced by a FIFO or a device since the pass looked: the next pass
+			// reports it (missing_library); nothing to retry or log here.
+			j.skip = true
 		case err != nil:
 			// No space, no descriptors: nothing to do with the library. Not
 			// remembered; tried again.
