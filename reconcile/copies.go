@@ -86,7 +86,7 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 		return private{}, errNotRegular
 	}
 	before := identityOf(fi)
-	if want != (Identity{}) && before != want {
+	if want != (Identity{}) && before != want.file() {
 		return private{}, errChanged
 	}
 	dir, base := filepath.Split(lib)
@@ -105,7 +105,12 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 	if err != nil {
 		return private{}, err
 	}
-	if helpers := originHelpers(p.path, dir); helpers != nil {
+	helpers := originHelpers(p.path, dir, readDeps)
+	if want != (Identity{}) && helperKey(helpers) != want.Helpers {
+		p.remove()
+		return private{}, errChanged
+	}
+	if helpers != nil {
 		if p, err = c.withHelpers(p, lib, helpers); err != nil {
 			p.remove()
 			return private{}, err

@@ -128,10 +128,14 @@ func (r *diskReader) youngInfo(path string, fi fs.FileInfo) bool {
 }
 
 func (r *diskReader) youngReplaced(path string, fi fs.FileInfo) (young, replaced bool) {
+	return r.youngIdentity(path, identityOf(fi))
+}
+
+func (r *diskReader) youngIdentity(path string, id Identity) (young, replaced bool) {
 	if r.quiet <= 0 {
 		return false, false
 	}
-	at, replaced := r.seen.changed(path, identityOf(fi), r.now, r.first)
+	at, replaced := r.seen.changed(path, id, r.now, r.first)
 	ready := at.Add(r.quiet)
 	if !ready.After(r.now) {
 		return false, false
@@ -393,6 +397,7 @@ func (r *diskReader) resolve(c *claim) {
 		c.Identity = identityOf(fi)
 		c.LibYoung, c.Rewriting = r.youngReplaced(c.Library, fi)
 		r.checkPermissions(c, fi)
+		r.addHelpers(c, fi)
 		return
 	}
 	real, err := filepath.EvalSymlinks(c.Library)
@@ -430,6 +435,28 @@ func (r *diskReader) resolve(c *claim) {
 	y2, w2 := r.changing(c.Library)
 	c.LibYoung, c.Rewriting = y1 || y2, w1 || w2
 	r.checkPermissions(c, fi)
+	r.addHelpers(c, fi)
+}
+
+// addHelpers adds the helper libraries the claim's library loads from its folder
+// (helpers.go) to its identity; a helper changed within the quiet period makes the
+// library young, one rewritten in place makes it Rewriting.
+func (r *diskReader) addHelpers(c *claim, fi fs.FileInfo) {
+	dir := filepath.Dir(c.Library) // $ORIGIN: the folder of the path it is loaded by
+	hs := originHelpers(c.Resolved, dir, func(path string) elfDeps {
+		if path == c.Resolved {
+			return r.files.deps(path, fi)
+		}
+		return r.files.deps(path, nil)
+	})
+	if hs == nil {
+		return
+	}
+	c.Identity.Helpers = helperKey(hs)
+	for _, h := range hs {
+		young, replaced := r.youngIdentity(filepath.Join(dir, h.name), h.id)
+		c.LibYoung, c.Rewriting = c.LibYoung || young, c.Rewriting || replaced
+	}
 }
 
 // systemPath reports whether path lies in /proc, /sys or /dev, where trusting a

@@ -20,6 +20,7 @@ type parsed struct {
 	id  Identity
 	rec *manifest.Record
 	man *manifest.Manifest
+	dep elfDeps
 	err error
 }
 
@@ -61,6 +62,11 @@ func (c *fileCache) manifest(path string, fi fs.FileInfo) (*manifest.Manifest, e
 		return parsed{man: m, err: err}
 	})
 	return p.man, p.err
+}
+
+// deps returns what the library at path needs (see elfDeps).
+func (c *fileCache) deps(path string, fi fs.FileInfo) elfDeps {
+	return c.get(path, fi, func(path string) parsed { return parsed{dep: readDeps(path)} }).dep
 }
 
 // sweep forgets the files the last pass did not ask for.

@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -314,6 +317,131 @@ func TestRunHelperLibraryIsPrivate(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.ElementsMatch(t, []string{"libskhelper.so", "libx.so", "plugin.yml"}, names, "no private folder left")
+}
+
+// A helper library changed alone (cp of a new helper build over it, the plugin
+// untouched) reloads the plugin that loads it: one reloaded event, and what the
+// daemon has mapped is a private copy of the new helper, never the user's file;
+// whether the plugin finds it through $ORIGIN or a run path naming the folder.
+func TestRunChangedHelperReloadsItsPlugin(t *testing.T) {
+	for _, absolute := range []bool{false, true} {
+		t.Run(fmt.Sprintf("absolute=%v", absolute), func(t *testing.T) { testChangedHelper(t, absolute) })
+	}
+}
+
+func testChangedHelper(t *testing.T, absolute bool) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "x")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	plugintest.HelperLibrary(t, 1, filepath.Join(dir, "libskhelper.so"))
+	runpath := "$ORIGIN"
+	if absolute {
+		runpath = dir
+	}
+	plugintest.UsesHelperAt(t, "x", "build 1", filepath.Join(dir, "libx.so"), runpath)
+	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("x", "1.0.0", "x"))
+	d := startDaemon(t, root)
+	ev := d.subscribe()
+	d.waitFor("build 1", loadedWith("plugin::native::x", "build 1"))
+
+	v2 := filepath.Join(t.TempDir(), "libskhelper.so")
+	plugintest.HelperLibrary(t, 2, v2)
+	want, err := os.ReadFile(v2)
+	require.NoError(t, err)
+	msg, err := exec.Command("cp", v2, filepath.Join(dir, "libskhelper.so")).CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	assert.Equal(t, []string{"reloaded plugin::native::x"}, ev.waitEvents(t, 1), "%s", d.log)
+
+	// The helper the daemon maps now holds the new build's bytes, from a private copy.
+	var userMapped atomic.Bool
+	require.Eventually(t, func() bool {
+		maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", d.cmd.Process.Pid))
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(string(maps), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 6 {
+				continue
+			}
+			path := f[len(f)-1]
+			if path == filepath.Join(dir, "libskhelper.so") {
+				userMapped.Store(true)
+			}
+			if filepath.Dir(filepath.Dir(path)) != dir { // a private folder's file
+				continue
+			}
+			if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, want) {
+				return true
+			}
+		}
+		return false
+	}, deadline, 10*time.Millisecond, "no private copy of the new helper mapped\n%s", func() string { m, _ := os.ReadFile(fmt.Sprintf("/proc/%d/maps", d.cmd.Process.Pid)); return string(m) }())
+	assert.False(t, userMapped.Load(), "the user's helper is mapped")
+	assert.Equal(t, []string{"reloaded plugin::native::x"}, ev.types())
+	assert.Empty(t, d.errorLines(), "%s", d.log)
+	d.stopWithin(10 * time.Second)
+}
+
+// A root on a full file system: a bundle dropped while no private copy can be made
+// is not loaded and not judged (one WARN line naming the library and the error,
+// nothing in the state), the daemon and its other plugins go on, and once space is
+// freed the bundle loads by itself: no signal, no resync, no problem left.
+func TestRunFullFileSystem(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs a tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small file system here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	root := filepath.Join(mnt, ".plugins")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
+	gainBundle(t, root, plugintest.Spec{Kind: "gain", Description: "gain"})
+	// The bundle to drop, prepared on the same file system (a rename moves no data).
+	ready := filepath.Join(mnt, "ready", "late")
+	plugintest.Install(t, plugintest.Spec{Kind: "late"}, filepath.Join(ready, "liblate.so"))
+	writeFile(t, filepath.Join(ready, "plugin.yml"), manifestFor("late", "1.0.0", "late"))
+	d := startDaemon(t, root)
+	d.waitFor("gain", loadedWith("plugin::native::gain", "gain"))
+
+	// Fill the file system.
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	require.NoError(t, err)
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			break
+		}
+	}
+	for _, n := range []int{4096, 512, 1} { // the last pages too
+		for {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				break
+			}
+		}
+	}
+	f.Close()
+
+	require.NoError(t, os.Rename(ready, filepath.Join(root, "native", "late")))
+	d.waitLog("cannot make a private copy of a library")
+	assert.Contains(t, d.log.String(), filepath.Join(root, "native", "late", "liblate.so"))
+	assert.Contains(t, d.log.String(), "no space left on device")
+	st := d.state()
+	assert.Empty(t, st.Problems, "a copy that could not be made is no verdict")
+	resp, _ := d.get("/healthz")
+	assert.Equal(t, 200, resp.StatusCode)
+
+	require.NoError(t, os.Remove(filler))
+	st = d.waitFor("late loaded once space is freed", func(st *reconcile.State) bool {
+		return slices.ContainsFunc(st.Plugins, func(p reconcile.Plugin) bool { return p.Kind == "plugin::native::late" })
+	})
+	assert.Empty(t, st.Problems)
+	assert.Equal(t, 1, strings.Count(d.log.String(), "cannot make a private copy of a library"), "one line, not one a second")
+	d.stopWithin(10 * time.Second)
 }
 
 // The private copies of a killed daemon are removed at the next start wherever they

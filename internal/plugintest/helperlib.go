@@ -29,6 +29,13 @@ func HelperLibrary(t testing.TB, version int, out string) {
 // ($ORIGIN). The folder of out must hold libskhelper.so already (to link against).
 func UsesHelper(t testing.TB, kind, description, out string) {
 	t.Helper()
+	UsesHelperAt(t, kind, description, out, "$ORIGIN")
+}
+
+// UsesHelperAt is UsesHelper with the given run path (an absolute path to the
+// folder of out, say) in place of $ORIGIN.
+func UsesHelperAt(t testing.TB, kind, description, out, runpath string) {
+	t.Helper()
 	cc, err := compiler()
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +45,7 @@ func UsesHelper(t testing.TB, kind, description, out string) {
 		t.Fatal(err)
 	}
 	args := []string{"-shared", "-fPIC", "-O1", "-o", out, src, "-DSK_ABI=6", "-DSK_KIND=" + cString(kind),
-		"-L" + filepath.Dir(out), "-lskhelper", "-Wl,-rpath,$ORIGIN"}
+		"-L" + filepath.Dir(out), "-lskhelper", "-Wl,-rpath," + runpath}
 	if description != "" {
 		args = append(args, "-DSK_DESCRIPTION="+cString(description))
 	}
