@@ -46,14 +46,8 @@ func BenchmarkDropScaling(b *testing.B) {
 			var lat []time.Duration
 			var cpu time.Duration
 			var passes uint64
-			if f := os.Getenv("PLUGWATCH_BENCH_CPUPROFILE"); f != "" {
-				out, err := os.Create(fmt.Sprintf("%s.%d", f, n))
-				if err != nil {
-					b.Fatal(err)
-				}
-				pprof.StartCPUProfile(out)
-				defer pprof.StopCPUProfile()
-			}
+			stop := benchProfile(b, n)
+			defer stop()
 			for b.Loop() {
 				for range drops {
 					time.Sleep(300 * time.Millisecond) // a quiet period before each drop
@@ -78,6 +72,21 @@ func BenchmarkDropScaling(b *testing.B) {
 			b.ReportMetric(float64(passes)/drops, "passes/drop")
 		})
 	}
+}
+
+// benchProfile starts a CPU profile into $PLUGWATCH_BENCH_CPUPROFILE.<n> when that is
+// set, and returns what stops it.
+func benchProfile(b *testing.B, n int) func() {
+	f := os.Getenv("PLUGWATCH_BENCH_CPUPROFILE")
+	if f == "" {
+		return func() {}
+	}
+	out, err := os.Create(fmt.Sprintf("%s.%d", f, n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pprof.StartCPUProfile(out)
+	return func() { pprof.StopCPUProfile(); out.Close() }
 }
 
 // cpuTime is the CPU time of this process and of its children that ended (probe
@@ -239,6 +248,8 @@ func BenchmarkFullResync(b *testing.B) {
 			h.wait(b, func() bool { return h.count() == n })
 			time.Sleep(time.Second) // let the passes the start asked for finish
 			var lat []time.Duration
+			stop := benchProfile(b, n)
+			defer stop()
 			for b.Loop() {
 				for range 5 {
 					p0 := d.Passes()

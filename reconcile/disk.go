@@ -48,6 +48,7 @@ type claim struct {
 	Rewriting bool
 
 	resolved bool   // resolve ran
+	plain    bool   // Library is a plain file (no symlink on the way) of its bundle folder
 	linkDir  string // a dangling symlink's target folder, watched for the target to come back
 }
 
@@ -279,6 +280,11 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 	}
 	switch {
 	case fi.IsDir():
+		if u := r.prev[path]; u != nil && plain && !link && r.unchanged(u, fi) {
+			r.reuse(path, u)
+			u.mark(r)
+			return
+		}
 		r.readUnit(path)
 	case fi.Mode().IsRegular() && IsLibraryName(name):
 		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
@@ -395,6 +401,7 @@ func (r *diskReader) resolve(c *claim) {
 		rel, _ := filepath.Rel(r.l.Root, c.Library)
 		c.Resolved = filepath.Join(r.l.RealRoot, rel)
 		c.Identity = identityOf(fi)
+		c.plain = true
 		c.LibYoung, c.Rewriting = r.youngReplaced(c.Library, fi)
 		r.checkPermissions(c, fi)
 		r.addHelpers(c, fi)

@@ -14,6 +14,9 @@ import (
 type fileCache struct {
 	m    map[string]parsed
 	used map[string]bool
+	// trace, when not nil, is told of every file asked for and the identity its
+	// answer is for (a unit records what it was read from; see units.go).
+	trace func(path string, id Identity)
 }
 
 type parsed struct {
@@ -35,10 +38,16 @@ func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) 
 		var err error
 		if fi, err = os.Stat(path); err != nil {
 			delete(c.m, path)
+			if c.trace != nil {
+				c.trace(path, Identity{})
+			}
 			return parse(path)
 		}
 	}
 	id := identityOf(fi)
+	if c.trace != nil {
+		c.trace(path, id)
+	}
 	if p, ok := c.m[path]; ok && p.id == id {
 		return p
 	}
@@ -84,6 +93,8 @@ func (c *fileCache) sweep() {
 type observations struct {
 	m    map[string]observed
 	used map[string]bool
+	// trace, when not nil, is told of every path looked at.
+	trace func(path string)
 }
 
 type observed struct {
@@ -103,6 +114,9 @@ func newObservations() *observations {
 // pass) and whether that change replaced an identity seen before.
 func (o *observations) changed(path string, id Identity, now time.Time, first bool) (time.Time, bool) {
 	o.used[path] = true
+	if o.trace != nil {
+		o.trace(path)
+	}
 	prev, ok := o.m[path]
 	switch {
 	case ok && prev.id == id:

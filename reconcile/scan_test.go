@@ -298,3 +298,59 @@ func (s *Scanner) mustDesired(t *testing.T) *Desired {
 	require.NoError(t, err)
 	return d
 }
+
+// A full pass takes a bundle folder as the last pass read it when the folder and
+// every file it was read from are unchanged (a stat each, no listing, no read), and
+// reads it again when any of them changed: a manifest rewritten in place, the
+// folder's entries, a library.
+func TestFullPassReadsAgainOnlyWhatChanged(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "gain")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libgain.so"))
+	write(t, filepath.Join(dir, "plugin.yml"), "id: gain\nversion: 1.0.0\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n")
+	s, err := NewScanner(Options{Root: root})
+	require.NoError(t, err)
+	// Every file is older than the coarse clock's doubt (racy) at the passes' time.
+	s.now = func() time.Time { return time.Now().Add(2 * racy) }
+	listed := 0
+	s.readDir = func(d string) ([]fs.DirEntry, error) {
+		if d == dir {
+			listed++
+		}
+		return os.ReadDir(d)
+	}
+	version := func() string {
+		t.Helper()
+		d, err := s.Desired(t.Context())
+		require.NoError(t, err)
+		require.Len(t, d.Plugins, 1, "%v", d.Problems)
+		return d.Plugins[0].Version
+	}
+	// The first passes list it (and see the private copy of its probe come and go).
+	assert.Equal(t, "1.0.0", version())
+	assert.Equal(t, "1.0.0", version())
+	n := listed
+	assert.Equal(t, "1.0.0", version())
+	assert.Equal(t, n, listed, "an unchanged folder is listed again")
+
+	// The manifest rewritten in place, same size: the folder is unchanged, the file not.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.yml"),
+		[]byte("id: gain\nversion: 2.0.0\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n"), 0o644))
+	assert.Equal(t, "2.0.0", version())
+	assert.Equal(t, n+1, listed)
+
+	// An entry added to the folder.
+	write(t, filepath.Join(dir, "README"), "x")
+	assert.Equal(t, "2.0.0", version())
+	assert.Equal(t, n+2, listed)
+	assert.Equal(t, "2.0.0", version())
+	assert.Equal(t, n+2, listed)
+
+	// A timestamp too close to the read proves nothing: read again.
+	s.now = time.Now
+	write(t, filepath.Join(dir, "NOTES"), "x")
+	version()
+	n = listed
+	version()
+	assert.Equal(t, n+1, listed, "a folder read within a second of its change is trusted")
+}

@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // unit is what a pass found in one bundle folder: its claims (resolved), problems,
@@ -16,6 +18,67 @@ type unit struct {
 	young    bool     // something in it was modified within the quiet period
 	external bool     // a library in it resolves to another folder: its events come from there
 	folder   Identity // of the folder when it was read
+	readAt   time.Time
+
+	// A full pass takes the unit as it is when the folder and every file it was
+	// read from (deps, with the identities read) are unchanged, as git trusts its
+	// index: checked, when plain, with a stat each (unchanged). observed are the
+	// paths whose observations (files.go) it used, kept for the next sweep.
+	plain    bool
+	deps     []dep
+	observed []string
+}
+
+// dep is a file a unit was read from and the identity of what was read (a zero
+// identity: it did not exist).
+type dep struct {
+	path string
+	id   Identity
+}
+
+// racy is how close to the read a change must be for its timestamps to prove
+// nothing: file times come from a coarse clock, so a change in the same tick as the
+// read leaves them equal. A unit whose folder or files changed this close to its
+// read is read again by the next full pass.
+const racy = time.Second
+
+// unchanged reports whether a full pass may take u as it is: it was read from a
+// plain folder (fi, now) and plain files only, nothing in it was young, failed to
+// resolve or needed helpers, no timestamp is racy, and the folder and every file
+// still have the identities read.
+func (r *diskReader) unchanged(u *unit, fi fs.FileInfo) bool {
+	if !u.plain || u.young || identityOf(fi) != u.folder || !settled(u.folder, u.readAt) {
+		return false
+	}
+	for _, d := range u.deps {
+		if !settled(d.id, u.readAt) {
+			return false
+		}
+		var id Identity
+		if fi, err := os.Stat(d.path); err == nil {
+			id = identityOf(fi)
+		}
+		if id != d.id {
+			return false
+		}
+	}
+	return true
+}
+
+// settled reports whether id's times lie further than racy before at.
+func settled(id Identity, at time.Time) bool {
+	limit := at.Add(-racy).UnixNano()
+	return id.Mtime < limit && id.Ctime < limit
+}
+
+// mark tells the file caches that this pass used u's files, as reading it would.
+func (u *unit) mark(r *diskReader) {
+	for _, d := range u.deps {
+		r.files.used[d.path] = true
+	}
+	for _, p := range u.observed {
+		r.seen.used[p] = true
+	}
 }
 
 func (r *diskReader) reuse(dir string, u *unit) {
@@ -33,12 +96,19 @@ func (r *diskReader) readUnit(dir string) {
 	if fi, err := os.Lstat(dir); err == nil {
 		folder = identityOf(fi) // before reading it: a change meanwhile reads it again
 	}
+	var deps []dep
+	var observed []string
+	r.files.trace = func(path string, id Identity) { deps = append(deps, dep{path, id}) }
+	r.seen.trace = func(path string) { observed = append(observed, path) }
+	defer func() { r.files.trace, r.seen.trace = nil, nil }()
 	r.readBundle(dir)
 	u := &unit{
 		claims:   append([]*claim(nil), r.claims[c0:]...),
 		problems: append([]Problem(nil), r.problems[p0:]...),
 		files:    r.tried,
 		folder:   folder,
+		readAt:   r.now,
+		plain:    folder != (Identity{}),
 	}
 	rel, _ := filepath.Rel(r.l.Root, dir)
 	realDir := filepath.Join(r.l.RealRoot, rel)
@@ -46,7 +116,9 @@ func (r *diskReader) readUnit(dir string) {
 		r.resolve(c)
 		u.young = u.young || c.Young || c.LibYoung
 		u.external = u.external || c.linkDir != "" || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
+		u.plain = u.plain && c.plain && c.Fail == nil && c.Identity.Helpers == 0
 	}
+	u.deps, u.observed = deps, observed
 	for origin := range r.pending {
 		if origin == dir || within(origin, dir) {
 			u.pending = append(u.pending, origin)
