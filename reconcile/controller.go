@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plugwatch/plugwatch/internal/names"
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -585,30 +586,46 @@ func (c *Controller) WatchDirs() []string {
 func (c *Controller) watchDirsNow() []string {
 	seen := map[string]bool{}
 	var dirs []string
-	for _, d := range append(append([]string(nil), c.scan.trust...), c.watch...) {
+	add := func(d string) {
 		if !seen[d] {
 			seen[d] = true
 			dirs = append(dirs, d)
 		}
 	}
+	for _, d := range c.scan.trust {
+		add(d)
+	}
+	for _, d := range c.watch {
+		add(d)
+	}
 	for _, p := range c.loaded {
-		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin), filepath.Dir(p.resolved)} {
-			if !seen[d] {
-				seen[d] = true
-				dirs = append(dirs, d)
-			}
+		for _, d := range c.pluginDirs(p) {
+			add(d)
 		}
 	}
-	st := c.State()
-	if st != nil {
+	if st := c.State(); st != nil {
 		for _, pr := range st.Problems {
-			if d := filepath.Dir(pr.Path); !seen[d] {
-				seen[d] = true
-				dirs = append(dirs, d)
+			if d := filepath.Dir(pr.Path); !names.LayoutFolder(c.scan.root, d) {
+				add(d)
 			}
 		}
 	}
 	return dirs // unsorted: the watcher sorts what it is given
+}
+
+// pluginDirs returns the folders p's library, origin and resolved library lie in,
+// but those of the layout, which the watcher watches on its own (most of them: a
+// plugin of native/<id>/ needs none). They never change, so they are made once.
+func (c *Controller) pluginDirs(p *LoadedPlugin) []string {
+	if p.dirs == nil {
+		p.dirs = []string{} // made, even when empty
+		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin), filepath.Dir(p.resolved)} {
+			if !names.LayoutFolder(c.scan.root, d) && !slices.Contains(p.dirs, d) {
+				p.dirs = append(p.dirs, d)
+			}
+		}
+	}
+	return p.dirs
 }
 
 // origin identifies where a plugin comes from across passes (claim.Origin): its

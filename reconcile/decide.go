@@ -68,7 +68,8 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			out.fail(c.Origin)
 		}
 	}
-	winners := map[string]int{} // kind -> index in out.Plugins
+	winners := make(map[string]int, len(claims)) // kind -> index in out.Plugins
+	out.Plugins = make([]Want, 0, len(claims))
 	for _, c := range claims {
 		if c.Wasm {
 			out.Skipped = append(out.Skipped, Skipped{
@@ -91,7 +92,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			add(c, ProbeProblem(c.Library, c.ProbeErr))
 			continue
 		}
-		reported, err := manifest.NormalizeKind(c.Meta.Kind)
+		reported, err := c.reportedKind()
 		if err != nil {
 			why := err.Error()
 			var me *manifest.Error
@@ -140,6 +141,16 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 		winners[kind] = len(out.Plugins) - 1
 	}
 	return out
+}
+
+// reportedKind is the normalised kind the claim's library reports, worked out once
+// per probe result.
+func (c *claim) reportedKind() (string, error) {
+	if c.kindOf != c.Meta {
+		c.kindOf = c.Meta
+		c.kind, c.kindErr = manifest.NormalizeKind(c.Meta.Kind)
+	}
+	return c.kind, c.kindErr
 }
 
 // divergedProblem warns that a marketplace plugin shadows a local bundle of another

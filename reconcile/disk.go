@@ -49,6 +49,10 @@ type claim struct {
 
 	resolved bool   // resolve ran
 	plain    bool   // Library is a plain file (no symlink on the way) of its bundle folder
+
+	kindOf  *native.Metadata // the probe result kind and kindErr were worked out for
+	kind    string
+	kindErr error
 	linkDir  string // a dangling symlink's target folder, watched for the target to come back
 }
 
@@ -80,16 +84,21 @@ type diskReader struct {
 	infos map[string]fs.FileInfo
 	stats map[string]fs.FileInfo // os.Stat of folders and manifests, once a pass
 
-	// prev holds the units of the last pass by entry of native/, and prevNames the
-	// names of its entries, sorted; dirty, when not nil, holds the entries events
-	// came from since (nil: every entry is read). units and names collect this
-	// pass's; tried the manifests readBundle read.
-	prev      map[string]*unit
-	prevNames []string
-	dirty     map[string]bool
-	units     map[string]*unit
-	names     []string
-	tried     []string
+	// prev holds the entries of native/ the last pass found, sorted by name (nil
+	// before the first); dirty, when not nil, holds the entries events came from
+	// since (nil: every entry is read). entries collects this pass's; active the
+	// claims whose library the probe stage must look up (see Scanner.desired), and
+	// dropped the claims of the last pass's units that this pass replaced or lost;
+	// tried the manifests readBundle read.
+	prev    []nativeEntry
+	dirty   map[string]bool
+	entries []nativeEntry
+	active  []*claim
+	fresh   []*claim // the claims of the units read this pass
+	records []*claim // the claims of records
+	looked  []*unit  // the units whose claims are active
+	dropped []*claim
+	tried   []string
 
 	origin string        // the record or bundle folder being read; stamped on its problems
 	seen   *observations // when plugwatch saw each file's identity change
@@ -210,6 +219,8 @@ func (r *diskReader) readRecords() {
 			Wasm: rec.Kind == "wasm", Origin: path, Young: r.young(path),
 		}
 		r.claims = append(r.claims, c)
+		r.active = append(r.active, c) // records are read again on every pass
+		r.records = append(r.records, c)
 	}
 	r.origin = ""
 }
@@ -220,7 +231,7 @@ func (r *diskReader) readNative() {
 	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
 		plain = true
 	}
-	if r.dirty != nil && r.prevNames != nil {
+	if r.dirty != nil && r.prev != nil {
 		r.readNativeHint(dir, plain)
 		return
 	}
@@ -234,37 +245,64 @@ func (r *diskReader) readNative() {
 
 // readNativeHint reads native/ for a pass asked for by events: it lists nothing and
 // stats only the entries events came from (and those left to judge); every other
-// entry is taken as the last pass found it, without a syscall.
+// entry is taken as the last pass found it, without a syscall or an allocation.
 func (r *diskReader) readNativeHint(dir string, plain bool) {
-	names := r.prevNames
 	var extra []string
 	for path := range r.dirty {
 		if filepath.Dir(path) == dir {
 			if name := filepath.Base(path); !Ignored(name) {
-				if _, found := slices.BinarySearch(names, name); !found {
+				if _, found := r.prevEntry(name); !found {
 					extra = append(extra, name)
 				}
 			}
 		}
 	}
-	if len(extra) > 0 {
-		names = slices.Concat(names, extra)
-		slices.Sort(names)
-		names = slices.Compact(names)
-	}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		if u := r.prev[path]; u != nil && !r.dirty[path] && !u.young && !u.external {
-			r.reuse(path, u)
-			r.names = append(r.names, name)
+	slices.Sort(extra)
+	extra = slices.Compact(extra)
+	r.entries = slices.Grow(r.entries, len(r.prev)+len(extra))
+	i, j := 0, 0
+	for i < len(r.prev) || j < len(extra) {
+		if j < len(extra) && (i == len(r.prev) || extra[j] < r.prev[i].name) {
+			r.look(dir, extra[j], plain)
+			j++
 			continue
 		}
-		fi, err := os.Lstat(path)
-		if err != nil {
-			continue // gone
+		e := r.prev[i]
+		i++
+		if !r.dirty[e.path] && (e.u == nil || e.u.settled()) {
+			if e.u != nil {
+				r.reuse(e.u)
+				if e.u.waiting {
+					r.active = append(r.active, e.u.claims...)
+					r.looked = append(r.looked, e.u)
+				}
+			}
+			r.entries = append(r.entries, e)
+			continue
 		}
-		r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
+		if e.u != nil {
+			r.dropped = append(r.dropped, e.u.claims...)
+		}
+		r.look(dir, e.name, plain)
 	}
+}
+
+// look reads the entry name of native/ again, if it is still there.
+func (r *diskReader) look(dir, name string, plain bool) {
+	fi, err := os.Lstat(filepath.Join(dir, name))
+	if err != nil {
+		return // gone
+	}
+	r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
+}
+
+// prevEntry returns the last pass's entry of native/ called name.
+func (r *diskReader) prevEntry(name string) (nativeEntry, bool) {
+	i, found := slices.BinarySearchFunc(r.prev, name, func(e nativeEntry, name string) int { return strings.Compare(e.name, name) })
+	if !found {
+		return nativeEntry{}, false
+	}
+	return r.prev[i], true
 }
 
 // entry reads one entry of native/: a bundle folder, or a bare library.
@@ -274,24 +312,26 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 	if err != nil {
 		return // a dangling symlink is neither a library nor a folder
 	}
-	r.names = append(r.names, name)
+	e := nativeEntry{name: name, path: path}
 	if plain && !link {
 		r.infos[path] = fi
 	}
 	switch {
 	case fi.IsDir():
-		if u := r.prev[path]; u != nil && plain && !link && r.unchanged(u, fi) {
-			r.reuse(path, u)
-			u.mark(r)
-			return
+		if pe, ok := r.prevEntry(name); ok && pe.u != nil && plain && !link && r.unchanged(pe.u, fi) {
+			r.reuse(pe.u)
+			pe.u.mark(r)
+			e.u = pe.u
+			break
 		}
-		r.readUnit(path)
+		e.u = r.readUnit(path)
 	case fi.Mode().IsRegular() && IsLibraryName(name):
 		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
 			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name))
 		r.add(p)
-		r.units[path] = &unit{problems: []Problem{p}}
+		e.u = &unit{problems: []Problem{p}}
 	}
+	r.entries = append(r.entries, e)
 }
 
 // readBundle reads one directory bundle, native/<id>/ (docs/formats.md).

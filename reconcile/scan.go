@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,8 +71,9 @@ type Scanner struct {
 	files         *fileCache
 	seen          *observations
 	passes        int
-	units         map[string]*unit // by entry of native/, from the last pass
-	names         []string         // the entries of native/ the last pass found, sorted
+	entries       []nativeEntry     // of native/, as the last pass found them, sorted by name
+	refs          map[Identity]int  // how many claims of entries hold each library identity
+	records       []*claim          // the claims of records the last pass read
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -210,21 +212,44 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	r := &diskReader{
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
-		prev: s.units, prevNames: s.names, dirty: dirty, units: map[string]*unit{},
-		seen: s.seen, first: s.passes == 0,
+		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
 	}
 	s.passes++
 	r.read()
+	full := dirty == nil || s.entries == nil
 	if dirty == nil {
 		// Only a pass that read everything knows which files are gone.
 		s.files.sweep()
 		s.seen.sweep()
 	}
-	for _, c := range r.claims {
+	for _, c := range r.active {
 		r.resolve(c)
 	}
-	s.stage.lookup(r.claims, dirty == nil)
-	s.units, s.names = r.units, r.names
+	s.entries = r.entries
+	if full {
+		s.stage.lookup(r.claims, nil, true)
+		s.refs = map[Identity]int{}
+		for _, e := range s.entries {
+			if e.u != nil {
+				s.count(e.u.claims, 1)
+			}
+		}
+	} else {
+		s.count(r.fresh, 1)
+		s.count(r.dropped, -1)
+		dropped := append(r.dropped, s.records...)
+		s.stage.lookup(r.active, func(yield func(Identity) bool) {
+			for _, c := range dropped {
+				if s.refs[c.Identity] == 0 && !yield(c.Identity) {
+					return
+				}
+			}
+		}, false)
+	}
+	s.records = r.records
+	for _, u := range r.looked {
+		u.waiting = slices.ContainsFunc(u.claims, func(c *claim) bool { return errors.Is(c.ProbeErr, errNotJudged) })
+	}
 	d := decider{display: s.display}.decide(r.claims, r.problems)
 	for origin := range r.pending {
 		d.pend(origin)
@@ -240,6 +265,18 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		}
 	}
 	return d, nil
+}
+
+// count adds n to the references of the claims' library identities.
+func (s *Scanner) count(claims []*claim, n int) {
+	for _, c := range claims {
+		if c.Identity == (Identity{}) {
+			continue
+		}
+		if s.refs[c.Identity] += n; s.refs[c.Identity] <= 0 {
+			delete(s.refs, c.Identity)
+		}
+	}
 }
 
 func (s *Scanner) layout() (layout, error) {

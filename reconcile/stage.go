@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"iter"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,7 @@ type stage struct {
 
 	mu      sync.Mutex
 	m       map[Identity]*verdict
+	offered []*verdict // verdicts whose opened library the last lookup offered; see sweep
 	queue   []*verdict
 	running int
 	pass    uint64
@@ -80,7 +82,7 @@ type verdict struct {
 	id    Identity
 	path  string // the user's path to the library, as the claim names it
 	done  bool
-	meta  native.Metadata
+	meta  *native.Metadata // once done without err; never changed afterwards
 	err   error
 	smoke *Smoke
 
@@ -117,7 +119,7 @@ func (s *stage) lookAgain() {
 // Meta or ProbeErr, or errProbing while its job runs (a new identity's job is
 // queued). It forgets the identities no claim has any more, and returns how many
 // claims wait for a job.
-func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
+func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pass++
@@ -141,7 +143,6 @@ func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 		v := s.m[c.Identity]
 		if v == nil && s.probation[c.Identity] && s.open != nil && !s.onProbation(c.Identity) {
 			c.ProbeErr = errProbing // another suspect is alone on probation
-			waiting++
 			continue
 		}
 		if v == nil {
@@ -152,27 +153,34 @@ func (s *stage) lookup(claims []*claim, full bool) (waiting int) {
 		c.Meta, c.Smoke, c.ProbeErr = nil, nil, nil
 		if !v.done {
 			c.ProbeErr = errProbing
-			waiting++
 			continue
 		}
 		if v.err != nil {
 			c.ProbeErr = v.err
 			continue
 		}
-		meta := v.meta
-		c.Meta, c.Smoke = &meta, v.smoke
-		if v.lib != nil {
+		c.Meta, c.Smoke = v.meta, v.smoke
+		if v.lib != nil && v.seen != s.pass {
 			v.seen = s.pass
+			s.offered = append(s.offered, v)
 		}
 	}
-	for id, v := range s.m {
-		if !used[id] && v.done {
+	drop := func(id Identity) {
+		if v := s.m[id]; v != nil && !used[id] && v.done {
 			s.discard(v)
 			delete(s.m, id)
 		}
 	}
+	if full {
+		for id := range s.m {
+			drop(id)
+		}
+	} else if dropped != nil {
+		for id := range dropped {
+			drop(id)
+		}
+	}
 	s.start()
-	return waiting
 }
 
 // onProbation reports whether the suspect id may be opened now, alone, and if so
@@ -217,11 +225,12 @@ func (s *stage) take(id Identity) (*native.Library, private, bool) {
 func (s *stage) sweep() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, v := range s.m {
+	for _, v := range s.offered {
 		if v.lib != nil && v.seen == s.pass {
 			s.discard(v)
 		}
 	}
+	s.offered = s.offered[:0]
 }
 
 // discard closes v's library, if any, off the caller's goroutine.
@@ -429,7 +438,11 @@ func (s *stage) publish(jobs []*job) {
 		if native.IsVerdict(j.res.Err) || isSmokeFailure(j.res.Err) || j.res.Err == nil {
 			s.cause = nil
 		}
-		v.done, v.meta, v.err, v.transient, v.smoke = true, j.res.Meta, j.res.Err, j.transient, j.smoke
+		v.done, v.err, v.transient, v.smoke = true, j.res.Err, j.transient, j.smoke
+		if j.res.Err == nil && v.meta == nil {
+			meta := j.res.Meta
+			v.meta = &meta
+		}
 		if j.lib != nil {
 			v.lib, v.copy, v.seen = j.lib, j.copy, 0
 		}

@@ -17,6 +17,7 @@ type unit struct {
 	files    []string
 	young    bool     // something in it was modified within the quiet period
 	external bool     // a library in it resolves to another folder: its events come from there
+	waiting  bool     // a library of it was not judged yet at the last lookup: looked up on every pass
 	folder   Identity // of the folder when it was read
 	readAt   time.Time
 
@@ -81,15 +82,26 @@ func (u *unit) mark(r *diskReader) {
 	}
 }
 
-func (r *diskReader) reuse(dir string, u *unit) {
-	r.claims = append(r.claims, u.claims...)
-	r.problems = append(r.problems, u.problems...)
-	r.units[dir] = u
+// nativeEntry is one entry of native/ as a pass found it: a bundle folder or a bare
+// library (with its unit), or anything else (none).
+type nativeEntry struct {
+	name, path string
+	u          *unit
 }
 
-// readUnit reads a bundle folder and resolves its claims, and keeps the result as
-// the folder's unit.
-func (r *diskReader) readUnit(dir string) {
+// settled reports whether a pass asked for by events may take the unit as it is
+// when no event came from its folder: nothing in it is young, and no library of it
+// resolves to another folder (whose events are not its folder's).
+func (u *unit) settled() bool { return !u.young && !u.external }
+
+func (r *diskReader) reuse(u *unit) {
+	r.claims = append(r.claims, u.claims...)
+	r.problems = append(r.problems, u.problems...)
+}
+
+// readUnit reads a bundle folder and resolves its claims, and returns it as the
+// folder's unit.
+func (r *diskReader) readUnit(dir string) *unit {
 	c0, p0 := len(r.claims), len(r.problems)
 	r.tried = nil
 	var folder Identity
@@ -125,5 +137,8 @@ func (r *diskReader) readUnit(dir string) {
 		}
 	}
 	u.young = u.young || len(u.pending) > 0
-	r.units[dir] = u
+	r.active = append(r.active, u.claims...)
+	r.fresh = append(r.fresh, u.claims...)
+	r.looked = append(r.looked, u)
+	return u
 }
