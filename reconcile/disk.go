@@ -47,13 +47,13 @@ type claim struct {
 	// so a rebuild is one change however the tool writes it.
 	Rewriting bool
 
-	resolved bool   // resolve ran
-	plain    bool   // Library is a plain file (no symlink on the way) of its bundle folder
+	resolved bool // resolve ran
+	plain    bool // Library is a plain file (no symlink on the way) of its bundle folder
 
 	kindOf  *native.Metadata // the probe result kind and kindErr were worked out for
 	kind    string
 	kindErr error
-	linkDir  string // a dangling symlink's target folder, watched for the target to come back
+	linkDir string // a dangling symlink's target folder, watched for the target to come back
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.

@@ -71,9 +71,9 @@ type Scanner struct {
 	files         *fileCache
 	seen          *observations
 	passes        int
-	entries       []nativeEntry     // of native/, as the last pass found them, sorted by name
-	refs          map[Identity]int  // how many claims of entries hold each library identity
-	records       []*claim          // the claims of records the last pass read
+	entries       []nativeEntry    // of native/, as the last pass found them, sorted by name
+	refs          map[Identity]int // how many claims of entries hold each library identity
+	records       []*claim         // the claims of records the last pass read
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests

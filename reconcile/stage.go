@@ -1,10 +1,10 @@
 package reconcile
 
 import (
-	"iter"
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"runtime"
 	"strings"
