@@ -46,8 +46,9 @@ type Controller struct {
 	log  *slog.Logger
 	host Host
 
-	loaded    map[string]*LoadedPlugin // by kind
-	gone      map[string]time.Time     // origins of loaded plugins whose files went, since when
+	loaded    map[string]*LoadedPlugin   // by kind
+	byOrigin  map[string][]*LoadedPlugin // the loaded plugins by origin
+	gone      map[string]time.Time       // origins of loaded plugins whose files went, since when
 	gen       uint64
 	retry     time.Time
 	probing   int
@@ -94,7 +95,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	}
 	return &Controller{
 		scan: s, log: log, host: opts.Host, journal: j,
-		loaded: map[string]*LoadedPlugin{}, gone: map[string]time.Time{}, subs: map[*subscriber]struct{}{},
+		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 
@@ -201,16 +202,17 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	c.unjudged = d.Unjudged
 	now := time.Now()
 	prev := c.last
-	next, ex := c.apply(d, now)
+	next, ex, changed := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
-	st.Plugins = pluginList(prev, c.loaded, next, ex.edited)
+	st.Plugins = pluginList(prev, next, changed, ex.edited)
 	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.Sort()
 
-	events := diff(prev, st, c.loaded, next)
+	events := diff(prev, st, c.loaded, next, changed)
 	old := c.loaded
 	c.loaded = next
+	c.index(old, next, changed)
 	c.last = st
 	for i := range events {
 		events[i].At = Time{now}
@@ -261,21 +263,9 @@ func (ex *extras) edit(kind string, changed bool) {
 // pluginList returns the document's plugins for the loaded set next, in document
 // order: the previous list with the entries of the kinds that changed taken out and
 // put back in place, so a pass costs what changed rather than a sort of them all.
-func pluginList(prev *State, old, next map[string]*LoadedPlugin, edited map[string]bool) []Plugin {
-	changed := maps.Clone(edited)
-	if changed == nil {
-		changed = map[string]bool{}
-	}
-	for k, p := range old {
-		if next[k] != p {
-			changed[k] = true
-		}
-	}
-	for k := range next {
-		if _, ok := old[k]; !ok {
-			changed[k] = true
-		}
-	}
+func pluginList(prev *State, next map[string]*LoadedPlugin, kinds, edited map[string]bool) []Plugin {
+	changed := maps.Clone(kinds)
+	maps.Copy(changed, edited)
 	if prev != nil && len(changed) == 0 {
 		return prev.Plugins // unchanged, and sorted: never changed once published
 	}
@@ -339,28 +329,48 @@ func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
 	return skipped, problems
 }
 
-// apply drives the loaded set towards d and returns the new set by kind.
-func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras) {
+// apply drives the loaded set towards d and returns the new set by kind, and the
+// kinds whose plugin it changed. It costs what changed: the loaded plugins the pass
+// wants exactly as they are (most of them) are marked and kept as they are.
+func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras, map[string]bool) {
 	ex := extras{pending: maps.Clone(d.Pending)}
 	if ex.pending == nil {
 		ex.pending = map[string]bool{}
 	}
-	next := make(map[string]*LoadedPlugin, len(c.loaded)+1)
-	// Mark the loaded plugins the pass wants exactly as they are (most of them).
+	next := maps.Clone(c.loaded)
+	touched := map[string]bool{} // kinds set below; changed are those whose plugin differs at the end
+	set := func(kind string, p *LoadedPlugin) {
+		touched[kind] = true
+		if p == nil {
+			delete(next, kind)
+			return
+		}
+		next[kind] = p
+	}
 	c.passes++
+	var unmarked []*Want // the wants no loaded plugin matches as it is
 	for i := range d.Plugins {
 		w := &d.Plugins[i]
 		if p := c.loaded[w.Kind]; p != nil && p.origin == w.from && p.identity == w.Identity &&
-			p.info.Library == w.Library && p.info.Manifest == w.Manifest {
+			p.info.Library == w.Library && p.info.Manifest == w.Manifest &&
+			p.info.ID == w.ID && p.info.Version == w.Version && !p.info.Stale {
 			p.wanted = c.passes
+			continue
 		}
+		unmarked = append(unmarked, w)
 	}
-	var wanted map[string]string // origins the pass wants a plugin of (their manifest), made when needed
+	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
 	var missing map[string]bool  // origins whose library the pass found missing
-	wants := func(origin string) bool {
+	// wants reports whether the pass wants a plugin of origin, and its manifest.
+	wants := func(origin string) (string, bool) {
+		for _, q := range c.byOrigin[origin] {
+			if q.wanted == c.passes {
+				return q.info.Manifest, true
+			}
+		}
 		if wanted == nil {
-			wanted = make(map[string]string, len(d.Plugins))
-			for _, w := range d.Plugins {
+			wanted = make(map[string]string, len(unmarked))
+			for _, w := range unmarked {
 				wanted[w.from] = w.Manifest
 			}
 			missing = map[string]bool{}
@@ -370,43 +380,49 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 				}
 			}
 		}
-		_, ok := wanted[origin]
-		return ok
+		m, ok := wanted[origin]
+		return m, ok
 	}
 	// sawGone reports whether the pass itself found one of p's files gone: its
 	// library missing, its manifest gone, or its record or folder gone. (The files
 	// may be back already by the time the pass gets here: a linker is quick.)
 	sawGone := func(p *LoadedPlugin) bool {
-		if !wants(p.origin) {
+		m, ok := wants(p.origin)
+		if !ok {
 			return missing[p.origin] || !originRead(d, p.origin)
 		}
-		return p.info.Manifest != "" && wanted[p.origin] == ""
+		return p.info.Manifest != "" && m == ""
 	}
 	// A loaded plugin whose files are not judged yet, or went within the quiet
 	// period, or whose new version failed in a way that keeps the old one (stale),
-	// keeps its kind.
+	// keeps its kind; so does one the pass wants as it is. The others leave, unless
+	// the wants below keep them.
 	for kind, p := range c.loaded {
 		switch {
-		case ex.pending[p.origin]:
-			next[kind] = p
 		case p.wanted == c.passes:
-			delete(c.gone, p.origin)
+			if ex.pending[p.origin] {
+				continue
+			}
+			if _, ok := c.gone[p.origin]; ok {
+				delete(c.gone, p.origin)
+			}
+		case ex.pending[p.origin]:
 		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
-			next[kind] = p
-		case !wants(p.origin) && d.Failed[p.origin]:
+		case !c.wantsAny(wants, p.origin) && d.Failed[p.origin]:
 			ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
-			next[kind] = p
+		default:
+			set(kind, nil)
 		}
 	}
 	c.probing = 0
-	for _, w := range d.Plugins {
+	for _, w := range unmarked {
 		cur := c.loaded[w.Kind]
 		if ex.pending[w.origin()] {
 			continue // kept above when it was loaded
 		}
 		if kept := next[w.Kind]; kept != nil && kept.origin != w.origin() {
-			skip := demote(w, kept)
+			skip := demote(*w, kept)
 			ex.skipped = append(ex.skipped, skip)
 			if skip.Reason == Shadowed && kept.info.Version != w.Version {
 				p := c.diverged(kept.info, w.Plugin)
@@ -419,12 +435,12 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			ex.edit(w.Kind, cur.update(func(info *Plugin) {
 				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
 			}))
-			next[w.Kind] = cur
+			set(w.Kind, cur)
 			continue
 		}
-		p, ok := c.open(w, now)
+		p, ok := c.open(*w, now)
 		if ok {
-			next[w.Kind] = p
+			set(w.Kind, p)
 			continue
 		}
 		// Its library is being opened off the pass: it keeps its previous state, and
@@ -433,7 +449,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		ex.pending[w.origin()] = true
 		if cur != nil {
 			ex.pending[cur.origin] = true
-			next[w.Kind] = cur
+			set(w.Kind, cur)
 		}
 	}
 	c.probing += d.Probing
@@ -442,7 +458,37 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			delete(c.gone, origin)
 		}
 	}
-	return next, ex
+	changed := map[string]bool{}
+	for kind := range touched {
+		if next[kind] != c.loaded[kind] {
+			changed[kind] = true
+		}
+	}
+	return next, ex, changed
+}
+
+// index keeps byOrigin equal to the loaded set next, given the kinds that changed
+// from old.
+func (c *Controller) index(old, next map[string]*LoadedPlugin, changed map[string]bool) {
+	for kind := range changed {
+		if o := old[kind]; o != nil {
+			list := slices.DeleteFunc(c.byOrigin[o.origin], func(p *LoadedPlugin) bool { return p == o })
+			if len(list) == 0 {
+				delete(c.byOrigin, o.origin)
+			} else {
+				c.byOrigin[o.origin] = list
+			}
+		}
+		if n := next[kind]; n != nil {
+			c.byOrigin[n.origin] = append(c.byOrigin[n.origin], n)
+		}
+	}
+}
+
+// wantsAny is wants without the manifest.
+func (c *Controller) wantsAny(wants func(string) (string, bool), origin string) bool {
+	_, ok := wants(origin)
+	return ok
 }
 
 // disappeared reports whether one of p's files (its library, manifest, record or
@@ -549,7 +595,7 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) 
 func (c *Controller) Close(ctx context.Context) error {
 	c.scan.Close()
 	old := c.loaded
-	c.loaded = map[string]*LoadedPlugin{}
+	c.loaded, c.byOrigin = map[string]*LoadedPlugin{}, map[string][]*LoadedPlugin{}
 	for _, p := range old {
 		if c.host != nil {
 			c.host.Unloaded(p)

@@ -114,7 +114,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 				"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
 				reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
 		}
-		kind := KindPrefix + reported
+		kind := c.registered
 		if i, ok := winners[kind]; ok {
 			w := out.Plugins[i]
 			reason := Conflict
@@ -149,6 +149,7 @@ func (c *claim) reportedKind() (string, error) {
 	if c.kindOf != c.Meta {
 		c.kindOf = c.Meta
 		c.kind, c.kindErr = manifest.NormalizeKind(c.Meta.Kind)
+		c.registered = KindPrefix + c.kind
 	}
 	return c.kind, c.kindErr
 }

@@ -3,27 +3,18 @@ package reconcile
 import (
 	"context"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // diff lists the changes from prev to st as events: unloaded before loaded for a
 // change of provider, then skipped, then problems and resolutions. Whether a plugin
 // changed is told by the loaded sets (a new *LoadedPlugin for its kind), not by the
 // documents.
-func diff(prev, st *State, old, next map[string]*LoadedPlugin) []Event {
+// changed holds the kinds whose plugin changed.
+func diff(prev, st *State, old, next map[string]*LoadedPlugin, changed map[string]bool) []Event {
 	var events []Event
-	var kinds []string // those whose plugin changed
-	for k, o := range old {
-		if next[k] != o {
-			kinds = append(kinds, k)
-		}
-	}
-	for k := range next {
-		if _, ok := old[k]; !ok {
-			kinds = append(kinds, k)
-		}
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(changed))
 	for _, k := range kinds {
 		o, n := old[k], next[k]
 		switch {

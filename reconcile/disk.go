@@ -50,10 +50,11 @@ type claim struct {
 	resolved bool // resolve ran
 	plain    bool // Library is a plain file (no symlink on the way) of its bundle folder
 
-	kindOf  *native.Metadata // the probe result kind and kindErr were worked out for
-	kind    string
-	kindErr error
-	linkDir string // a dangling symlink's target folder, watched for the target to come back
+	kindOf     *native.Metadata // the probe result kind, kindErr and registered were worked out for
+	kind       string           // normalised, as the library reports it
+	registered string           // KindPrefix + kind
+	kindErr    error
+	linkDir    string // a dangling symlink's target folder, watched for the target to come back
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
