@@ -202,22 +202,21 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	c.unjudged = d.Unjudged
 	now := time.Now()
 	prev := c.last
-	next, ex, changed := c.apply(d, now)
+	next, ex, changed, old := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
 	st.Plugins = pluginList(prev, next, changed, ex.edited)
 	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.Sort()
 
-	events := diff(prev, st, c.loaded, next, changed)
-	old := c.loaded
+	events := diff(prev, st, old, next, changed)
 	c.loaded = next
 	c.index(old, next, changed)
 	c.last = st
 	for i := range events {
 		events[i].At = Time{now}
 	}
-	c.notify(old, next, events)
+	c.notify(old, next, changed, events)
 	if c.gen == 0 && c.probing > 0 {
 		// The first reconcile has not finished: it ends with the pass that has every
 		// library it found probed, which is generation 1 and publishes all of it.
@@ -332,15 +331,24 @@ func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
 // apply drives the loaded set towards d and returns the new set by kind, and the
 // kinds whose plugin it changed. It costs what changed: the loaded plugins the pass
 // wants exactly as they are (most of them) are marked and kept as they are.
-func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras, map[string]bool) {
+func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras, map[string]bool, map[string]*LoadedPlugin) {
 	ex := extras{pending: maps.Clone(d.Pending)}
 	if ex.pending == nil {
 		ex.pending = map[string]bool{}
 	}
-	next := maps.Clone(c.loaded)
-	touched := map[string]bool{} // kinds set below; changed are those whose plugin differs at the end
+	// The loaded set is changed in place; before holds what the kinds set below had.
+	next := c.loaded
+	before := map[string]*LoadedPlugin{}
+	was := func(kind string) *LoadedPlugin {
+		if p, ok := before[kind]; ok {
+			return p
+		}
+		return next[kind]
+	}
 	set := func(kind string, p *LoadedPlugin) {
-		touched[kind] = true
+		if _, ok := before[kind]; !ok {
+			before[kind] = next[kind]
+		}
 		if p == nil {
 			delete(next, kind)
 			return
@@ -351,10 +359,10 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	var unmarked []*Want // the wants no loaded plugin matches as it is
 	for i := range d.Plugins {
 		w := &d.Plugins[i]
-		if p := c.loaded[w.Kind]; p != nil && p.origin == w.from && p.identity == w.Identity &&
-			p.info.Library == w.Library && p.info.Manifest == w.Manifest &&
-			p.info.ID == w.ID && p.info.Version == w.Version && !p.info.Stale {
-			p.wanted = c.passes
+		if p := next[w.Kind]; p != nil && p.identity == w.Identity && !p.info.Stale && (p.claim == w.claim ||
+			p.origin == w.from && p.info.Library == w.Library && p.info.Manifest == w.Manifest &&
+				p.info.ID == w.ID && p.info.Version == w.Version) {
+			p.wanted, p.claim = c.passes, w.claim // the same claim next time: no strings compared
 			continue
 		}
 		unmarked = append(unmarked, w)
@@ -417,7 +425,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	}
 	c.probing = 0
 	for _, w := range unmarked {
-		cur := c.loaded[w.Kind]
+		cur := was(w.Kind)
 		if ex.pending[w.origin()] {
 			continue // kept above when it was loaded
 		}
@@ -435,6 +443,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			ex.edit(w.Kind, cur.update(func(info *Plugin) {
 				info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
 			}))
+			cur.claim = w.claim
 			set(w.Kind, cur)
 			continue
 		}
@@ -459,12 +468,12 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		}
 	}
 	changed := map[string]bool{}
-	for kind := range touched {
-		if next[kind] != c.loaded[kind] {
+	for kind, p := range before {
+		if next[kind] != p {
 			changed[kind] = true
 		}
 	}
-	return next, ex, changed
+	return next, ex, changed, before
 }
 
 // index keeps byOrigin equal to the loaded set next, given the kinds that changed
@@ -550,12 +559,13 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
 	info.LoadedAt = Time{now}
 	return &LoadedPlugin{
 		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity, resolved: w.Resolved,
-		origin: w.origin(), closed: make(chan struct{}),
+		origin: w.origin(), claim: w.claim, closed: make(chan struct{}),
 	}, true
 }
 
 // notify tells the host and the log of the pass's events, then unloads what left.
-func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) {
+// old holds the plugins of the kinds that changed, before.
+func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[string]bool, events []Event) {
 	for _, e := range events {
 		if e.Type == Reloaded {
 			// Two builds of one version differ by their files: say which.
@@ -579,13 +589,9 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, events []Event) 
 			}
 		}
 	}
-	live := map[*LoadedPlugin]bool{}
-	for _, p := range next {
-		live[p] = true
-	}
-	for _, p := range old {
-		if !live[p] {
-			p.unload()
+	for kind := range changed {
+		if o := old[kind]; o != nil {
+			o.unload() // a plugin has one kind: it left
 		}
 	}
 }

@@ -20,6 +20,7 @@ type Want struct {
 	Identity Identity // of Resolved, when it was probed
 	Meta     native.Metadata
 	from     string // the claim's origin: its record or bundle folder
+	claim    *claim // that claim: the same one, pass after pass, while its folder is unchanged
 }
 
 // Desired is the desired state computed from the disk (docs/desired-state.md).
@@ -103,7 +104,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 				"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
 			continue
 		}
-		if c.NodeKind != "" && c.NodeKind != reported {
+		if c.mismatch {
 			if c.Source == SourceActive {
 				add(c, problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
 					"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
@@ -136,7 +137,7 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 				Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
 				Smoke: c.Smoke,
 			},
-			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin,
+			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin, claim: c,
 		})
 		winners[kind] = len(out.Plugins) - 1
 	}
@@ -150,6 +151,7 @@ func (c *claim) reportedKind() (string, error) {
 		c.kindOf = c.Meta
 		c.kind, c.kindErr = manifest.NormalizeKind(c.Meta.Kind)
 		c.registered = KindPrefix + c.kind
+		c.mismatch = c.kindErr == nil && c.NodeKind != "" && c.NodeKind != c.kind
 	}
 	return c.kind, c.kindErr
 }

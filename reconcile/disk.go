@@ -53,6 +53,7 @@ type claim struct {
 	kindOf     *native.Metadata // the probe result kind, kindErr and registered were worked out for
 	kind       string           // normalised, as the library reports it
 	registered string           // KindPrefix + kind
+	mismatch   bool             // the record or manifest names another kind
 	kindErr    error
 	linkDir    string // a dangling symlink's target folder, watched for the target to come back
 }

@@ -31,6 +31,7 @@ type LoadedPlugin struct {
 	resolved string // the library after symlinks (a --trust build output, say)
 	origin   string
 	wanted   uint64   // the last pass that wanted it exactly as it is (owned by the pass)
+	claim    *claim   // the claim the pass last found it wanted by (owned by the pass)
 	dirs     []string // the folders its files lie in that the watcher does not watch on its own; made by watchDirs
 
 	mu       sync.Mutex

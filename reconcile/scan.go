@@ -260,7 +260,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		switch {
 		case c.linkDir != "":
 			d.Watch = append(d.Watch, c.linkDir)
-		case c.Resolved != "" && c.Resolved != c.Library:
+		case !c.plain && c.Resolved != "" && c.Resolved != c.Library:
 			d.Watch = append(d.Watch, filepath.Dir(c.Resolved))
 		}
 	}
