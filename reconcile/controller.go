@@ -194,6 +194,11 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	if err != nil {
 		return nil, err
 	}
+	defer func() { // nothing holds d once the pass is over
+		if d != nil {
+			c.scan.spare = d.Plugins[:0]
+		}
+	}()
 	c.retry = d.Retry
 	c.watch = d.Watch
 	if d.Unjudged != nil && (c.unjudged == nil || c.unjudged.Error() != d.Unjudged.Error()) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
@@ -53,6 +54,8 @@ type Desired struct {
 // the desired state. It does no I/O.
 type decider struct {
 	display func(string) string // how a path is shown in a message
+	winners map[string]int      // kind -> index in Plugins; nil: made; else cleared and used
+	plugins []Want              // a spare slice for Plugins, nil: made
 }
 
 func (d decider) decide(claims []*claim, problems []Problem) *Desired {
@@ -69,8 +72,12 @@ func (d decider) decide(claims []*claim, problems []Problem) *Desired {
 			out.fail(c.Origin)
 		}
 	}
-	winners := make(map[string]int, len(claims)) // kind -> index in out.Plugins
-	out.Plugins = make([]Want, 0, len(claims))
+	winners := d.winners
+	if winners == nil {
+		winners = make(map[string]int, len(claims))
+	}
+	clear(winners)
+	out.Plugins = slices.Grow(d.plugins[:0], len(claims))
 	for _, c := range claims {
 		if c.Wasm {
 			out.Skipped = append(out.Skipped, Skipped{

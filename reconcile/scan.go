@@ -74,6 +74,8 @@ type Scanner struct {
 	entries       []nativeEntry    // of native/, as the last pass found them, sorted by name
 	refs          map[Identity]int // how many claims of entries hold each library identity
 	records       []*claim         // the claims of records the last pass read
+	winners       map[string]int   // decide's, kept from pass to pass
+	spare         []Want           // a Plugins slice nobody holds any more (see Controller.reconcile), or nil
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -250,7 +252,11 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	for _, u := range r.looked {
 		u.waiting = slices.ContainsFunc(u.claims, func(c *claim) bool { return errors.Is(c.ProbeErr, errNotJudged) })
 	}
-	d := decider{display: s.display}.decide(r.claims, r.problems)
+	if s.winners == nil {
+		s.winners = map[string]int{}
+	}
+	d := decider{display: s.display, winners: s.winners, plugins: s.spare}.decide(r.claims, r.problems)
+	s.spare = nil
 	for origin := range r.pending {
 		d.pend(origin)
 	}

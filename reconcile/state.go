@@ -133,17 +133,26 @@ func (s *State) Sort() {
 		slices.SortStableFunc(s.Plugins, byKind)
 	}
 	slices.SortStableFunc(s.Skipped, func(a, b Skipped) int {
-		return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)))
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return cmp.Or(ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int {
-		return cmp.Or(ComparePaths(a.Path, b.Path), strings.Compare(string(a.Code), string(b.Code)))
+		if c := ComparePaths(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Code), string(b.Code))
 	})
 	s.Problems = dedupe(s.Problems)
 }
 
 // byKind is the document order of plugins: by kind, then library.
 func byKind(a, b Plugin) int {
-	return cmp.Or(strings.Compare(a.Kind, b.Kind), ComparePaths(a.Library, b.Library))
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c // cmp.Or would compare the paths too, every time
+	}
+	return ComparePaths(a.Library, b.Library)
 }
 
 // ComparePaths orders two slash-separated paths component by component in byte
