@@ -172,6 +172,7 @@ func BenchmarkStart(b *testing.B) {
 				libs = append(libs, filepath.Join(dir, "libp.so"))
 			}
 			var took time.Duration
+			stop := benchProfile(b, n)
 			for b.Loop() {
 				h := newHost()
 				ctx, cancel := context.WithCancel(context.Background())
@@ -187,6 +188,7 @@ func BenchmarkStart(b *testing.B) {
 				cancel()
 				<-done
 			}
+			stop()
 			t0 := time.Now()
 			open := make([]*native.Library, 0, len(libs))
 			for _, lib := range libs {

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,8 @@ type stage struct {
 
 	mu      sync.Mutex
 	m       map[Identity]*verdict
-	offered []*verdict // verdicts whose opened library the last lookup offered; see sweep
+	opens   chan []*job // probed jobs for the opener (under run)
+	offered []*verdict  // verdicts whose opened library the last lookup offered; see sweep
 	queue   []*verdict
 	running int
 	pass    uint64
@@ -256,6 +258,10 @@ func (s *stage) Cause() error {
 
 // start runs workers for the queue, up to s.workers. Called with s.mu held.
 func (s *stage) start() {
+	if s.open != nil && s.opens == nil && len(s.queue) > 0 && !s.closed {
+		s.opens = make(chan []*job, s.workers)
+		s.wg.Go(s.opener)
+	}
 	for s.running < s.workers && len(s.queue) > 0 && !s.closed {
 		batch := s.queue[:min(len(s.queue), s.batchSize())]
 		s.queue = append([]*verdict(nil), s.queue[len(batch):]...)
@@ -341,32 +347,103 @@ func (s *stage) run(batch []*verdict) {
 			s.mu.Unlock()
 		}
 	}
+	var open []*job
 	for _, j := range copied {
 		if !j.skip && j.res.Err == nil && s.smoker != nil {
 			s.smokeTest(j)
 		}
-		cp := j.copy
-		j.copy = private{} // from here on, held only with an open library
 		if j.skip || j.res.Err != nil || s.open == nil {
-			cp.remove()
+			j.copy.remove()
+			j.copy = private{}
 			continue
 		}
-		if err := s.limits.reserve(j.v.path); err != nil {
-			cp.remove()
-			j.res.Err, j.transient = err, true
-			continue
-		}
-		lib, err := s.openTimed(cp, j.v.path, j.v.id) // removes the copy when it fails
-		switch {
-		case err == nil:
-			j.lib, j.copy = lib, cp
-		case native.IsVerdict(err):
-			j.res.Err = err
-		default:
-			j.skip = true // stopped: judged nothing
+		open = append(open, j)
+	}
+	if len(open) == 0 {
+		s.publish(jobs)
+		return
+	}
+	judged := slices.DeleteFunc(jobs, func(j *job) bool { return slices.Contains(open, j) })
+	s.publish(judged)
+	// The opener opens them while this worker goes on with the next batch.
+	select {
+	case s.opens <- open:
+	case <-s.ctx.Done():
+		for _, j := range open {
+			j.copy.remove()
 		}
 	}
-	s.publish(jobs)
+}
+
+// opener opens the probed copies the workers hand it in this process, one after
+// the other (the dynamic loader takes one lock for every open anyway), while the
+// workers copy and probe the next batches; it publishes what it opened in groups,
+// at most openGroup a time and never later than openGroupAfter after the first of
+// them, so that a long batch of opens is adopted as it goes without asking for a
+// pass for each library.
+func (s *stage) opener() {
+	var done []*job
+	var since time.Time
+	flush := func() {
+		if len(done) > 0 {
+			s.publish(done)
+			done = nil
+		}
+	}
+	for {
+		var batch []*job
+		select {
+		case batch = <-s.opens:
+		case <-s.ctx.Done():
+			flush()
+			return
+		}
+		for i, j := range batch {
+			if s.ctx.Err() != nil {
+				for _, k := range batch[i:] {
+					k.copy.remove()
+				}
+				flush()
+				return
+			}
+			s.openJob(j)
+			if len(done) == 0 {
+				since = time.Now()
+			}
+			done = append(done, j)
+			if len(done) >= openGroup || time.Since(since) >= openGroupAfter {
+				flush()
+			}
+		}
+		if len(s.opens) == 0 {
+			flush()
+		}
+	}
+}
+
+const (
+	openGroup      = 256
+	openGroupAfter = 50 * time.Millisecond
+)
+
+// openJob opens the job's probed copy in this process, within the process limits.
+func (s *stage) openJob(j *job) {
+	cp := j.copy
+	j.copy = private{} // from here on, held only with an open library
+	if err := s.limits.reserve(j.v.path); err != nil {
+		cp.remove()
+		j.res.Err, j.transient = err, true
+		return
+	}
+	lib, err := s.openTimed(cp, j.v.path, j.v.id) // removes the copy when it fails
+	switch {
+	case err == nil:
+		j.lib, j.copy = lib, cp
+	case native.IsVerdict(err):
+		j.res.Err = err
+	default:
+		j.skip = true // stopped: judged nothing
+	}
 }
 
 // warnOnce logs that a library could not be copied, once until a copy of it works.
