@@ -556,7 +556,7 @@ func originRead(d *Desired, origin string) bool {
 // open adopts the library the probe stage opened for w's identity; false while the
 // stage is still at work on it.
 func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
-	lib, cp, ok := c.scan.stage.take(w.Identity)
+	lib, cp, ok := c.scan.stage.take(w.Identity, w.Library)
 	if !ok {
 		return nil, false
 	}

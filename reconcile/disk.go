@@ -101,6 +101,9 @@ type diskReader struct {
 	looked  []*unit  // the units whose claims are active
 	dropped []*claim
 	tried   []string
+	// reusable: a full pass may take unchanged bundle folders as they were (the
+	// root's and native/'s permissions did not change since the last full pass).
+	reusable bool
 
 	origin string        // the record or bundle folder being read; stamped on its problems
 	seen   *observations // when plugwatch saw each file's identity change
@@ -320,7 +323,9 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 	}
 	switch {
 	case fi.IsDir():
-		if pe, ok := r.prevEntry(name); ok && pe.u != nil && plain && !link && r.unchanged(pe.u, fi) {
+		// A full pass takes an unchanged folder as it was; a pass asked for by an
+		// event from the folder reads it again.
+		if pe, ok := r.prevEntry(name); ok && r.dirty == nil && pe.u != nil && plain && !link && r.unchanged(pe.u, fi) {
 			r.reuse(pe.u)
 			pe.u.mark(r)
 			e.u = pe.u

@@ -33,8 +33,11 @@ func uniqueName(name string, seq uint64) string {
 // patchELF rewrites, in place in the ELF file at path, every reference to a needed
 // library named in renames (its DT_NEEDED entries and the file names of its version
 // needs) to the new name, of the same length, and every run path entry that is an
-// absolute path to one of folders to $ORIGIN. A file that is no ELF file, or has no
-// dynamic section, is left as it is.
+// absolute path to one of folders to $ORIGIN. A string the linker shares with
+// another (ld merges a string into the tail of a longer one) is left as it is, so
+// nothing else changes; the helper is then found under its own name, as without
+// the rename. A file that is no ELF file, or has no dynamic section, is left as it
+// is.
 func patchELF(path string, renames map[string]string, folders []string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -50,11 +53,88 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 		return nil
 	}
 	strtab := ef.Sections[dyn.Link]
-	data, err := dyn.Data()
+	str, err := strtab.Data()
 	if err != nil {
 		return err
 	}
-	var needed, paths []uint64
+	refs, err := stringRefs(ef, dyn)
+	if err != nil {
+		return err
+	}
+	at := func(off uint64) (string, bool) {
+		if off >= uint64(len(str)) {
+			return "", false
+		}
+		end := bytes.IndexByte(str[off:], 0)
+		if end < 0 {
+			return "", false
+		}
+		return string(str[off : off+uint64(end)]), true
+	}
+	// alone reports whether the string at off is used by no reference but those of
+	// kind k starting there.
+	alone := func(off uint64, k refKind) bool {
+		s, _ := at(off)
+		end := off + uint64(len(s))
+		for _, r := range refs {
+			if r.off == off && r.kind == k {
+				continue
+			}
+			if t, ok := at(r.off); ok && r.off <= end && r.off+uint64(len(t)) >= off {
+				return false
+			}
+		}
+		return true
+	}
+	changed := false
+	for _, r := range refs {
+		name, ok := at(r.off)
+		switch {
+		case !ok:
+		case r.kind == refNeeded && renames[name] != "" && alone(r.off, refNeeded):
+			copy(str[r.off:], renames[name])
+			changed = true
+		case r.kind == refPath && alone(r.off, refPath):
+			entries := strings.Split(name, ":")
+			for i, e := range entries {
+				if len(e) >= len("$ORIGIN") && namesFolder(e, folders) {
+					entries[i] = "$ORIGIN" + strings.Repeat("/", len(e)-len("$ORIGIN"))
+					changed = true
+				}
+			}
+			copy(str[r.off:], strings.Join(entries, ":"))
+		}
+	}
+	if !changed {
+		return nil
+	}
+	_, err = f.WriteAt(str, int64(strtab.Offset))
+	return err
+}
+
+type refKind uint8
+
+const (
+	refNeeded refKind = iota // a needed library: DT_NEEDED, a version need's file
+	refPath                  // DT_RPATH, DT_RUNPATH
+	refOther                 // anything else: DT_SONAME, symbol and version names
+)
+
+// stringRef is a reference into the dynamic string table.
+type stringRef struct {
+	off  uint64
+	kind refKind
+}
+
+// stringRefs lists every reference into the dynamic string table that patchELF
+// must not disturb: the dynamic entries', the version needs' and definitions' and
+// the dynamic symbols' names.
+func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
+	data, err := dyn.Data()
+	if err != nil {
+		return nil, err
+	}
+	var refs []stringRef
 	size := 16
 	if ef.Class == elf.ELFCLASS32 {
 		size = 8
@@ -67,19 +147,32 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 			tag, val = uint64(ef.ByteOrder.Uint32(data[i:])), uint64(ef.ByteOrder.Uint32(data[i+4:]))
 		}
 		switch elf.DynTag(tag) {
-		case elf.DT_NEEDED:
-			needed = append(needed, val)
-		case elf.DT_RPATH, elf.DT_RUNPATH:
-			paths = append(paths, val)
 		case elf.DT_NULL:
 			i = len(data)
+		case elf.DT_NEEDED:
+			refs = append(refs, stringRef{val, refNeeded})
+		case elf.DT_RPATH, elf.DT_RUNPATH:
+			refs = append(refs, stringRef{val, refPath})
+		case elf.DT_SONAME, elf.DT_AUXILIARY, elf.DT_FILTER:
+			refs = append(refs, stringRef{val, refOther})
 		}
 	}
-	if vr := ef.SectionByType(elf.SHT_GNU_VERNEED); vr != nil {
-		if v, err := vr.Data(); err == nil {
+	u32 := func(b []byte, i int) uint64 { return uint64(ef.ByteOrder.Uint32(b[i:])) }
+	// Version needs: Verneed {vn_version, vn_cnt u16; vn_file, vn_aux, vn_next u32},
+	// each with Vernaux {vna_hash u32; vna_flags, vna_other u16; vna_name, vna_next u32}.
+	if sec := ef.SectionByType(elf.SHT_GNU_VERNEED); sec != nil {
+		if v, err := sec.Data(); err == nil {
 			for i := 0; i+16 <= len(v); {
-				needed = append(needed, uint64(ef.ByteOrder.Uint32(v[i+4:])))
-				next := int(ef.ByteOrder.Uint32(v[i+12:]))
+				refs = append(refs, stringRef{u32(v, i+4), refNeeded})
+				for a, n := i+int(u32(v, i+8)), 0; a+16 <= len(v) && n < int(ef.ByteOrder.Uint16(v[i+2:])); n++ {
+					refs = append(refs, stringRef{u32(v, a+8), refOther})
+					next := int(u32(v, a+12))
+					if next <= 0 {
+						break
+					}
+					a += next
+				}
+				next := int(u32(v, i+12))
 				if next <= 0 {
 					break
 				}
@@ -87,46 +180,42 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 			}
 		}
 	}
-	read := func(off uint64) (string, int64, bool) {
-		if off >= strtab.Size {
-			return "", 0, false
-		}
-		buf := make([]byte, min(strtab.Size-off, 4096))
-		at := int64(strtab.Offset + off)
-		n, _ := f.ReadAt(buf, at)
-		end := bytes.IndexByte(buf[:n], 0)
-		if end < 0 {
-			return "", 0, false
-		}
-		return string(buf[:end]), at, true
-	}
-	for _, off := range needed {
-		if name, at, ok := read(off); ok && renames[name] != "" {
-			if _, err := f.WriteAt([]byte(renames[name]), at); err != nil {
-				return err
+	// Version definitions: Verdef {vd_version, vd_flags, vd_ndx, vd_cnt u16; vd_hash,
+	// vd_aux, vd_next u32}, each with Verdaux {vda_name, vda_next u32}.
+	if sec := ef.SectionByType(elf.SHT_GNU_VERDEF); sec != nil {
+		if v, err := sec.Data(); err == nil {
+			for i := 0; i+20 <= len(v); {
+				for a, n := i+int(u32(v, i+12)), 0; a+8 <= len(v) && n < int(ef.ByteOrder.Uint16(v[i+6:])); n++ {
+					refs = append(refs, stringRef{u32(v, a), refOther})
+					next := int(u32(v, a+4))
+					if next <= 0 {
+						break
+					}
+					a += next
+				}
+				next := int(u32(v, i+16))
+				if next <= 0 {
+					break
+				}
+				i += next
 			}
 		}
 	}
-	for _, off := range paths {
-		list, at, ok := read(off)
-		if !ok {
-			continue
-		}
-		entries := strings.Split(list, ":")
-		changed := false
-		for i, e := range entries {
-			if len(e) >= len("$ORIGIN") && namesFolder(e, folders) {
-				entries[i] = "$ORIGIN" + strings.Repeat("/", len(e)-len("$ORIGIN"))
-				changed = true
+	// Dynamic symbols: st_name is the first word of each entry.
+	if sec := ef.SectionByType(elf.SHT_DYNSYM); sec != nil {
+		if v, err := sec.Data(); err == nil {
+			entry := 24
+			if ef.Class == elf.ELFCLASS32 {
+				entry = 16
 			}
-		}
-		if changed {
-			if _, err := f.WriteAt([]byte(strings.Join(entries, ":")), at); err != nil {
-				return err
+			for i := 0; i+entry <= len(v); i += entry {
+				if off := u32(v, i); off != 0 {
+					refs = append(refs, stringRef{off, refOther})
+				}
 			}
 		}
 	}
-	return nil
+	return refs, nil
 }
 
 // namesFolder reports whether a run path entry is an absolute path to one of

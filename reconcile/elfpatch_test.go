@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,4 +38,44 @@ func TestPatchELFRenamesHelpers(t *testing.T) {
 	require.Len(t, d.runpath, 1)
 	assert.Regexp(t, `^\$ORIGIN/*$`, d.runpath[0])
 	assert.Len(t, d.runpath[0], len(dir), "rewritten in place")
+}
+
+// ld merges a needed name into the tail of a longer one ("libhelper.so" inside
+// "libxlibhelper.so"): a rename of either would change the other, so neither is
+// renamed, and every name the library needs is still one whose file exists.
+func TestPatchELFLeavesSharedStrings(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler")
+	}
+	dir := t.TempDir()
+	build := func(out, src string, args ...string) {
+		t.Helper()
+		c := filepath.Join(dir, filepath.Base(out)+".c")
+		require.NoError(t, os.WriteFile(c, []byte(src), 0o644))
+		msg, err := exec.Command(cc, append([]string{"-shared", "-fPIC", "-o", out, c}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", msg)
+	}
+	build(filepath.Join(dir, "libhelper.so"), "int a(void) { return 1; }\n")
+	build(filepath.Join(dir, "libxlibhelper.so"), "int b(void) { return 2; }\n")
+	lib := filepath.Join(dir, "libx.so")
+	build(lib, "int a(void); int b(void); int c(void) { return a() + b(); }\n",
+		"-L"+dir, "-lhelper", "-lxlibhelper", "-Wl,-rpath,$ORIGIN")
+	renames := map[string]string{
+		"libhelper.so":     uniqueName("libhelper.so", 1),
+		"libxlibhelper.so": uniqueName("libxlibhelper.so", 2),
+	}
+	require.NoError(t, patchELF(lib, renames, folderNames(dir)))
+	valid := map[string]bool{}
+	for name, to := range renames {
+		valid[name], valid[to] = true, true
+	}
+	var found []string
+	for _, n := range readDeps(lib).needed {
+		if strings.Contains(n, "helper") || strings.Contains(n, "~") {
+			assert.True(t, valid[n], "needs %q, a name no file has", n)
+			found = append(found, n)
+		}
+	}
+	assert.Len(t, found, 2, "%v", found)
 }

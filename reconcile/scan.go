@@ -76,6 +76,7 @@ type Scanner struct {
 	records       []*claim         // the claims of records the last pass read
 	winners       map[string]int   // decide's, kept from pass to pass
 	spare         []Want           // a Plugins slice nobody holds any more (see Controller.reconcile), or nil
+	modes         [2]fs.FileMode   // of the root and native/ at the last full pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -216,6 +217,14 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
 	}
+	if dirty == nil {
+		// Whoever can write the root or native/ could change any plugin
+		// (checkPermissions): when their permissions changed, no folder is taken
+		// as it was.
+		modes := [2]fs.FileMode{folderMode(l.RealRoot), folderMode(filepath.Join(l.RealRoot, "native"))}
+		r.reusable = modes == s.modes
+		s.modes = modes
+	}
 	s.passes++
 	r.read()
 	full := dirty == nil || s.entries == nil
@@ -249,8 +258,19 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		}, false)
 	}
 	s.records = r.records
-	for _, u := range r.looked {
+	waiting := func(u *unit) {
 		u.waiting = slices.ContainsFunc(u.claims, func(c *claim) bool { return errors.Is(c.ProbeErr, errNotJudged) })
+	}
+	if full {
+		for _, e := range s.entries {
+			if e.u != nil {
+				waiting(e.u)
+			}
+		}
+	} else {
+		for _, u := range r.looked {
+			waiting(u)
+		}
 	}
 	if s.winners == nil {
 		s.winners = map[string]int{}
@@ -271,6 +291,15 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		}
 	}
 	return d, nil
+}
+
+// folderMode is the mode of the folder at path, 0 when it cannot be statted.
+func folderMode(path string) fs.FileMode {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Mode()
 }
 
 // count adds n to the references of the claims' library identities.

@@ -354,3 +354,48 @@ func TestFullPassReadsAgainOnlyWhatChanged(t *testing.T) {
 	version()
 	assert.Equal(t, n+1, listed, "a folder read within a second of its change is trusted")
 }
+
+// An event from a bundle folder whose files did not change (a README edited) reads
+// it again and settles at once; the library is not probed again.
+func TestHintPassOverAnUnchangedFolder(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "gain")
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(dir, "libgain.so"))
+	probes := &counting{p: InProcess(native.DefaultRange())}
+	s, err := NewScanner(Options{Root: root, Prober: probes})
+	require.NoError(t, err)
+	s.now = func() time.Time { return time.Now().Add(2 * racy) }
+	for range 2 {
+		_, err := s.Desired(t.Context())
+		require.NoError(t, err)
+	}
+	write(t, filepath.Join(dir, "README"), "notes")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	d, err := s.DesiredHint(ctx, []string{filepath.Join(dir, "README")})
+	require.NoError(t, err)
+	assert.Len(t, d.Plugins, 1)
+	assert.EqualValues(t, 1, probes.n.Load())
+}
+
+// A full pass that takes unchanged folders as they were still sees native/ made
+// writable by everyone.
+func TestFullPassSeesPermissionsOfNative(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "native", "gain", "libgain.so"))
+	s, err := NewScanner(Options{Root: root})
+	require.NoError(t, err)
+	s.now = func() time.Time { return time.Now().Add(2 * racy) }
+	for range 2 {
+		d, err := s.Desired(t.Context())
+		require.NoError(t, err)
+		require.Len(t, d.Plugins, 1)
+	}
+	native := filepath.Join(root, "native")
+	require.NoError(t, os.Chmod(native, 0o777))
+	t.Cleanup(func() { os.Chmod(native, 0o755) })
+	d, err := s.Desired(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, d.Plugins)
+	assert.Equal(t, Error, codes(d)[Key{native, UnsafePermissions}], "%v", d.Problems)
+}

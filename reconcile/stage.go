@@ -95,6 +95,7 @@ type verdict struct {
 	seen uint64
 
 	transient bool // refused for a process limit, not for the file: a full pass judges it again
+	orphan    bool // no claim held it when it was still at work: forgotten when published
 }
 
 func newStage(p Prober, smoker Smoker, cp *copier, log *slog.Logger) *stage {
@@ -143,6 +144,9 @@ func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 		}
 		used[c.Identity] = true
 		v := s.m[c.Identity]
+		if v != nil {
+			v.orphan = false
+		}
 		if v == nil && s.probation[c.Identity] && s.open != nil && !s.onProbation(c.Identity) {
 			c.ProbeErr = errProbing // another suspect is alone on probation
 			continue
@@ -168,9 +172,13 @@ func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 		}
 	}
 	drop := func(id Identity) {
-		if v := s.m[id]; v != nil && !used[id] && v.done {
+		switch v := s.m[id]; {
+		case v == nil || used[id]:
+		case v.done:
 			s.discard(v)
 			delete(s.m, id)
+		default:
+			v.orphan = true // publish forgets it
 		}
 	}
 	if full {
@@ -202,10 +210,18 @@ func (s *stage) onProbation(id Identity) bool {
 // take hands over the library opened for id, if the stage holds one. When it holds
 // none (it was adopted before and closed since), it queues a job that opens a new
 // copy, and the claim waits for it.
-func (s *stage) take(id Identity) (*native.Library, private, bool) {
+func (s *stage) take(id Identity, path string) (*native.Library, private, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.m[id]
+	if v == nil && !s.probation[id] {
+		// Forgotten since the claim was looked up (a job that judged nothing, say):
+		// the claim waits for a new one.
+		v = &verdict{id: id, path: path}
+		s.m[id] = v
+		s.queue = append(s.queue, v)
+		s.start()
+	}
 	if v == nil || !v.done {
 		return nil, private{}, false
 	}
@@ -406,6 +422,9 @@ func (s *stage) opener() {
 				flush()
 				return
 			}
+			if len(done) > 0 && time.Since(since) >= openGroupAfter {
+				flush() // before an open that may take long
+			}
 			s.openJob(j)
 			if len(done) == 0 {
 				since = time.Now()
@@ -499,7 +518,10 @@ func (s *stage) publish(jobs []*job) {
 	retry := false
 	for _, j := range jobs {
 		v := j.v
-		if s.closed || s.m[v.id] != v {
+		if s.closed || s.m[v.id] != v || v.orphan {
+			if v.orphan && s.m[v.id] == v {
+				delete(s.m, v.id) // no claim holds it any more
+			}
 			// Forgotten meanwhile (or closing): nobody will adopt it.
 			if j.lib != nil {
 				j.lib.Close()
@@ -634,4 +656,9 @@ func (s *stage) close() {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	for s.opens != nil && len(s.opens) > 0 { // handed over, never opened
+		for _, j := range <-s.opens {
+			j.copy.remove()
+		}
+	}
 }

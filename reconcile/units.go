@@ -41,14 +41,14 @@ type dep struct {
 // nothing: file times come from a coarse clock, so a change in the same tick as the
 // read leaves them equal. A unit whose folder or files changed this close to its
 // read is read again by the next full pass.
-const racy = time.Second
+const racy = 2 * time.Second // FAT's times are 2 s apart
 
 // unchanged reports whether a full pass may take u as it is: it was read from a
 // plain folder (fi, now) and plain files only, nothing in it was young, failed to
 // resolve or needed helpers, no timestamp is racy, and the folder and every file
 // still have the identities read.
 func (r *diskReader) unchanged(u *unit, fi fs.FileInfo) bool {
-	if !u.plain || u.young || identityOf(fi) != u.folder || !settled(u.folder, u.readAt) {
+	if !r.reusable || !u.plain || u.young || identityOf(fi) != u.folder || !settled(u.folder, u.readAt) {
 		return false
 	}
 	for _, d := range u.deps {
