@@ -375,12 +375,10 @@ func (s *stage) run(batch []*verdict) {
 		}
 		open = append(open, j)
 	}
+	s.publish(slices.DeleteFunc(jobs, func(j *job) bool { return j.copy.path != "" })) // all but those to open
 	if len(open) == 0 {
-		s.publish(jobs)
 		return
 	}
-	judged := slices.DeleteFunc(jobs, func(j *job) bool { return slices.Contains(open, j) })
-	s.publish(judged)
 	// The opener opens them while this worker goes on with the next batch.
 	select {
 	case s.opens <- open:
@@ -514,6 +512,9 @@ func (s *stage) probe(paths []string) []ProbeResult {
 
 // publish stores the batch's verdicts and asks for a pass.
 func (s *stage) publish(jobs []*job) {
+	if len(jobs) == 0 {
+		return // nothing new: no pass to ask for
+	}
 	s.mu.Lock()
 	retry := false
 	for _, j := range jobs {
