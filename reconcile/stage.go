@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -358,6 +360,9 @@ func (s *stage) run(batch []*verdict) {
 		j.res = ProbeResult{Meta: r.Meta, Err: retarget(r.Err, j.copy.path, j.v.path)}
 		if r.Err != nil && !native.IsVerdict(r.Err) {
 			j.skip = true // the helper could not judge it
+			if _, err := os.Stat(j.copy.path); errors.Is(err, fs.ErrNotExist) {
+				continue // the copy went with its folder (moved or removed): no fault of the helper's
+			}
 			s.mu.Lock()
 			s.cause = r.Err
 			s.mu.Unlock()

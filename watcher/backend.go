@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/fsnotify/fsnotify"
@@ -48,6 +49,21 @@ func newNotifyBackend() (backend, error) {
 
 func (b *notifyBackend) eventC() <-chan fsnotify.Event { return b.events }
 func (b *notifyBackend) errorC() <-chan error          { return b.errs }
+
+// Remove removes the watch of path. fsnotify (v1.10, its issue #652) panics when two
+// watched names had one watch descriptor (a folder watched under its old name and,
+// once renamed, its new one: inotify gives one folder one descriptor) and the second
+// is removed after the first; by then the watch is gone with the first name, so
+// that is ErrNonExistentWatch here. fsnotify has taken the name out of its books
+// before it fails, and unlocks its lock as the panic unwinds.
+func (b *notifyBackend) Remove(path string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s (its folder's watch went with another name)", fsnotify.ErrNonExistentWatch, path)
+		}
+	}()
+	return b.Watcher.Remove(path)
+}
 
 // Close closes the fsnotify watcher and stops forwarding; nothing is left running.
 func (b *notifyBackend) Close() error {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,6 +46,27 @@ func TestBackendNeverBlocksFsnotify(t *testing.T) {
 			created[ev.Name] = true
 		case <-deadline:
 			t.Fatalf("%d of 501 events delivered", len(created))
+		}
+	}
+}
+
+// A folder watched under its old name and, renamed, under its new one has one watch
+// descriptor: removing both names, one after the other, is no panic (fsnotify's
+// issue #652).
+func TestRemoveBothNamesOfARenamedFolder(t *testing.T) {
+	dir := t.TempDir()
+	old, renamed := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	require.NoError(t, os.Mkdir(old, 0o755))
+	b, err := newNotifyBackend()
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.Add(old))
+	require.NoError(t, os.Rename(old, renamed))
+	require.NoError(t, b.Add(renamed))
+	// Either may be gone already when fsnotify saw the move first; neither panics.
+	for _, path := range []string{renamed, old} {
+		if err := b.Remove(path); err != nil {
+			assert.ErrorIs(t, err, fsnotify.ErrNonExistentWatch, path)
 		}
 	}
 }

@@ -129,7 +129,7 @@ func (d *daemon) stop() {
 
 func (d *daemon) get(path string) (*http.Response, []byte) {
 	resp, err := http.Get("http://" + d.addr + path)
-	require.NoError(d.t, err)
+	require.NoError(d.t, err, "%s", d.log)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(d.t, err)
