@@ -78,6 +78,9 @@ type Daemon struct {
 	helpers *probe.Prober    // the pool the daemon made, closed when Run returns
 	passes  atomic.Uint64
 	last    atomic.Int64 // the duration of the last pass, in nanoseconds
+
+	mu     sync.Mutex
+	placed map[string]string // uploads placed that no pass has judged yet: library by kind
 }
 
 // LastPass returns how long the last reconcile pass took.
@@ -309,7 +312,16 @@ func (d *Daemon) serve(ctx context.Context, wg *sync.WaitGroup) (net.Addr, error
 // disk or a plugin loaded here already provides. The watcher then sees it and the
 // next pass loads it.
 func (d *Daemon) install(ctx context.Context, name string, body io.Reader, maxSize int64) (install.Result, error) {
-	return install.Install(ctx, install.Options{Root: d.ctl.Root(), Prober: d.prober, Provided: d.provided}, name, body, maxSize, nil)
+	res, err := install.Install(ctx, install.Options{Root: d.ctl.Root(), Prober: d.prober, Provided: d.provided}, name, body, maxSize, nil)
+	if err == nil && res.Kind != "" {
+		d.mu.Lock()
+		if d.placed == nil {
+			d.placed = map[string]string{}
+		}
+		d.placed[res.Kind] = res.Path
+		d.mu.Unlock()
+	}
+	return res, err
 }
 
 // remove removes a plugin's files (docs/cli.md remove); the next pass unloads it.
@@ -318,8 +330,21 @@ func (d *Daemon) remove(ctx context.Context, id string, from install.From) error
 	return err
 }
 
-// provided returns the kinds the daemon's last pass provides: its loaded set, which
-// is what is on disk once the pass has seen it (an upload never re-probes the root).
+// provided returns the kinds the daemon's last pass provides (its loaded set, which
+// is what is on disk once the pass has seen it: an upload never re-probes the root),
+// and those of the uploads it placed that no pass has judged yet, so that two uploads
+// of one kind in a row are not both placed.
 func (d *Daemon) provided(context.Context) (map[string]string, error) {
-	return d.ctl.State().Provided(), nil
+	st := d.ctl.State()
+	kinds := st.Provided()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for kind, lib := range d.placed {
+		if _, err := os.Stat(lib); err != nil || kinds[kind] != "" || st.Judged(lib) {
+			delete(d.placed, kind) // loaded, refused, or gone
+			continue
+		}
+		kinds[kind] = lib
+	}
+	return kinds, nil
 }

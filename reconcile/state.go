@@ -94,6 +94,30 @@ func (s *State) Provided() map[string]string {
 	return kinds
 }
 
+// Judged reports whether the document says anything of the library at path: a
+// plugin, a skipped claimant or a problem. A nil document says nothing.
+func (s *State) Judged(path string) bool {
+	if s == nil {
+		return false
+	}
+	for _, p := range s.Plugins {
+		if p.Library == path {
+			return true
+		}
+	}
+	for _, k := range s.Skipped {
+		if k.Library == path {
+			return true
+		}
+	}
+	for _, p := range s.Problems {
+		if p.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
 // Time marshals as UTC RFC 3339 with milliseconds.
 type Time struct{ time.Time }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -621,6 +622,20 @@ func TestRunInstallAndRemoveOverHTTP(t *testing.T) {
 	d.waitFor("unloaded", gone("plugin::native::gain"))
 	code, _ = send("DELETE", "/v1/plugins/gain", "s3cret", nil)
 	assert.Equal(t, http.StatusNotFound, code)
+
+	// Uploads of one kind in a row, faster than a pass loads the first: only the
+	// first is placed, as scan would provide the kind by then.
+	var codes []int
+	for _, name := range []string{"libga.so", "libgb.so", "libgc.so"} {
+		code, _ := send("POST", "/v1/plugins?filename="+name, "s3cret", lib)
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{http.StatusCreated, http.StatusConflict, http.StatusConflict}, codes)
+	d.waitFor("the first loaded", loadedWith("plugin::native::gain", "uploaded"))
+	for _, id := range []string{"gb", "gc"} {
+		_, err := os.Stat(filepath.Join(root, "native", id))
+		assert.ErrorIs(t, err, fs.ErrNotExist, id)
+	}
 }
 
 func TestRunWithoutTokenRefusesWrites(t *testing.T) {
