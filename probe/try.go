@@ -218,6 +218,7 @@ type tryRun struct {
 	call   string
 	packet int
 	counts []int
+	sofar  []byte // the last begin's trial.Progress, as JSON
 	rec    trial.Recorder
 }
 
@@ -253,7 +254,7 @@ func (t *tryRun) run(ctx context.Context, cfg trial.Config) (map[string]*trial.S
 				wait = t.timeout
 				timer.Reset(wait)
 			case tryBegin:
-				t.call, t.packet = m.Call, m.Packet
+				t.call, t.packet, t.sofar = m.Call, m.Packet, m.Progress
 				timer.Reset(wait)
 			case tryEnd:
 				if m.Micros >= 0 {
@@ -345,7 +346,12 @@ func (t *tryRun) hung(wait time.Duration) {
 func (t *tryRun) partial(result trial.Result, message string) {
 	t.rep.Result = result
 	t.rep.Error = &TryError{Call: t.call, Packet: t.packet, Message: message}
-	t.rep.Outputs = trial.Counted(t.meta.Outputs, t.counts)
+	var sofar trial.Progress
+	if t.sofar != nil && json.Unmarshal(t.sofar, &sofar) == nil {
+		t.rep.Input, t.rep.Outputs = sofar.Input, sofar.Outputs
+	} else {
+		t.rep.Outputs = trial.Counted(t.meta.Outputs, t.counts)
+	}
 	if t.call == "process_packet" || t.call == "tick" {
 		t.rec.Start(t.call == "tick")
 	}

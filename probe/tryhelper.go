@@ -35,7 +35,10 @@ type tryMsg struct {
 	Packet int     // begin, end
 	Micros float64 // end; negative: the call was not made
 	Counts []int   // end: packets per output pin so far
-	Log    trial.Log
+	// begin: what was sent and received before the call, its packet included
+	// (trial.Progress as JSON): what the report says if the helper dies in it.
+	Progress []byte
+	Log      trial.Log
 	// done: the outcome as JSON (trial.Outcome without its audio), or the option
 	// that does not fit the plugin, and the audio of the captured pins.
 	Outcome []byte
@@ -100,9 +103,11 @@ func serveTry(enc *gob.Encoder, pipes []fileID, r request) {
 		return
 	}
 	s.send(reply{HasMeta: true, Meta: metaToWire(lib.Metadata()), Try: &tryMsg{Event: tryMeta}})
+	var progress []byte
 	out, err := trial.Run(lib, *r.Try, trial.Hooks{
+		Progress: func(p trial.Progress) { progress, _ = json.Marshal(p) },
 		Begin: func(call string, packet int) {
-			s.send(reply{Try: &tryMsg{Event: tryBegin, Call: call, Packet: packet}})
+			s.send(reply{Try: &tryMsg{Event: tryBegin, Call: call, Packet: packet, Progress: progress}})
 		},
 		End: func(call string, packet int, took time.Duration, counts []int) {
 			us := -1.0

@@ -41,6 +41,16 @@ type Hooks struct {
 	// Log receives the plugin's log lines, from whichever thread the plugin logs on,
 	// during a call or between calls.
 	Log func(Log)
+	// Progress, when set, is called before each call (before Begin) with what was
+	// sent and received so far, the call's own packet included: what a report
+	// says when the plugin's process dies or hangs in that call.
+	Progress func(Progress)
+}
+
+// Progress is what a run has sent and received so far (see Hooks.Progress).
+type Progress struct {
+	Input   *Input   `json:"input,omitempty"`
+	Outputs []Output `json:"outputs"`
 }
 
 // Outcome is what Run found: the parts of a Report that the plugin's process
@@ -83,6 +93,15 @@ func Run(lib *native.Library, cfg Config, h Hooks) (*Outcome, error) {
 	}
 	r := &runner{h: h, col: newCollector(md.Outputs, cfg.Capture)}
 	o := &Outcome{}
+	if p.pin != "" {
+		// What is sent, from the start: a run that ends before the first packet
+		// reports the pin with no packets.
+		r.in = &Input{Pin: p.pin, Type: p.inputType}
+		if p.audio() {
+			r.lv = &level{rate: p.rate, channels: p.channels}
+		}
+		o.Input = r.in
+	}
 	var inst *native.Instance
 	o.Failure = r.call("create_instance", 0, func() error {
 		var err error
@@ -98,6 +117,9 @@ func Run(lib *native.Library, cfg Config, h Hooks) (*Outcome, error) {
 			o.Failure = f
 		}
 	}
+	if o.Input != nil && r.lv != nil {
+		o.Input.Audio = r.lv.audio()
+	}
 	o.Outputs, o.Audio = r.col.outputs()
 	return o, nil
 }
@@ -105,10 +127,29 @@ func Run(lib *native.Library, cfg Config, h Hooks) (*Outcome, error) {
 type runner struct {
 	h   Hooks
 	col *collector
+	in  *Input // what is sent; nil for a source or a plugin without inputs
+	lv  *level // its audio figures, for audio input
+}
+
+// progress is what was sent and received so far.
+func (r *runner) progress() Progress {
+	var p Progress
+	if r.in != nil {
+		in := *r.in
+		if r.lv != nil {
+			in.Audio = r.lv.audio()
+		}
+		p.Input = &in
+	}
+	p.Outputs, _ = r.col.outputs()
+	return p
 }
 
 // call makes one call of the plugin between the hooks and returns its failure.
 func (r *runner) call(name string, packet int, f func() error) *Error {
+	if r.h.Progress != nil {
+		r.h.Progress(r.progress())
+	}
 	r.h.Begin(name, packet)
 	start := time.Now()
 	err := f()
@@ -153,6 +194,7 @@ func (r *runner) run(inst *native.Instance, md native.Metadata, p *plan, cfg Con
 			return failure("get_source_config", 0, err)
 		}
 		if sc.IsSource {
+			o.Input, r.in, r.lv = nil, nil, nil // a source takes no input
 			return r.ticks(inst, sc, cfg, o)
 		}
 	}
@@ -160,8 +202,7 @@ func (r *runner) run(inst *native.Instance, md native.Metadata, p *plan, cfg Con
 	if p.pin == "" {
 		return nil // no input pin: nothing to send
 	}
-	in := &Input{Pin: p.pin, Type: p.inputType}
-	o.Input = in
+	in := r.in
 	send := func(pkt native.Packet) *Error {
 		i := in.Packets
 		in.Packets++
@@ -176,8 +217,10 @@ func (r *runner) run(inst *native.Instance, md native.Metadata, p *plan, cfg Con
 		return nil
 	}
 	g := newGenerator(p, cfg.WAV)
-	var lv level
-	defer func() { in.Audio = lv.audio() }()
+	if r.lv == nil {
+		r.lv = &level{rate: p.rate, channels: p.channels}
+	}
+	lv := r.lv
 	buf := make([]float32, p.frame*p.channels)
 	for seq := uint64(0); ; seq++ {
 		start := g.pos
@@ -225,6 +268,12 @@ func (r *runner) ticks(inst *native.Instance, sc native.SourceConfig, cfg Config
 		}
 	}
 	return nil
+}
+
+// audio reports whether the plan sends audio frames (not text, a transcription or
+// nothing).
+func (p *plan) audio() bool {
+	return p.pin != "" && p.src.Kind != Text && p.src.Kind != 0 && !p.transcription
 }
 
 // plan is a Config resolved against a plugin's metadata.
