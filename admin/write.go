@@ -279,10 +279,9 @@ func (h *writeHandler) remove(w http.ResponseWriter, r *http.Request) {
 				amb.ID, amb.Folder, records, amb.ID, amb.Folder, records),
 			amb.Folder, amb.Records,
 		})
-	case errors.Is(err, install.ErrNothingToRemove):
+	case errors.Is(err, install.ErrNothingToRemove), errors.Is(err, install.ErrBadName):
+		// A name no plugin can have names nothing to remove.
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, install.ErrBadName):
-		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}

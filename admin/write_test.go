@@ -312,8 +312,10 @@ func TestWriteRemove(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Contains(t, doc["error"], "nothing to remove")
 
-	code, _ = do(t, h, http.MethodDelete, "/v1/plugins/a%2Fb", testToken, nil)
-	assert.Equal(t, http.StatusBadRequest, code)
+	// A name no plugin can have names nothing to remove (SPEC 7.3: 204 or 404).
+	code, doc = do(t, h, http.MethodDelete, "/v1/plugins/a%2Fb", testToken, nil)
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Contains(t, doc["error"], "not a plugin id")
 }
 
 func TestWritePassesTheRestOn(t *testing.T) {

@@ -362,6 +362,29 @@ func (d *Desired) State(root string, generation uint64, at time.Time) *State {
 	return st
 }
 
+// LibrariesOf returns the libraries that the last pass found claimed for the plugin
+// id (by records and bundles, whatever their verdict: one that failed its probe
+// too), in claim order.
+func (s *Scanner) LibrariesOf(id string) []string {
+	var libs []string
+	for _, c := range s.records {
+		if c.ID == id && !c.Wasm {
+			libs = append(libs, c.Library)
+		}
+	}
+	for _, e := range s.entries {
+		if e.u == nil {
+			continue
+		}
+		for _, c := range e.u.claims {
+			if c.ID == id && !c.Wasm {
+				libs = append(libs, c.Library)
+			}
+		}
+	}
+	return libs
+}
+
 // Scan computes the desired state of opts.Root once and returns it as the state
 // document `plugwatch scan` prints: generation 1, every plugin "loaded" now.
 func Scan(ctx context.Context, opts Options) (*State, error) {

@@ -144,7 +144,12 @@ func (a *app) tryLibrary(ctx context.Context, arg string) (string, int) {
 		}
 		return lib, exitOK
 	}
-	st, err := reconcile.Scan(ctx, a.options())
+	sc, err := reconcile.NewScanner(a.options())
+	if err != nil {
+		return "", a.fail("scan %s: %v", a.g.root, err)
+	}
+	defer sc.Close()
+	d, err := sc.Desired(ctx)
 	var re *reconcile.RootError
 	switch {
 	case errors.As(err, &re):
@@ -152,6 +157,7 @@ func (a *app) tryLibrary(ctx context.Context, arg string) (string, int) {
 	case err != nil:
 		return "", a.fail("scan %s: %v", a.g.root, err)
 	}
+	st := d.State(sc.Root(), 1, time.Now())
 	for _, p := range st.Plugins {
 		if p.ID == arg {
 			return p.Library, exitOK
@@ -165,6 +171,11 @@ func (a *app) tryLibrary(ctx context.Context, arg string) (string, int) {
 			}
 			return "", a.fail("try %s: plugin %s of %s is not loaded by a scan (%s); name its library instead", arg, arg, st.Root, why)
 		}
+	}
+	if libs := sc.LibrariesOf(arg); len(libs) > 0 {
+		// Claimed, and not loaded for a problem of its library (it does not probe, say):
+		// trying it reports that problem as for its path.
+		return libs[0], exitOK
 	}
 	return "", a.fail("try %s: no plugin with id %s in %s (plugwatch scan lists them; a path needs a / or the %s extension)", arg, arg, st.Root, libraryExt)
 }
