@@ -90,8 +90,7 @@ type diskReader struct {
 	// before the first); dirty, when not nil, holds the entries events came from
 	// since (nil: every entry is read). entries collects this pass's; active the
 	// claims whose library the probe stage must look up (see Scanner.desired), and
-	// dropped the claims of the last pass's units that this pass replaced or lost;
-	// tried the manifests readBundle read.
+	// dropped the claims of the last pass's units that this pass replaced or lost.
 	prev    []nativeEntry
 	dirty   map[string]bool
 	entries []nativeEntry
@@ -100,7 +99,6 @@ type diskReader struct {
 	records []*claim // the claims of records
 	looked  []*unit  // the units whose claims are active
 	dropped []*claim
-	tried   []string
 	// reusable: a full pass may take unchanged bundle folders as they were (the
 	// root's and native/'s permissions did not change since the last full pass).
 	reusable bool
@@ -383,7 +381,6 @@ func (r *diskReader) readBundle(dir string) {
 		}
 		tried = true
 		path := filepath.Join(dir, name)
-		r.tried = append(r.tried, path)
 		m, err := r.files.manifest(path, r.infos[path])
 		if err != nil && r.young(path) {
 			r.defer_(dir) // perhaps still being written

@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// unit is what a pass found in one bundle folder: its claims (resolved), problems,
-// pending origins and the manifests it read. A later pass reuses it as it is when
-// no event came from the folder (see Scanner.DesiredHint).
+// unit is what a pass found in one bundle folder: its claims (resolved), problems
+// and pending origins. A later pass reuses it as it is when no event came from the
+// folder (see Scanner.DesiredHint), or, for a full pass, when nothing it was read
+// from changed (unchanged).
 type unit struct {
 	claims   []*claim
 	problems []Problem
 	pending  []string
-	files    []string
 	young    bool     // something in it was modified within the quiet period
 	external bool     // a library in it resolves to another folder: its events come from there
 	waiting  bool     // a library of it was not judged yet at the last lookup: looked up on every pass
@@ -103,7 +103,6 @@ func (r *diskReader) reuse(u *unit) {
 // folder's unit.
 func (r *diskReader) readUnit(dir string) *unit {
 	c0, p0 := len(r.claims), len(r.problems)
-	r.tried = nil
 	var folder Identity
 	if fi, err := os.Lstat(dir); err == nil {
 		folder = identityOf(fi) // before reading it: a change meanwhile reads it again
@@ -117,7 +116,6 @@ func (r *diskReader) readUnit(dir string) *unit {
 	u := &unit{
 		claims:   append([]*claim(nil), r.claims[c0:]...),
 		problems: append([]Problem(nil), r.problems[p0:]...),
-		files:    r.tried,
 		folder:   folder,
 		readAt:   r.now,
 		plain:    folder != (Identity{}),
