@@ -158,47 +158,35 @@ func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
 		}
 	}
 	u32 := func(b []byte, i int) uint64 { return uint64(ef.ByteOrder.Uint32(b[i:])) }
+	// chain calls each for the records of a linked list in v from i: records of at
+	// least size bytes whose u32 at nextAt is the offset of the next (0: the last).
+	chain := func(v []byte, i, size, nextAt int, each func(i int)) {
+		for n := 0; i >= 0 && i+size <= len(v) && n < len(v); n++ {
+			each(i)
+			next := int(u32(v, i+nextAt))
+			if next <= 0 {
+				return
+			}
+			i += next
+		}
+	}
 	// Version needs: Verneed {vn_version, vn_cnt u16; vn_file, vn_aux, vn_next u32},
 	// each with Vernaux {vna_hash u32; vna_flags, vna_other u16; vna_name, vna_next u32}.
 	if sec := ef.SectionByType(elf.SHT_GNU_VERNEED); sec != nil {
 		if v, err := sec.Data(); err == nil {
-			for i := 0; i+16 <= len(v); {
+			chain(v, 0, 16, 12, func(i int) {
 				refs = append(refs, stringRef{u32(v, i+4), refNeeded})
-				for a, n := i+int(u32(v, i+8)), 0; a+16 <= len(v) && n < int(ef.ByteOrder.Uint16(v[i+2:])); n++ {
-					refs = append(refs, stringRef{u32(v, a+8), refOther})
-					next := int(u32(v, a+12))
-					if next <= 0 {
-						break
-					}
-					a += next
-				}
-				next := int(u32(v, i+12))
-				if next <= 0 {
-					break
-				}
-				i += next
-			}
+				chain(v, i+int(u32(v, i+8)), 16, 12, func(a int) { refs = append(refs, stringRef{u32(v, a+8), refOther}) })
+			})
 		}
 	}
 	// Version definitions: Verdef {vd_version, vd_flags, vd_ndx, vd_cnt u16; vd_hash,
 	// vd_aux, vd_next u32}, each with Verdaux {vda_name, vda_next u32}.
 	if sec := ef.SectionByType(elf.SHT_GNU_VERDEF); sec != nil {
 		if v, err := sec.Data(); err == nil {
-			for i := 0; i+20 <= len(v); {
-				for a, n := i+int(u32(v, i+12)), 0; a+8 <= len(v) && n < int(ef.ByteOrder.Uint16(v[i+6:])); n++ {
-					refs = append(refs, stringRef{u32(v, a), refOther})
-					next := int(u32(v, a+4))
-					if next <= 0 {
-						break
-					}
-					a += next
-				}
-				next := int(u32(v, i+16))
-				if next <= 0 {
-					break
-				}
-				i += next
-			}
+			chain(v, 0, 20, 16, func(i int) {
+				chain(v, i+int(u32(v, i+12)), 8, 4, func(a int) { refs = append(refs, stringRef{u32(v, a), refOther}) })
+			})
 		}
 	}
 	// Dynamic symbols: st_name is the first word of each entry.
