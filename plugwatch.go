@@ -46,8 +46,8 @@ type Config struct {
 	// 512 MiB).
 	AdminToken string
 	MaxUpload  int64
-	// ProbeTimeout is how long a library's probe may take before it counts as a hang
-	// (default 5s). Options.Prober, when nil, is a pool of probe helper processes
+	// ProbeTimeout is how long a library's probe, and then its open in this process,
+	// may take before it counts as a hang (default 5s). Options.Prober, when nil, is a pool of probe helper processes
 	// (package probe): the embedding program must call probe.Main first in main.
 	ProbeTimeout time.Duration
 	// Smoke tries every library that passed its probe before it is opened (run
@@ -131,7 +131,8 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		opts.Smoker = SmokeTester(pool, cfg.SmokeParams, log)
 	}
-	ctl, err := reconcile.NewController(reconcile.ControllerOptions{Options: opts, Logger: log, Host: cfg.Host})
+	// Opening a library here has the probe's time limit (docs/files.md).
+	ctl, err := reconcile.NewController(reconcile.ControllerOptions{Options: opts, Logger: log, Host: cfg.Host, OpenTimeout: cfg.ProbeTimeout})
 	if err != nil {
 		if helpers != nil {
 			helpers.Close()

@@ -383,6 +383,21 @@ func testChangedHelper(t *testing.T, absolute bool) {
 	d.stopWithin(10 * time.Second)
 }
 
+// A constructor slower than the default time limit loads when --probe-timeout allows
+// it: the limit holds for the probe and for the open in plugwatch's process alike.
+func TestRunProbeTimeoutHoldsForTheOpen(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "slow", SlowMs: 6000}, filepath.Join(root, "native", "slow", "libslow.so"))
+	writeFile(t, filepath.Join(root, "native", "slow", "plugin.yml"), manifestFor("slow", "1.0.0", "slow"))
+	d := startDaemon(t, root, "--probe-timeout", "30s")
+	st := d.waitFor("slow loaded", func(st *reconcile.State) bool {
+		return slices.ContainsFunc(st.Plugins, func(p reconcile.Plugin) bool { return p.Kind == "plugin::native::slow" }) ||
+			len(st.Problems) > 0
+	})
+	assert.Empty(t, st.Problems)
+	assert.Len(t, st.Plugins, 1)
+}
+
 // A root on a full file system: a bundle dropped while no private copy can be made
 // is not loaded and not judged (one WARN line naming the library and the error,
 // nothing in the state), the daemon and its other plugins go on, and once space is
