@@ -133,7 +133,8 @@ func (p *Prober) runner(b *batch, primary bool) {
 
 // session probes libraries of b in one helper, up to maxPerHelper of them, and stops
 // the helper. A library that kills or hangs it is tried again alone in a fresh
-// helper; the session ends there.
+// helper, unless it was the first the helper probed (it was alone already); the
+// session ends there.
 func (p *Prober) session(b *batch, primary bool) {
 	var h *helper
 	if primary {
@@ -152,7 +153,7 @@ func (p *Prober) session(b *batch, primary bool) {
 			p.stopHelper(h)
 		}
 	}()
-	for range maxPerHelper {
+	for n := range maxPerHelper {
 		i, ok := b.take()
 		if !ok {
 			return
@@ -167,6 +168,13 @@ func (p *Prober) session(b *batch, primary bool) {
 		}
 		p.stopHelper(h)
 		h = nil
+		if n == 0 {
+			// The helper was fresh and probed nothing before it: the library was
+			// alone already, so trying it again would only take as long once more.
+			p.log.Debug("library crashed or hung the probe helper", "path", b.paths[i], "detail", failure)
+			b.set(i, Result{Err: crashed(b.paths[i], failure)})
+			return
+		}
 		p.retryAlone(b, i, failure)
 		return
 	}
