@@ -3,6 +3,7 @@
 package probe_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -165,10 +166,54 @@ func TestCrashes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// Every crash variant was tried twice, and each try ended its helper.
-	if n := h.started(); n < 2*len(want) {
-		t.Errorf("%d helpers started, want at least %d", n, 2*len(want))
+	// Every crash variant ended the helper it was probed in.
+	if n := h.started(); n < len(want) {
+		t.Errorf("%d helpers started, want at least %d", n, len(want))
 	}
+}
+
+// A library that hangs the first probe of a fresh helper was alone already: it is
+// blamed at once, not probed (and waited for) again. One that hangs a helper after
+// another library is probed again alone first.
+func TestAloneIsNotTriedTwice(t *testing.T) {
+	var logs lockedBuffer
+	p := newProber(t, probe.Options{Timeout: 300 * time.Millisecond, Workers: 1,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	hang := plugintest.Build(t, plugintest.Spec{Kind: "bad", Crash: "ctor_hang"})
+	good := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood.so"))
+	const again = "probing the library again alone"
+
+	if _, err := p.Probe(ctxFor(t), hang); !errors.Is(err, probe.ErrCrashed) {
+		t.Fatalf("got %v, want ErrCrashed", err)
+	}
+	if strings.Contains(logs.String(), again) {
+		t.Errorf("a library alone in its helper was probed again:\n%s", logs.String())
+	}
+	rs := p.ProbeBatch(ctxFor(t), []string{good, hang})
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, probe.ErrCrashed) {
+		t.Fatalf("got %v, %v; want nil, ErrCrashed", rs[0].Err, rs[1].Err)
+	}
+	if !strings.Contains(logs.String(), again) {
+		t.Errorf("a library after another in its helper was blamed without a try alone:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the Prober's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A helper that dies after a good library was probed in it (as one whose constructor
