@@ -51,11 +51,13 @@ func (in *Instance) Plugin() *LoadedPlugin { return in.plugin }
 
 // Close destroys the instance (native.Instance.Close) and releases its plugin, once:
 // a second Close returns the error matching native.ErrInstanceClosed and releases
-// nothing.
+// nothing. The plugin is released even when Close panics (a panic of the host's
+// Output function, raised again).
 func (in *Instance) Close() error {
-	err := in.Instance.Close()
-	if in.released.CompareAndSwap(false, true) {
-		in.plugin.Release()
-	}
-	return err
+	defer func() {
+		if in.released.CompareAndSwap(false, true) {
+			in.plugin.Release()
+		}
+	}()
+	return in.Instance.Close()
 }
