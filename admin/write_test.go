@@ -312,7 +312,7 @@ func TestWriteRemove(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Contains(t, doc["error"], "nothing to remove")
 
-	// A name no plugin can have names nothing to remove (SPEC 7.3: 204 or 404).
+	// A name no plugin can have names nothing to remove (docs/http-api.md: 204 or 404).
 	code, doc = do(t, h, http.MethodDelete, "/v1/plugins/a%2Fb", testToken, nil)
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Contains(t, doc["error"], "not a plugin id")

@@ -586,3 +586,40 @@ func TestSchemasCompile(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+// sourceOutside is text in code, scripts and test data that points at the shared
+// contract rather than at the repository's own docs/ (web addresses in test data
+// are data, not pointers).
+var sourceOutside = regexp.MustCompile(`\.\./shared|SPEC\.md|\bSPEC( section)? ?[0-9]`)
+
+// TestSourcesPointInside: no file of the repository but the Markdown ones (checked
+// above) cites the shared contract; a clone has only docs/.
+func TestSourcesPointInside(t *testing.T) {
+	self, err := filepath.Abs("docs_test.go")
+	require.NoError(t, err)
+	err = filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.IsDir() || strings.HasSuffix(path, ".md"):
+			return nil
+		}
+		if abs, _ := filepath.Abs(path); abs == self {
+			return nil // holds the pattern
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || bytes.IndexByte(b, 0) >= 0 {
+			return err // binary files are skipped
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := sourceOutside.FindString(line); m != "" {
+				rel, _ := filepath.Rel(repoRoot, path)
+				t.Errorf("%s:%d: %q points outside the repository; cite docs/ instead", rel, i+1, m)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+}
