@@ -396,6 +396,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		m, ok := wanted[origin]
 		return m, ok
 	}
+	wantsOrigin := func(origin string) bool { _, ok := wants(origin); return ok }
 	// sawGone reports whether the pass itself found one of p's files gone: its
 	// library missing, its manifest gone, or its record or folder gone. (The files
 	// may be back already by the time the pass gets here: a linker is quick.)
@@ -422,7 +423,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		case ex.pending[p.origin]:
 		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
-		case !c.wantsAny(wants, p.origin) && d.Failed[p.origin]:
+		case d.Failed[p.origin] && !wantsOrigin(p.origin):
 			ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
 		default:
 			set(kind, nil)
@@ -497,12 +498,6 @@ func (c *Controller) index(old, next map[string]*LoadedPlugin, changed map[strin
 			c.byOrigin[n.origin] = append(c.byOrigin[n.origin], n)
 		}
 	}
-}
-
-// wantsAny is wants without the manifest.
-func (c *Controller) wantsAny(wants func(string) (string, bool), origin string) bool {
-	_, ok := wants(origin)
-	return ok
 }
 
 // disappeared reports whether one of p's files (its library, manifest, record or

@@ -117,6 +117,7 @@ func NewScanner(opts Options) (*Scanner, error) {
 		stage:   newStage(p, opts.Smoker, &copier{pid: os.Getpid()}, slog.New(slog.DiscardHandler)),
 		files:   newFileCache(),
 		seen:    newObservations(),
+		winners: map[string]int{},
 		readDir: os.ReadDir,
 		quiet:   opts.Quiet,
 		now:     time.Now,
@@ -237,44 +238,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		r.resolve(c)
 	}
 	s.entries = r.entries
-	if full {
-		s.stage.lookup(r.claims, nil, true)
-		s.refs = map[Identity]int{}
-		for _, e := range s.entries {
-			if e.u != nil {
-				s.count(e.u.claims, 1)
-			}
-		}
-	} else {
-		s.count(r.fresh, 1)
-		s.count(r.dropped, -1)
-		dropped := append(r.dropped, s.records...)
-		s.stage.lookup(r.active, func(yield func(Identity) bool) {
-			for _, c := range dropped {
-				if s.refs[c.Identity] == 0 && !yield(c.Identity) {
-					return
-				}
-			}
-		}, false)
-	}
-	s.records = r.records
-	waiting := func(u *unit) {
-		u.waiting = slices.ContainsFunc(u.claims, func(c *claim) bool { return errors.Is(c.ProbeErr, errNotJudged) })
-	}
-	if full {
-		for _, e := range s.entries {
-			if e.u != nil {
-				waiting(e.u)
-			}
-		}
-	} else {
-		for _, u := range r.looked {
-			waiting(u)
-		}
-	}
-	if s.winners == nil {
-		s.winners = map[string]int{}
-	}
+	s.lookUp(r, full)
 	d := decider{display: s.display, winners: s.winners, plugins: s.spare}.decide(r.claims, r.problems)
 	s.spare = nil
 	for origin := range r.pending {
@@ -291,6 +255,40 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		}
 	}
 	return d, nil
+}
+
+// lookUp looks the pass's claims up in the probe stage: every claim on a full pass,
+// else only those the pass read or that still wait (r.active), forgetting the
+// verdicts of the claims it dropped that no claim holds any more. Then it marks the
+// units whose claims still wait, to be looked up again by the next pass.
+func (s *Scanner) lookUp(r *diskReader, full bool) {
+	looked := r.looked
+	if full {
+		s.stage.lookup(r.claims, nil, true)
+		s.refs = map[Identity]int{}
+		looked = nil
+		for _, e := range s.entries {
+			if e.u != nil {
+				s.count(e.u.claims, 1)
+				looked = append(looked, e.u)
+			}
+		}
+	} else {
+		s.count(r.fresh, 1)
+		s.count(r.dropped, -1)
+		dropped := append(r.dropped, s.records...)
+		s.stage.lookup(r.active, func(yield func(Identity) bool) {
+			for _, c := range dropped {
+				if s.refs[c.Identity] == 0 && !yield(c.Identity) {
+					return
+				}
+			}
+		}, false)
+	}
+	s.records = r.records
+	for _, u := range looked {
+		u.waiting = slices.ContainsFunc(u.claims, func(c *claim) bool { return errors.Is(c.ProbeErr, errNotJudged) })
+	}
 }
 
 // folderMode is the mode of the folder at path, 0 when it cannot be statted.
