@@ -57,9 +57,9 @@ type Controller struct {
 	watchDirs []string // WatchDirs of generation watchGen
 	watchGen  uint64
 	journal   *journal
-	passes    uint64  // passes made; LoadedPlugin.wanted holds the last that wanted it as it is
-	last      *State  // the last pass's document (State publishes it once the first reconcile finished)
-	early     []Event // events of the first reconcile's passes, published when it finishes
+	opening   map[string]bool // kinds whose want's library is being opened off the pass
+	last      *State          // the last pass's document (State publishes it once the first reconcile finished)
+	early     []Event         // events of the first reconcile's passes, published when it finishes
 
 	mu    sync.Mutex
 	state *State
@@ -95,7 +95,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	}
 	return &Controller{
 		scan: s, log: log, host: opts.Host, journal: j,
-		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, subs: map[*subscriber]struct{}{},
+		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 
@@ -194,11 +194,6 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	if err != nil {
 		return nil, err
 	}
-	defer func() { // nothing holds d once the pass is over
-		if d != nil {
-			c.scan.spare = d.Plugins[:0]
-		}
-	}()
 	c.retry = d.Retry
 	c.watch = d.Watch
 	if d.Unjudged != nil && (c.unjudged == nil || c.unjudged.Error() != d.Unjudged.Error()) {
@@ -333,9 +328,10 @@ func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
 	return skipped, problems
 }
 
-// apply drives the loaded set towards d and returns the new set by kind, and the
-// kinds whose plugin it changed. It costs what changed: the loaded plugins the pass
-// wants exactly as they are (most of them) are marked and kept as they are.
+// apply drives the loaded set towards d and returns the new set by kind, the
+// extras, the kinds whose plugin it changed, and what those kinds had before. It
+// costs what changed: it looks only at the kinds visit returns; every other loaded
+// plugin is wanted exactly as it was, or kept as it was (stale).
 func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras, map[string]bool, map[string]*LoadedPlugin) {
 	ex := extras{pending: maps.Clone(d.Pending)}
 	if ex.pending == nil {
@@ -344,12 +340,6 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	// The loaded set is changed in place; before holds what the kinds set below had.
 	next := c.loaded
 	before := map[string]*LoadedPlugin{}
-	was := func(kind string) *LoadedPlugin {
-		if p, ok := before[kind]; ok {
-			return p
-		}
-		return next[kind]
-	}
 	set := func(kind string, p *LoadedPlugin) {
 		if _, ok := before[kind]; !ok {
 			before[kind] = next[kind]
@@ -360,80 +350,34 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		}
 		next[kind] = p
 	}
-	c.passes++
+	kinds := c.visit(d)
 	var unmarked []*Want // the wants no loaded plugin matches as it is
-	for i := range d.Plugins {
-		w := &d.Plugins[i]
-		if p := next[w.Kind]; p != nil && p.identity == w.Identity && !p.info.Stale && (p.claim == w.claim ||
-			p.origin == w.from && p.info.Library == w.Library && p.info.Manifest == w.Manifest &&
-				p.info.ID == w.ID && p.info.Version == w.Version) {
-			p.wanted, p.claim = c.passes, w.claim // the same claim next time: no strings compared
-			continue
+	for _, k := range kinds {
+		p, w := next[k], d.want(k)
+		if p != nil {
+			p.wanted = false
 		}
-		unmarked = append(unmarked, w)
-	}
-	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
-	var missing map[string]bool  // origins whose library the pass found missing
-	// wants reports whether the pass wants a plugin of origin, and its manifest.
-	wants := func(origin string) (string, bool) {
-		for _, q := range c.byOrigin[origin] {
-			if q.wanted == c.passes {
-				return q.info.Manifest, true
-			}
-		}
-		if wanted == nil {
-			wanted = make(map[string]string, len(unmarked))
-			for _, w := range unmarked {
-				wanted[w.from] = w.Manifest
-			}
-			missing = map[string]bool{}
-			for _, pr := range d.Problems {
-				if pr.Code == MissingLibrary {
-					missing[pr.origin] = true
-				}
-			}
-		}
-		m, ok := wanted[origin]
-		return m, ok
-	}
-	wantsOrigin := func(origin string) bool { _, ok := wants(origin); return ok }
-	// sawGone reports whether the pass itself found one of p's files gone: its
-	// library missing, its manifest gone, or its record or folder gone. (The files
-	// may be back already by the time the pass gets here: a linker is quick.)
-	sawGone := func(p *LoadedPlugin) bool {
-		m, ok := wants(p.origin)
-		if !ok {
-			return missing[p.origin] || !originRead(d, p.origin)
-		}
-		return p.info.Manifest != "" && m == ""
-	}
-	// A loaded plugin whose files are not judged yet, or went within the quiet
-	// period, or whose new version failed in a way that keeps the old one (stale),
-	// keeps its kind; so does one the pass wants as it is. The others leave, unless
-	// the wants below keep them.
-	for kind, p := range c.loaded {
 		switch {
-		case p.wanted == c.passes:
-			if ex.pending[p.origin] {
-				continue
-			}
-			if _, ok := c.gone[p.origin]; ok {
-				delete(c.gone, p.origin)
-			}
-		case ex.pending[p.origin]:
-		case c.disappeared(p, now, sawGone(p)):
-			ex.pending[p.origin] = true
-		case d.Failed[p.origin] && !wantsOrigin(p.origin):
-			ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
+		case w == nil:
+		case p != nil && p.identity == w.Identity && !p.info.Stale && (p.claim == w.claim ||
+			p.origin == w.from && p.info.Library == w.Library && p.info.Manifest == w.Manifest &&
+				p.info.ID == w.ID && p.info.Version == w.Version):
+			p.wanted, p.claim = true, w.claim // the same claim next time: no strings compared
 		default:
-			set(kind, nil)
+			unmarked = append(unmarked, w)
 		}
 	}
-	c.probing = 0
+	c.keep(d, kinds, unmarked, &ex, set, now)
+	for _, k := range kinds {
+		delete(c.opening, k)
+	}
 	for _, w := range unmarked {
-		cur := was(w.Kind)
+		cur := before[w.Kind]
+		if _, ok := before[w.Kind]; !ok {
+			cur = next[w.Kind]
+		}
 		if ex.pending[w.origin()] {
-			continue // kept above when it was loaded
+			continue // kept when it was loaded
 		}
 		if kept := next[w.Kind]; kept != nil && kept.origin != w.origin() {
 			skip := demote(*w, kept)
@@ -459,15 +403,16 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 			continue
 		}
 		// Its library is being opened off the pass: it keeps its previous state, and
-		// so does the plugin it would replace (make-before-break).
-		c.probing++
+		// so does the plugin it would replace (make-before-break). Its kind is looked
+		// at again by every pass until it is open.
+		c.opening[w.Kind] = true
 		ex.pending[w.origin()] = true
 		if cur != nil {
 			ex.pending[cur.origin] = true
 			set(w.Kind, cur)
 		}
 	}
-	c.probing += d.Probing
+	c.probing = len(c.opening) + d.Probing
 	for origin := range c.gone {
 		if !ex.pending[origin] {
 			delete(c.gone, origin)
@@ -480,6 +425,135 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		}
 	}
 	return next, ex, changed, before
+}
+
+// keep decides, for the loaded plugins of kinds, which keep their kind: one the pass
+// wants as it is, one whose files are not judged yet or went within the quiet
+// period, or whose new version failed in a way that keeps the old one (stale). The
+// others leave (set to nil), unless the wants (unmarked) keep them.
+func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extras, set func(string, *LoadedPlugin), now time.Time) {
+	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
+	var missing map[string]bool  // origins whose library the pass found missing
+	// wants reports whether the pass wants a plugin of origin, and its manifest. A
+	// plugin of origin the pass did not look at is still wanted as it was: visit
+	// looks at every kind of an origin or at none.
+	wants := func(origin string) (string, bool) {
+		for _, q := range c.byOrigin[origin] {
+			if q.wanted {
+				return q.info.Manifest, true
+			}
+		}
+		if wanted == nil {
+			wanted = make(map[string]string, len(unmarked))
+			for _, w := range unmarked {
+				wanted[w.from] = w.Manifest
+			}
+			missing = map[string]bool{}
+			for _, pr := range d.Problems {
+				if pr.Code == MissingLibrary {
+					missing[pr.origin] = true
+				}
+			}
+		}
+		m, ok := wanted[origin]
+		return m, ok
+	}
+	// sawGone reports whether the pass itself found one of p's files gone: its
+	// library missing, its manifest gone, or its record or folder gone. (The files
+	// may be back already by the time the pass gets here: a linker is quick.)
+	sawGone := func(p *LoadedPlugin) bool {
+		m, ok := wants(p.origin)
+		if !ok {
+			return missing[p.origin] || !originRead(d, p.origin)
+		}
+		return p.info.Manifest != "" && m == ""
+	}
+	for _, kind := range kinds {
+		p := c.loaded[kind]
+		if p == nil {
+			continue
+		}
+		switch {
+		case p.wanted:
+			if !ex.pending[p.origin] {
+				delete(c.gone, p.origin)
+			}
+		case ex.pending[p.origin]:
+		case c.disappeared(p, now, sawGone(p)):
+			ex.pending[p.origin] = true
+		case d.Failed[p.origin]:
+			if _, ok := wants(p.origin); !ok {
+				ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
+				break
+			}
+			set(kind, nil)
+		default:
+			set(kind, nil)
+		}
+	}
+}
+
+// visit returns, sorted, the kinds a pass looks at: every kind after a full read;
+// else the kinds whose want changed and those being opened, with every kind of the
+// origins the pass read or looked up, of those that keep their previous state and
+// of those whose files went within the quiet period, closed over "of the same
+// origin": a kind is looked at with every other kind of its plugin's and its want's
+// origins.
+func (c *Controller) visit(d *Desired) []string {
+	kinds := map[string]bool{}
+	if d.changed == nil {
+		for k := range c.loaded {
+			kinds[k] = true
+		}
+		for k := range d.wants {
+			kinds[k] = true
+		}
+		return slices.Sorted(maps.Keys(kinds))
+	}
+	seen := map[string]bool{}
+	var todo []string
+	origin := func(o string) {
+		if !seen[o] {
+			seen[o] = true
+			todo = append(todo, o)
+		}
+	}
+	kind := func(k string) {
+		if kinds[k] {
+			return
+		}
+		kinds[k] = true
+		if p := c.loaded[k]; p != nil {
+			origin(p.origin)
+		}
+		if w := d.want(k); w != nil {
+			origin(w.from)
+		}
+	}
+	for _, set := range []map[string]bool{d.changed, c.opening} {
+		for k := range set {
+			kind(k)
+		}
+	}
+	for _, set := range []map[string]bool{d.touched, d.Pending, d.Failed} {
+		for o := range set {
+			origin(o)
+		}
+	}
+	for o := range c.gone {
+		origin(o)
+	}
+	for len(todo) > 0 {
+		o := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, p := range c.byOrigin[o] {
+			kind(p.info.Kind)
+		}
+		for _, k := range c.scan.book.kindsOf(o) {
+			kind(k)
+		}
+	}
+	return slices.Sorted(maps.Keys(kinds))
 }
 
 // index keeps byOrigin equal to the loaded set next, given the kinds that changed
@@ -697,7 +771,7 @@ func keepsStale(code Code) bool {
 // diverged is the version_diverged warning for a local bundle shadowed by a kept
 // marketplace plugin, as decide words it.
 func (c *Controller) diverged(market, local Plugin) Problem {
-	return decider{display: c.scan.display}.divergedProblem(market, local)
+	return divergedProblem(c.scan.display, market, local)
 }
 
 // demote skips a claimant whose kind a stale or pending plugin keeps.

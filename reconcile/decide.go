@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
@@ -26,6 +25,9 @@ type Want struct {
 
 // Desired is the desired state computed from the disk (docs/desired-state.md).
 type Desired struct {
+	// Plugins holds the plugin wanted for each kind, in claim order. Scanner.Desired
+	// and DesiredHint fill it in; a Controller's pass reads the kinds it changed
+	// (wants, changed) instead.
 	Plugins  []Want
 	Skipped  []Skipped
 	Problems []Problem
@@ -48,107 +50,128 @@ type Desired struct {
 	// version, stale: a marketplace upgrade whose new library does not load keeps
 	// the old one.
 	Failed map[string]bool
+
+	wants   map[string]*Want // the plugin wanted for each kind: the Scanner's, good until its next pass
+	changed map[string]bool  // the kinds whose want may differ from the last pass's; nil: any
+	touched map[string]bool  // the origins read or looked up again; nil: every one
 }
 
-// decider turns claims, in claim order (records first, sorted, then bundles), into
-// the desired state. It does no I/O.
-type decider struct {
-	display func(string) string // how a path is shown in a message
-	winners map[string]int      // kind -> index in Plugins; nil: made; else cleared and used
-	plugins []Want              // a spare slice for Plugins, nil: made
+// want returns the plugin wanted for kind, or nil.
+func (d *Desired) want(kind string) *Want { return d.wants[kind] }
+
+// ruling is what a claim's own files and probe say of it, apart from every other
+// claim: the kind it provides (it is a candidate for it), or why it provides none.
+// A pass rules again only on the claims it read or looked up (see book).
+type ruling struct {
+	kind     string    // the registered kind, when it is a candidate
+	problems []Problem // its own: why it is not a candidate, or a kind_mismatch warning
+	skipped  *Skipped  // unsupported (wasm)
+	pending  bool      // not judged yet: its origin keeps its previous state
+	failed   bool      // a failure that keeps a loaded older version, stale
+	probing  bool      // its library is being probed off the pass
+	watch    string    // a folder its library resolves into, to watch
 }
 
-func (d decider) decide(claims []*claim, problems []Problem) *Desired {
-	out := &Desired{Problems: append([]Problem(nil), problems...)}
-	for _, p := range problems {
-		if keepsStale(p.Code) && p.origin != "" {
-			out.fail(p.origin) // a record or manifest that stopped parsing
-		}
+// noted reports whether the ruling says more than "a candidate for its kind".
+func (r *ruling) noted() bool {
+	return len(r.problems) > 0 || r.skipped != nil || r.pending || r.failed || r.probing || r.watch != ""
+}
+
+// rule works out the claim's ruling. It does no I/O.
+func (b *book) rule(c *claim) ruling {
+	var r ruling
+	switch {
+	case c.linkDir != "":
+		r.watch = c.linkDir
+	case !c.plain && c.Resolved != "" && c.Resolved != c.Library:
+		r.watch = filepath.Dir(c.Resolved)
 	}
-	add := func(c *claim, p Problem) {
+	add := func(p Problem) {
 		p.origin = c.Origin
-		out.Problems = append(out.Problems, p)
-		if keepsStale(p.Code) {
-			out.fail(c.Origin)
-		}
+		r.problems = append(r.problems, p)
+		r.failed = r.failed || keepsStale(p.Code)
 	}
-	winners := d.winners
-	if winners == nil {
-		winners = make(map[string]int, len(claims))
+	if c.Wasm {
+		r.skipped = &Skipped{ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported, origin: c.Origin}
+		return r
 	}
-	clear(winners)
-	out.Plugins = slices.Grow(d.plugins[:0], len(claims))
-	for _, c := range claims {
-		if c.Wasm {
-			out.Skipped = append(out.Skipped, Skipped{
-				ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported, origin: c.Origin,
-			})
-			continue
+	r.probing = errors.Is(c.ProbeErr, errProbing)
+	switch {
+	case c.Fail != nil && c.Young || c.ProbeErr != nil && (c.LibYoung || errors.Is(c.ProbeErr, errNotJudged)):
+		r.pending = true
+		return r
+	case c.Fail != nil:
+		add(*c.Fail)
+		return r
+	case c.ProbeErr != nil:
+		add(ProbeProblem(c.Library, c.ProbeErr))
+		return r
+	}
+	reported, err := c.reportedKind()
+	if err != nil {
+		why := err.Error()
+		var me *manifest.Error
+		if errors.As(err, &me) && me.Detail != "" {
+			why = me.Detail
 		}
-		if errors.Is(c.ProbeErr, errProbing) {
-			out.Probing++
+		add(problem(c.Library, InvalidKind, Error, fmt.Sprintf(
+			"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
+		return r
+	}
+	if c.mismatch {
+		if c.Source == SourceActive {
+			add(problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
+				"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
+				b.display(c.Library), reported, c.NodeKind)))
+			return r
 		}
-		if c.Fail != nil && c.Young || c.ProbeErr != nil && (c.LibYoung || errors.Is(c.ProbeErr, errNotJudged)) {
-			out.pend(c.Origin)
-			continue
-		}
-		if c.Fail != nil {
-			add(c, *c.Fail)
-			continue
-		}
-		if c.ProbeErr != nil {
-			add(c, ProbeProblem(c.Library, c.ProbeErr))
-			continue
-		}
-		reported, err := c.reportedKind()
-		if err != nil {
-			why := err.Error()
-			var me *manifest.Error
-			if errors.As(err, &me) && me.Detail != "" {
-				why = me.Detail
+		add(problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
+			"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
+			reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
+	}
+	r.kind = c.registered
+	return r
+}
+
+// decide works out the winner of a kind among its candidates: the first in claim
+// order; the others are skipped, and a local bundle shadowed by a marketplace plugin
+// of another version is warned about.
+func (b *book) decide(kind string) {
+	cands := b.kinds[kind]
+	delete(b.contests, kind)
+	if len(cands) == 0 {
+		delete(b.wants, kind)
+		return
+	}
+	c := cands[0]
+	b.wants[kind] = &Want{
+		Plugin: Plugin{
+			Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
+			Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
+			Smoke: c.Smoke,
+		},
+		Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin, claim: c,
+	}
+	if len(cands) == 1 {
+		return
+	}
+	var ct contest
+	for _, l := range cands[1:] {
+		reason := Conflict
+		if c.Source == SourceActive && l.Source == SourceDirectory {
+			reason = Shadowed
+			if c.Version != l.Version {
+				p := b.divergedProblem(Plugin{ID: c.ID, Version: c.Version, Library: c.Library}, Plugin{ID: l.ID, Version: l.Version, Library: l.Library})
+				p.origin = l.Origin
+				ct.problems = append(ct.problems, p)
 			}
-			add(c, problem(c.Library, InvalidKind, Error, fmt.Sprintf(
-				"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
-			continue
 		}
-		if c.mismatch {
-			if c.Source == SourceActive {
-				add(c, problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
-					"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
-					d.display(c.Library), reported, c.NodeKind)))
-				continue
-			}
-			add(c, problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
-				"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
-				reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
-		}
-		kind := c.registered
-		if i, ok := winners[kind]; ok {
-			w := out.Plugins[i]
-			reason := Conflict
-			if w.Source == SourceActive && c.Source == SourceDirectory {
-				reason = Shadowed
-				if w.Version != c.Version {
-					add(c, d.divergedProblem(w.Plugin, Plugin{ID: c.ID, Version: c.Version, Library: c.Library}))
-				}
-			}
-			out.Skipped = append(out.Skipped, Skipped{
-				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
-				Reason: reason, Winner: w.Library, origin: c.Origin,
-			})
-			continue
-		}
-		out.Plugins = append(out.Plugins, Want{
-			Plugin: Plugin{
-				Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
-				Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
-				Smoke: c.Smoke,
-			},
-			Resolved: c.Resolved, Identity: c.Identity, Meta: *c.Meta, from: c.Origin, claim: c,
+		ct.skipped = append(ct.skipped, Skipped{
+			Kind: kind, ID: l.ID, Version: l.Version, Source: l.Source, Library: l.Library,
+			Reason: reason, Winner: c.Library, origin: l.Origin,
 		})
-		winners[kind] = len(out.Plugins) - 1
 	}
-	return out
+	b.contests[kind] = ct
 }
 
 // reportedKind is the normalised kind the claim's library reports, worked out once
@@ -165,10 +188,14 @@ func (c *claim) reportedKind() (string, error) {
 
 // divergedProblem warns that a marketplace plugin shadows a local bundle of another
 // version, naming both versions and both paths.
-func (d decider) divergedProblem(market, local Plugin) Problem {
+func (b *book) divergedProblem(market, local Plugin) Problem {
+	return divergedProblem(b.display, market, local)
+}
+
+func divergedProblem(display func(string) string, market, local Plugin) Problem {
 	return problem(local.Library, VersionDiverged, Warn, fmt.Sprintf(
 		"marketplace %s %s (%s) shadows local %s %s (%s); to run the local build, remove the marketplace one (plugwatch remove %s --marketplace), or remove the local one (plugwatch remove %s --local)",
-		market.ID, showVersion(market.Version), d.display(market.Library), local.ID, showVersion(local.Version), d.display(local.Library),
+		market.ID, showVersion(market.Version), display(market.Library), local.ID, showVersion(local.Version), display(local.Library),
 		market.ID, filepath.Base(filepath.Dir(local.Library))))
 }
 

@@ -18,7 +18,16 @@ func probed(source Source, id, version, lib, nodeKind, kind string) *claim {
 }
 
 func decideAll(claims ...*claim) *Desired {
-	return decider{display: func(s string) string { return s }}.decide(claims, nil)
+	b := newBook(func(s string) string { return s })
+	kinds := map[string]bool{}
+	for i, c := range claims {
+		c.rank = rank{bundle: c.Source == SourceDirectory, idx: i}
+		b.put(c, kinds)
+	}
+	for k := range kinds {
+		b.decide(k)
+	}
+	return b.desired(nil, nil, nil).complete()
 }
 
 func kinds(d *Desired) []string {

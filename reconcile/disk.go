@@ -56,6 +56,10 @@ type claim struct {
 	mismatch   bool             // the record or manifest names another kind
 	kindErr    error
 	linkDir    string // a dangling symlink's target folder, watched for the target to come back
+
+	rank   rank   // its place in claim order
+	rule   ruling // the ruling of the book it is in
+	booked *book  // that book, or nil
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
@@ -71,8 +75,8 @@ type diskReader struct {
 	l        layout
 	readDir  func(string) ([]fs.DirEntry, error)
 	files    *fileCache
-	claims   []*claim
-	problems []Problem
+	claims   []*claim  // of the bundle folder being read
+	problems []Problem // of records and the layout's folders; a unit keeps its own
 
 	// Under run, files modified less than quiet before now are not judged yet
 	// (docs/desired-state.md): their failures go to pending instead of problems.
@@ -88,17 +92,24 @@ type diskReader struct {
 
 	// prev holds the entries of native/ the last pass found, sorted by name (nil
 	// before the first); dirty, when not nil, holds the entries events came from
-	// since (nil: every entry is read). entries collects this pass's; active the
-	// claims whose library the probe stage must look up (see Scanner.desired), and
-	// dropped the claims of the last pass's units that this pass replaced or lost.
-	prev    []nativeEntry
-	dirty   map[string]bool
-	entries []nativeEntry
-	active  []*claim
-	fresh   []*claim // the claims of the units read this pass
-	records []*claim // the claims of records
-	looked  []*unit  // the units whose claims are active
-	dropped []*claim
+	// since (nil: every entry is read), and unsettled and waiting the names of the
+	// entries read again, and looked up again, on every such pass. entries is this
+	// pass's (on such a pass, prev changed in place); active the claims whose
+	// library the probe stage must look up (see Scanner.desired), and dropped and
+	// gone the claims and units of the last pass's that this pass replaced or lost.
+	prev      []nativeEntry
+	dirty     map[string]bool
+	unsettled []string
+	waiting   []string
+	reread    map[string]bool // the names of native/ read again
+	entries   []nativeEntry
+	active    []*claim
+	fresh     []*claim // the claims of the units read this pass
+	units     []*unit  // the units read this pass
+	records   []*claim // the claims of records
+	looked    []*unit  // the units whose claims are active
+	dropped   []*claim
+	gone      []*unit
 	// reusable: a full pass may take unchanged bundle folders as they were (the
 	// root's and native/'s permissions did not change since the last full pass).
 	reusable bool
@@ -220,8 +231,8 @@ func (r *diskReader) readRecords() {
 			Source: SourceActive, ID: rec.PluginID, Version: rec.Version,
 			Manifest: path, Library: filepath.Clean(lib), NodeKind: kind,
 			Wasm: rec.Kind == "wasm", Origin: path, Young: r.young(path),
+			rank: rank{name: name},
 		}
-		r.claims = append(r.claims, c)
 		r.active = append(r.active, c) // records are read again on every pass
 		r.records = append(r.records, c)
 	}
@@ -239,81 +250,87 @@ func (r *diskReader) readNative() {
 		return
 	}
 	entries, _ := r.dir(dir)
-	for _, e := range entries {
-		if name := e.Name(); !Ignored(name) {
-			r.entry(dir, name, plain, e.Type()&fs.ModeSymlink != 0)
+	for _, de := range entries {
+		if name := de.Name(); !Ignored(name) {
+			if e, ok := r.entry(dir, name, plain, de.Type()&fs.ModeSymlink != 0); ok {
+				r.entries = append(r.entries, e)
+			}
 		}
 	}
 }
 
 // readNativeHint reads native/ for a pass asked for by events: it lists nothing and
-// stats only the entries events came from (and those left to judge); every other
-// entry is taken as the last pass found it, without a syscall or an allocation.
+// reads again only the entries events came from and those not settled (see
+// unit.settled), in place; every other entry is taken as the last pass found it,
+// without a syscall. The units still waiting for a probe are looked up again.
 func (r *diskReader) readNativeHint(dir string, plain bool) {
-	var extra []string
+	var names []string
 	for path := range r.dirty {
 		if filepath.Dir(path) == dir {
 			if name := filepath.Base(path); !Ignored(name) {
-				if _, found := r.prevEntry(name); !found {
-					extra = append(extra, name)
-				}
+				names = append(names, name)
 			}
 		}
 	}
-	slices.Sort(extra)
-	extra = slices.Compact(extra)
-	r.entries = slices.Grow(r.entries, len(r.prev)+len(extra))
-	i, j := 0, 0
-	for i < len(r.prev) || j < len(extra) {
-		if j < len(extra) && (i == len(r.prev) || extra[j] < r.prev[i].name) {
-			r.look(dir, extra[j], plain)
-			j++
+	names = append(names, r.unsettled...)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	r.entries = r.prev
+	for _, name := range names {
+		i, found := slices.BinarySearchFunc(r.entries, name, byEntryName)
+		if found && r.entries[i].u != nil {
+			r.dropped = append(r.dropped, r.entries[i].u.claims...)
+			r.gone = append(r.gone, r.entries[i].u)
+		}
+		r.reread[name] = true
+		e, ok := r.look(dir, name, plain)
+		switch {
+		case ok && found:
+			r.entries[i] = e
+		case ok:
+			r.entries = slices.Insert(r.entries, i, e)
+		case found:
+			r.entries = slices.Delete(r.entries, i, i+1)
+		}
+	}
+	for _, name := range r.waiting {
+		if r.reread[name] {
 			continue
 		}
-		e := r.prev[i]
-		i++
-		if !r.dirty[e.path] && (e.u == nil || e.u.settled()) {
-			if e.u != nil {
-				r.reuse(e.u)
-				if e.u.waiting {
-					r.active = append(r.active, e.u.claims...)
-					r.looked = append(r.looked, e.u)
-				}
-			}
-			r.entries = append(r.entries, e)
-			continue
+		if i, found := slices.BinarySearchFunc(r.entries, name, byEntryName); found && r.entries[i].u != nil {
+			r.active = append(r.active, r.entries[i].u.claims...)
+			r.looked = append(r.looked, r.entries[i].u)
 		}
-		if e.u != nil {
-			r.dropped = append(r.dropped, e.u.claims...)
-		}
-		r.look(dir, e.name, plain)
 	}
 }
 
-// look reads the entry name of native/ again, if it is still there.
-func (r *diskReader) look(dir, name string, plain bool) {
+func byEntryName(e nativeEntry, name string) int { return strings.Compare(e.name, name) }
+
+// look reads the entry name of native/ again; false when it is gone.
+func (r *diskReader) look(dir, name string, plain bool) (nativeEntry, bool) {
 	fi, err := os.Lstat(filepath.Join(dir, name))
 	if err != nil {
-		return // gone
+		return nativeEntry{}, false
 	}
-	r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
+	return r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
 }
 
 // prevEntry returns the last pass's entry of native/ called name.
 func (r *diskReader) prevEntry(name string) (nativeEntry, bool) {
-	i, found := slices.BinarySearchFunc(r.prev, name, func(e nativeEntry, name string) int { return strings.Compare(e.name, name) })
+	i, found := slices.BinarySearchFunc(r.prev, name, byEntryName)
 	if !found {
 		return nativeEntry{}, false
 	}
 	return r.prev[i], true
 }
 
-// entry reads one entry of native/: a bundle folder, or a bare library.
-func (r *diskReader) entry(dir, name string, plain, link bool) {
+// entry reads one entry of native/: a bundle folder, or a bare library. False when
+// it is neither a folder nor a file (a dangling symlink).
+func (r *diskReader) entry(dir, name string, plain, link bool) (nativeEntry, bool) {
 	path := filepath.Join(dir, name)
 	fi, err := os.Stat(path)
 	if err != nil {
-		return // a dangling symlink is neither a library nor a folder
+		return nativeEntry{}, false
 	}
 	e := nativeEntry{name: name, path: path}
 	if plain && !link {
@@ -324,7 +341,6 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 		// A full pass takes an unchanged folder as it was; a pass asked for by an
 		// event from the folder reads it again.
 		if pe, ok := r.prevEntry(name); ok && r.dirty == nil && pe.u != nil && plain && !link && r.unchanged(pe.u, fi) {
-			r.reuse(pe.u)
 			pe.u.mark(r)
 			e.u = pe.u
 			break
@@ -333,10 +349,10 @@ func (r *diskReader) entry(dir, name string, plain, link bool) {
 	case fi.Mode().IsRegular() && IsLibraryName(name):
 		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
 			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name))
-		r.add(p)
-		e.u = &unit{problems: []Problem{p}}
+		e.u = &unit{name: name, problems: []Problem{p}}
+		r.units = append(r.units, e.u)
 	}
-	r.entries = append(r.entries, e)
+	return e, true
 }
 
 // readBundle reads one directory bundle, native/<id>/ (docs/formats.md).

@@ -30,7 +30,7 @@ type LoadedPlugin struct {
 	identity Identity
 	resolved string // the library after symlinks (a --trust build output, say)
 	origin   string
-	wanted   uint64   // the last pass that wanted it exactly as it is (owned by the pass)
+	wanted   bool     // the last pass that looked at its kind wanted it exactly as it is (owned by the pass)
 	claim    *claim   // the claim the pass last found it wanted by (owned by the pass)
 	dirs     []string // the folders its files lie in that the watcher does not watch on its own; made by watchDirs
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,8 +75,9 @@ type Scanner struct {
 	entries       []nativeEntry    // of native/, as the last pass found them, sorted by name
 	refs          map[Identity]int // how many claims of entries hold each library identity
 	records       []*claim         // the claims of records the last pass read
-	winners       map[string]int   // decide's, kept from pass to pass
-	spare         []Want           // a Plugins slice nobody holds any more (see Controller.reconcile), or nil
+	book          *book            // the desired state, kept from pass to pass
+	unsettled     map[string]bool  // names of native/ a hint pass reads again (unit.settled)
+	waiting       map[string]bool  // names of native/ whose units wait for a probe (unit.waiting)
 	modes         [2]fs.FileMode   // of the root and native/ at the last full pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
@@ -117,7 +119,6 @@ func NewScanner(opts Options) (*Scanner, error) {
 		stage:   newStage(p, opts.Smoker, &copier{pid: os.Getpid()}, slog.New(slog.DiscardHandler)),
 		files:   newFileCache(),
 		seen:    newObservations(),
-		winners: map[string]int{},
 		readDir: os.ReadDir,
 		quiet:   opts.Quiet,
 		now:     time.Now,
@@ -145,6 +146,9 @@ func (s *Scanner) settle(ctx context.Context, pass func() (*Desired, error)) (*D
 	for {
 		d, err := pass()
 		if err != nil || d.Probing == 0 {
+			if d != nil {
+				d.complete()
+			}
 			return d, err
 		}
 		select {
@@ -211,12 +215,15 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	l, err := s.layout()
 	if err != nil {
+		s.entries = nil // read whole when it is back
 		return nil, err
 	}
 	r := &diskReader{
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
+		unsettled: slices.Collect(maps.Keys(s.unsettled)), waiting: slices.Collect(maps.Keys(s.waiting)),
+		reread: map[string]bool{},
 	}
 	if dirty == nil {
 		// Whoever can write the root or native/ could change any plugin
@@ -234,27 +241,96 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		s.files.sweep()
 		s.seen.sweep()
 	}
-	for _, c := range r.active {
+	for _, c := range r.records {
 		r.resolve(c)
 	}
 	s.entries = r.entries
+	records := s.records
 	s.lookUp(r, full)
-	d := decider{display: s.display, winners: s.winners, plugins: s.spare}.decide(r.claims, r.problems)
-	s.spare = nil
+	var d *Desired
+	if full {
+		d = s.rebook(r)
+	} else {
+		d = s.update(r, records)
+	}
 	for origin := range r.pending {
 		d.pend(origin)
 	}
 	d.Retry = r.retry
 	d.Unjudged = s.stage.Cause()
-	for _, c := range r.claims {
-		switch {
-		case c.linkDir != "":
-			d.Watch = append(d.Watch, c.linkDir)
-		case !c.plain && c.Resolved != "" && c.Resolved != c.Library:
-			d.Watch = append(d.Watch, filepath.Dir(c.Resolved))
+	return d, nil
+}
+
+// rebook makes the book again from everything a full pass found.
+func (s *Scanner) rebook(r *diskReader) *Desired {
+	s.book = newBook(s.display)
+	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
+	kinds := map[string]bool{}
+	for _, c := range r.records {
+		s.book.put(c, kinds)
+	}
+	for _, e := range s.entries {
+		if e.u != nil {
+			s.book.putUnit(e.u)
+			for _, c := range e.u.claims {
+				s.book.put(c, kinds)
+			}
+			s.track(e.u)
 		}
 	}
-	return d, nil
+	for k := range kinds {
+		s.book.decide(k)
+	}
+	return s.book.desired(r.problems, nil, nil)
+}
+
+// update changes the book by what a pass asked for by events read again or looked
+// up again, and decides again the kinds that changed. records are the last pass's.
+func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
+	changed, touched := map[string]bool{}, map[string]bool{}
+	for _, list := range [][]*claim{records, r.dropped} {
+		for _, c := range list {
+			s.book.remove(c, changed)
+			touched[c.Origin] = true
+		}
+	}
+	for _, u := range r.gone {
+		s.book.removeUnit(u)
+	}
+	for name := range r.reread {
+		delete(s.unsettled, name)
+		delete(s.waiting, name)
+		touched[filepath.Join(s.root, "native", name)] = true
+	}
+	for _, c := range r.active {
+		s.book.put(c, changed)
+		touched[c.Origin] = true
+	}
+	for _, u := range r.units {
+		s.book.putUnit(u)
+	}
+	for _, u := range r.looked {
+		s.track(u)
+	}
+	for k := range changed {
+		s.book.decide(k)
+	}
+	return s.book.desired(r.problems, changed, touched)
+}
+
+// track notes whether a hint pass must read the unit again (it is not settled) or
+// look it up again (it waits for a probe).
+func (s *Scanner) track(u *unit) {
+	setTo(s.unsettled, u.name, !u.settled())
+	setTo(s.waiting, u.name, u.waiting)
+}
+
+func setTo(m map[string]bool, key string, v bool) {
+	if v {
+		m[key] = true
+	} else {
+		delete(m, key)
+	}
 }
 
 // lookUp looks the pass's claims up in the probe stage: every claim on a full pass,
@@ -264,15 +340,17 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 func (s *Scanner) lookUp(r *diskReader, full bool) {
 	looked := r.looked
 	if full {
-		s.stage.lookup(r.claims, nil, true)
+		all := slices.Clone(r.records)
 		s.refs = map[Identity]int{}
 		looked = nil
 		for _, e := range s.entries {
 			if e.u != nil {
+				all = append(all, e.u.claims...)
 				s.count(e.u.claims, 1)
 				looked = append(looked, e.u)
 			}
 		}
+		s.stage.lookup(all, nil, true)
 	} else {
 		s.count(r.fresh, 1)
 		s.count(r.dropped, -1)

@@ -12,6 +12,7 @@ import (
 // folder (see Scanner.DesiredHint), or, for a full pass, when nothing it was read
 // from changed (unchanged).
 type unit struct {
+	name     string // of its entry of native/
 	claims   []*claim
 	problems []Problem
 	pending  []string
@@ -94,11 +95,6 @@ type nativeEntry struct {
 // resolves to another folder (whose events are not its folder's).
 func (u *unit) settled() bool { return !u.young && !u.external }
 
-func (r *diskReader) reuse(u *unit) {
-	r.claims = append(r.claims, u.claims...)
-	r.problems = append(r.problems, u.problems...)
-}
-
 // readUnit reads a bundle folder and resolves its claims, and returns it as the
 // folder's unit.
 func (r *diskReader) readUnit(dir string) *unit {
@@ -114,15 +110,18 @@ func (r *diskReader) readUnit(dir string) *unit {
 	defer func() { r.files.trace, r.seen.trace = nil, nil }()
 	r.readBundle(dir)
 	u := &unit{
+		name:     filepath.Base(dir),
 		claims:   append([]*claim(nil), r.claims[c0:]...),
 		problems: append([]Problem(nil), r.problems[p0:]...),
 		folder:   folder,
 		readAt:   r.now,
 		plain:    folder != (Identity{}),
 	}
+	r.claims, r.problems = r.claims[:c0], r.problems[:p0]
 	rel, _ := filepath.Rel(r.l.Root, dir)
 	realDir := filepath.Join(r.l.RealRoot, rel)
-	for _, c := range u.claims {
+	for i, c := range u.claims {
+		c.rank = rank{bundle: true, name: u.name, idx: i}
 		r.resolve(c)
 		u.young = u.young || c.Young || c.LibYoung
 		u.external = u.external || c.linkDir != "" || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
@@ -138,5 +137,6 @@ func (r *diskReader) readUnit(dir string) *unit {
 	r.active = append(r.active, u.claims...)
 	r.fresh = append(r.fresh, u.claims...)
 	r.looked = append(r.looked, u)
+	r.units = append(r.units, u)
 	return u
 }
