@@ -58,6 +58,7 @@ type Controller struct {
 	watchGen  uint64
 	journal   *journal
 	opening   map[string]bool // kinds whose want's library is being opened off the pass
+	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
 	last      *State          // the last pass's document (State publishes it once the first reconcile finished)
 	early     []Event         // events of the first reconcile's passes, published when it finishes
 
@@ -95,7 +96,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	}
 	return &Controller{
 		scan: s, log: log, host: opts.Host, journal: j,
-		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, subs: map[*subscriber]struct{}{},
+		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, dirs: map[string]int{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 
@@ -205,9 +206,9 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	next, ex, changed, old := c.apply(d, now)
 
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
-	st.Plugins = pluginList(prev, next, changed, ex.edited)
+	st.Plugins = pluginList(prev, next, changed, ex.edited) // in order, and never nil
 	st.Skipped, st.Problems = ex.judged(d, prev)
-	st.Sort()
+	st.sortJudged()
 
 	events := diff(prev, st, old, next, changed)
 	c.loaded = next
@@ -556,8 +557,8 @@ func (c *Controller) visit(d *Desired) []string {
 	return slices.Sorted(maps.Keys(kinds))
 }
 
-// index keeps byOrigin equal to the loaded set next, given the kinds that changed
-// from old.
+// index keeps byOrigin, and the count of loaded plugins in each of dirs, equal to
+// the loaded set next, given the kinds that changed from old.
 func (c *Controller) index(old, next map[string]*LoadedPlugin, changed map[string]bool) {
 	for kind := range changed {
 		if o := old[kind]; o != nil {
@@ -567,9 +568,17 @@ func (c *Controller) index(old, next map[string]*LoadedPlugin, changed map[strin
 			} else {
 				c.byOrigin[o.origin] = list
 			}
+			for _, d := range c.pluginDirs(o) {
+				if c.dirs[d]--; c.dirs[d] <= 0 {
+					delete(c.dirs, d)
+				}
+			}
 		}
 		if n := next[kind]; n != nil {
 			c.byOrigin[n.origin] = append(c.byOrigin[n.origin], n)
+			for _, d := range c.pluginDirs(n) {
+				c.dirs[d]++
+			}
 		}
 	}
 }
@@ -675,7 +684,7 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[stri
 func (c *Controller) Close(ctx context.Context) error {
 	c.scan.Close()
 	old := c.loaded
-	c.loaded, c.byOrigin = map[string]*LoadedPlugin{}, map[string][]*LoadedPlugin{}
+	c.loaded, c.byOrigin, c.dirs = map[string]*LoadedPlugin{}, map[string][]*LoadedPlugin{}, map[string]int{}
 	for _, p := range old {
 		if c.host != nil {
 			c.host.Unloaded(p)
@@ -724,10 +733,8 @@ func (c *Controller) watchDirsNow() []string {
 	for _, d := range c.watch {
 		add(d)
 	}
-	for _, p := range c.loaded {
-		for _, d := range c.pluginDirs(p) {
-			add(d)
-		}
+	for d := range c.dirs {
+		add(d)
 	}
 	if st := c.State(); st != nil {
 		for _, pr := range st.Problems {

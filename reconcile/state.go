@@ -147,14 +147,19 @@ func (s *State) Sort() {
 	if s.Plugins == nil {
 		s.Plugins = []Plugin{}
 	}
+	if !slices.IsSortedFunc(s.Plugins, byKind) {
+		slices.SortStableFunc(s.Plugins, byKind)
+	}
+	s.sortJudged()
+}
+
+// sortJudged is Sort for a document whose plugins are in order already.
+func (s *State) sortJudged() {
 	if s.Skipped == nil {
 		s.Skipped = []Skipped{}
 	}
 	if s.Problems == nil {
 		s.Problems = []Problem{}
-	}
-	if !slices.IsSortedFunc(s.Plugins, byKind) {
-		slices.SortStableFunc(s.Plugins, byKind)
 	}
 	slices.SortStableFunc(s.Skipped, func(a, b Skipped) int {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
