@@ -475,10 +475,7 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 			continue
 		}
 		switch {
-		case p.wanted:
-			if !ex.pending[p.origin] {
-				delete(c.gone, p.origin)
-			}
+		case p.wanted: // (its origin's files went no more, unless another plugin of it says so)
 		case ex.pending[p.origin]:
 		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
