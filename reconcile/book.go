@@ -30,16 +30,30 @@ func byRank(a, b *claim) int { return a.rank.compare(b.rank) }
 
 // book is the desired state kept from pass to pass, so that a pass costs what it
 // read rather than the size of the root: each claim's ruling (kept on the claim),
-// the candidates of each kind in claim order, and each kind's winner. A pass rules
-// again on the claims it read or looked up, and decides again only their kinds.
+// the candidates of each kind in claim order, each kind's winner, and what the
+// rulings add up to. A pass rules again on the claims it read or looked up, and
+// decides again only their kinds.
 type book struct {
 	display  func(string) string
 	kinds    map[string][]*claim // candidates by registered kind, in claim order
 	wants    map[string]*Want    // the winner of each kind
 	contests map[string]contest  // the kinds with more than one candidate
 	origins  map[string][]*claim // candidates by origin
-	noted    []*claim            // the claims whose ruling is noted, in claim order
-	units    []*unit             // the units with problems of their own, by name
+	flawed   map[*claim]bool     // the claims whose ruling has problems or a skip
+	units    map[*unit]bool      // the units with problems of their own
+	pending  counts              // origins not judged yet, by the claims that say so
+	failed   counts              // origins whose new version failed (stale), likewise
+	watch    counts              // folders to watch, by the claims that need them
+	probing  int                 // claims whose library is being probed
+}
+
+// counts counts, for each key, how many say so.
+type counts map[string]int
+
+func (c counts) add(key string, n int) {
+	if c[key] += n; c[key] <= 0 {
+		delete(c, key)
+	}
 }
 
 // contest is what a kind with several candidates adds: its losers, skipped, and the
@@ -50,7 +64,11 @@ type contest struct {
 }
 
 func newBook(display func(string) string) *book {
-	return &book{display: display, kinds: map[string][]*claim{}, origins: map[string][]*claim{}, wants: map[string]*Want{}, contests: map[string]contest{}}
+	return &book{
+		display: display, kinds: map[string][]*claim{}, origins: map[string][]*claim{}, wants: map[string]*Want{},
+		contests: map[string]contest{}, flawed: map[*claim]bool{}, units: map[*unit]bool{},
+		pending: counts{}, failed: counts{}, watch: counts{},
+	}
 }
 
 // put rules on c and books it, replacing its previous ruling; the kinds whose
@@ -58,16 +76,37 @@ func newBook(display func(string) string) *book {
 func (b *book) put(c *claim, changed map[string]bool) {
 	b.remove(c, changed)
 	c.rule, c.booked = b.rule(c), b
-	if c.rule.noted() {
-		i, _ := slices.BinarySearchFunc(b.noted, c, byRank)
-		b.noted = slices.Insert(b.noted, i, c)
-	}
+	b.count(c, 1)
 	if k := c.rule.kind; k != "" {
 		list := b.kinds[k]
 		i, _ := slices.BinarySearchFunc(list, c, byRank)
 		b.kinds[k] = slices.Insert(list, i, c)
 		b.origins[c.Origin] = append(b.origins[c.Origin], c)
 		changed[k] = true
+	}
+}
+
+// count adds (n = 1) or takes away (n = -1) what c's ruling adds up to.
+func (b *book) count(c *claim, n int) {
+	r := &c.rule
+	if len(r.problems) > 0 || r.skipped != nil {
+		if n > 0 {
+			b.flawed[c] = true
+		} else {
+			delete(b.flawed, c)
+		}
+	}
+	if r.pending {
+		b.pending.add(c.Origin, n)
+	}
+	if r.failed {
+		b.failed.add(c.Origin, n)
+	}
+	if r.watch != "" {
+		b.watch.add(r.watch, n)
+	}
+	if r.probing {
+		b.probing += n
 	}
 }
 
@@ -85,9 +124,7 @@ func (b *book) remove(c *claim, changed map[string]bool) {
 	if c.booked != b {
 		return // in no book, or in one a full pass left
 	}
-	if c.rule.noted() {
-		b.noted = deleteFrom(b.noted, c, byRank)
-	}
+	b.count(c, -1)
 	if k := c.rule.kind; k != "" {
 		if list := deleteFrom(b.kinds[k], c, byRank); len(list) > 0 {
 			b.kinds[k] = list
@@ -115,78 +152,77 @@ func deleteFrom[T comparable](list []T, x T, cmp func(a, b T) int) []T {
 	return slices.DeleteFunc(list, func(y T) bool { return y == x }) // not where it sorts: never
 }
 
-func byName(a, b *unit) int { return strings.Compare(a.name, b.name) }
-
 // putUnit books the problems of a unit's own (not of its claims).
-func (b *book) putUnit(u *unit) {
-	if len(u.problems) > 0 {
-		i, _ := slices.BinarySearchFunc(b.units, u, byName)
-		b.units = slices.Insert(b.units, i, u)
-	}
-}
+func (b *book) putUnit(u *unit) { b.countUnit(u, 1) }
 
-func (b *book) removeUnit(u *unit) {
-	if len(u.problems) > 0 {
-		b.units = deleteFrom(b.units, u, byName)
+func (b *book) removeUnit(u *unit) { b.countUnit(u, -1) }
+
+func (b *book) countUnit(u *unit, n int) {
+	if len(u.problems) == 0 {
+		return
+	}
+	if n > 0 {
+		b.units[u] = true
+	} else {
+		delete(b.units, u)
+	}
+	for _, p := range u.problems {
+		if keepsStale(p.Code) && p.origin != "" {
+			b.failed.add(p.origin, n) // a manifest that stopped parsing
+		}
 	}
 }
 
 // desired renders the book, with the pass's own problems (of records and of the
-// layout's folders) and the kinds it changed, as a Desired. Its cost is that of the
-// claims noted, the units with problems and the contested kinds, never of the
-// candidates.
-func (b *book) desired(problems []Problem, changed, touched map[string]bool) *Desired {
-	d := &Desired{wants: b.wants, changed: changed, touched: touched}
-	addProblem := func(p Problem) {
-		d.Problems = append(d.Problems, p)
-		if keepsStale(p.Code) && p.origin != "" {
-			d.fail(p.origin) // a record or manifest that stopped parsing
-		}
+// layout's folders), the origins it found too young to judge, and the kinds it
+// changed, as a Desired. Its cost is that of the problems and skipped claims, never
+// of the candidates.
+func (b *book) desired(problems []Problem, young map[string]bool, changed, touched map[string]bool) *Desired {
+	d := &Desired{
+		Probing: b.probing, wants: b.wants, changed: changed, touched: touched,
+		pending: b.pending, young: young, failed: b.failed,
 	}
 	for _, p := range problems {
-		addProblem(p)
-	}
-	for _, u := range b.units {
-		for _, p := range u.problems {
-			addProblem(p)
+		d.Problems = append(d.Problems, p)
+		if keepsStale(p.Code) && p.origin != "" {
+			if d.broken == nil {
+				d.broken = map[string]bool{}
+			}
+			d.broken[p.origin] = true // a record that stopped parsing
 		}
 	}
-	for _, c := range b.noted {
-		r := &c.rule
-		d.Problems = append(d.Problems, r.problems...)
-		if r.skipped != nil {
-			d.Skipped = append(d.Skipped, *r.skipped)
-		}
-		if r.failed {
-			d.fail(c.Origin)
-		}
-		if r.pending {
-			d.pend(c.Origin)
-		}
-		if r.probing {
-			d.Probing++
-		}
-		if r.watch != "" {
-			d.Watch = append(d.Watch, r.watch)
+	for u := range b.units {
+		d.Problems = append(d.Problems, u.problems...)
+	}
+	for c := range b.flawed {
+		d.Problems = append(d.Problems, c.rule.problems...)
+		if c.rule.skipped != nil {
+			d.Skipped = append(d.Skipped, *c.rule.skipped)
 		}
 	}
-	contested := slices.SortedFunc(maps.Keys(b.contests), func(k, l string) int { return byRank(b.kinds[k][0], b.kinds[l][0]) })
-	for _, k := range contested {
-		ct := b.contests[k]
+	for _, ct := range b.contests {
 		d.Skipped = append(d.Skipped, ct.skipped...)
 		d.Problems = append(d.Problems, ct.problems...)
+	}
+	for dir := range b.watch {
+		d.Watch = append(d.Watch, dir)
 	}
 	return d
 }
 
-// complete fills in d.Plugins, in claim order, for those who read the whole of it,
-// and lets go of the book.
+// complete fills in d.Plugins, in claim order, and puts the skipped claims and
+// problems in document order, for those who read the whole of it; and lets go of
+// the book.
 func (d *Desired) complete() *Desired {
 	d.Plugins = make([]Want, 0, len(d.wants))
 	for _, w := range d.wants {
 		d.Plugins = append(d.Plugins, *w)
 	}
 	slices.SortFunc(d.Plugins, func(a, b Want) int { return byRank(a.claim, b.claim) })
+	st := State{Skipped: d.Skipped, Problems: d.Problems}
+	st.sortJudged()
+	d.Skipped, d.Problems = st.Skipped, st.Problems
+	d.pending, d.failed = maps.Clone(d.pending), maps.Clone(d.failed)
 	d.wants, d.changed, d.touched = nil, nil, nil
 	return d
 }

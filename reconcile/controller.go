@@ -244,11 +244,16 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 // stale or pending plugin keeps its kind, and the origins that keep their previous
 // state (not judged yet, gone within the quiet period, or waiting for an open).
 type extras struct {
+	d        *Desired
 	skipped  []Skipped
 	problems []Problem
-	pending  map[string]bool
+	pending  map[string]bool // beyond d's
 	edited   map[string]bool // kinds whose loaded plugin's entry changed in place
 }
+
+// kept reports whether the origin keeps its previous state: d says it is not
+// judged yet, or the pass found it so.
+func (ex *extras) kept(origin string) bool { return ex.pending[origin] || ex.d.Pending(origin) }
 
 func (ex *extras) edit(kind string, changed bool) {
 	if !changed {
@@ -297,7 +302,7 @@ func pluginList(prev *State, next map[string]*LoadedPlugin, kinds, edited map[st
 // extras, except that an origin that keeps its previous state keeps its previous
 // entries too.
 func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
-	fresh := func(origin string) bool { return origin == "" || !ex.pending[origin] }
+	fresh := func(origin string) bool { return origin == "" || !ex.kept(origin) }
 	var skipped []Skipped
 	var problems []Problem
 	for _, list := range [][]Skipped{d.Skipped, ex.skipped} {
@@ -334,10 +339,7 @@ func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
 // costs what changed: it looks only at the kinds visit returns; every other loaded
 // plugin is wanted exactly as it was, or kept as it was (stale).
 func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin, extras, map[string]bool, map[string]*LoadedPlugin) {
-	ex := extras{pending: maps.Clone(d.Pending)}
-	if ex.pending == nil {
-		ex.pending = map[string]bool{}
-	}
+	ex := extras{d: d, pending: map[string]bool{}}
 	// The loaded set is changed in place; before holds what the kinds set below had.
 	next := c.loaded
 	before := map[string]*LoadedPlugin{}
@@ -377,7 +379,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 		if _, ok := before[w.Kind]; !ok {
 			cur = next[w.Kind]
 		}
-		if ex.pending[w.origin()] {
+		if ex.kept(w.origin()) {
 			continue // kept when it was loaded
 		}
 		if kept := next[w.Kind]; kept != nil && kept.origin != w.origin() {
@@ -415,7 +417,7 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	}
 	c.probing = len(c.opening) + d.Probing
 	for origin := range c.gone {
-		if !ex.pending[origin] {
+		if !ex.kept(origin) {
 			delete(c.gone, origin)
 		}
 	}
@@ -476,10 +478,10 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 		}
 		switch {
 		case p.wanted: // (its origin's files went no more, unless another plugin of it says so)
-		case ex.pending[p.origin]:
+		case ex.kept(p.origin):
 		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
-		case d.Failed[p.origin]:
+		case d.Failed(p.origin):
 			if _, ok := wants(p.origin); !ok {
 				ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
 				break
@@ -493,10 +495,10 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 
 // visit returns, sorted, the kinds a pass looks at: every kind after a full read;
 // else the kinds whose want changed and those being opened, with every kind of the
-// origins the pass read or looked up, of those that keep their previous state and
-// of those whose files went within the quiet period, closed over "of the same
-// origin": a kind is looked at with every other kind of its plugin's and its want's
-// origins.
+// origins the pass read or looked up and of those whose files went within the quiet
+// period, closed over "of the same origin": a kind is looked at with every other
+// kind of its plugin's and its want's origins. (A plugin of an origin not judged
+// yet is kept as it is, looked at or not; the pass that judges it reads it.)
 func (c *Controller) visit(d *Desired) []string {
 	kinds := map[string]bool{}
 	if d.changed == nil {
@@ -533,10 +535,8 @@ func (c *Controller) visit(d *Desired) []string {
 			kind(k)
 		}
 	}
-	for _, set := range []map[string]bool{d.touched, d.Pending, d.Failed} {
-		for o := range set {
-			origin(o)
-		}
+	for o := range d.touched {
+		origin(o)
 	}
 	for o := range c.gone {
 		origin(o)

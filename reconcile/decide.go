@@ -31,12 +31,8 @@ type Desired struct {
 	Plugins  []Want
 	Skipped  []Skipped
 	Problems []Problem
-	// Pending holds the origins (records and bundle folders) that are not judged
-	// yet: modified within the quiet period and failing, or with a library still
-	// being probed. They keep their previous state. Retry is when a pass should look
-	// at the young ones again.
-	Pending map[string]bool
-	Retry   time.Time
+	// Retry is when a pass should look at the files found too young to judge again.
+	Retry time.Time
 	// Probing counts the claims whose library is being probed off the pass; a new
 	// pass applies each result when it arrives.
 	Probing int
@@ -46,15 +42,26 @@ type Desired struct {
 	// Watch holds the folders that libraries resolve into through symlinks, also
 	// when the target is missing (a linker deleted it before writing it again).
 	Watch []string
-	// Failed holds the origins whose files failed in a way that keeps a loaded older
-	// version, stale: a marketplace upgrade whose new library does not load keeps
-	// the old one.
-	Failed map[string]bool
 
 	wants   map[string]*Want // the plugin wanted for each kind: the Scanner's, good until its next pass
 	changed map[string]bool  // the kinds whose want may differ from the last pass's; nil: any
 	touched map[string]bool  // the origins read or looked up again; nil: every one
+	// The origins (records and bundle folders) not judged yet keep their previous
+	// state: those whose claims wait for a probe or have a library changed within
+	// the quiet period (pending, the Scanner's), and those the pass found modified
+	// within it and failing (young). failed and broken hold the origins whose files
+	// failed in a way that keeps a loaded older version, stale: a marketplace
+	// upgrade whose new library does not load keeps the old one.
+	pending, failed counts
+	young, broken   map[string]bool
 }
+
+// Pending reports whether the origin (a record or bundle folder) is not judged yet.
+func (d *Desired) Pending(origin string) bool { return d.pending[origin] > 0 || d.young[origin] }
+
+// Failed reports whether the origin's files failed in a way that keeps a loaded
+// older version (stale).
+func (d *Desired) Failed(origin string) bool { return d.failed[origin] > 0 || d.broken[origin] }
 
 // want returns the plugin wanted for kind, or nil.
 func (d *Desired) want(kind string) *Want { return d.wants[kind] }
@@ -70,11 +77,6 @@ type ruling struct {
 	failed   bool      // a failure that keeps a loaded older version, stale
 	probing  bool      // its library is being probed off the pass
 	watch    string    // a folder its library resolves into, to watch
-}
-
-// noted reports whether the ruling says more than "a candidate for its kind".
-func (r *ruling) noted() bool {
-	return len(r.problems) > 0 || r.skipped != nil || r.pending || r.failed || r.probing || r.watch != ""
 }
 
 // rule works out the claim's ruling. It does no I/O.
@@ -197,20 +199,6 @@ func divergedProblem(display func(string) string, market, local Plugin) Problem 
 		"marketplace %s %s (%s) shadows local %s %s (%s); to run the local build, remove the marketplace one (plugwatch remove %s --marketplace), or remove the local one (plugwatch remove %s --local)",
 		market.ID, showVersion(market.Version), display(market.Library), local.ID, showVersion(local.Version), display(local.Library),
 		market.ID, filepath.Base(filepath.Dir(local.Library))))
-}
-
-func (d *Desired) fail(origin string) {
-	if d.Failed == nil {
-		d.Failed = map[string]bool{}
-	}
-	d.Failed[origin] = true
-}
-
-func (d *Desired) pend(origin string) {
-	if d.Pending == nil {
-		d.Pending = map[string]bool{}
-	}
-	d.Pending[origin] = true
 }
 
 // ProbeProblem is the problem (docs/state.md) that a Prober's error for the library lib

@@ -27,7 +27,7 @@ func decideAll(claims ...*claim) *Desired {
 	for k := range kinds {
 		b.decide(k)
 	}
-	return b.desired(nil, nil, nil).complete()
+	return b.desired(nil, nil, nil, nil).complete()
 }
 
 func kinds(d *Desired) []string {
@@ -85,8 +85,9 @@ func TestDecideConflictFirstWins(t *testing.T) {
 	for _, s := range d.Skipped {
 		assert.Equal(t, Conflict, s.Reason)
 	}
-	assert.Equal(t, "/b/a.so", d.Skipped[0].Winner)
-	assert.Equal(t, "/n/c.so", d.Skipped[1].Winner)
+	// In document order: by kind.
+	assert.Equal(t, "/n/c.so", d.Skipped[0].Winner)
+	assert.Equal(t, "/b/a.so", d.Skipped[1].Winner)
 }
 
 func TestDecideFailedClaimantLetsTheNextWin(t *testing.T) {

@@ -97,6 +97,7 @@ type diskReader struct {
 	// pass's (on such a pass, prev changed in place); active the claims whose
 	// library the probe stage must look up (see Scanner.desired), and dropped and
 	// gone the claims and units of the last pass's that this pass replaced or lost.
+	hint      bool // a pass asked for by events, after a full one
 	prev      []nativeEntry
 	dirty     map[string]bool
 	unsettled []string
@@ -245,7 +246,7 @@ func (r *diskReader) readNative() {
 	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
 		plain = true
 	}
-	if r.dirty != nil && r.prev != nil {
+	if r.hint {
 		r.readNativeHint(dir, plain)
 		return
 	}
@@ -293,7 +294,8 @@ func (r *diskReader) readNativeHint(dir string, plain bool) {
 			r.entries = slices.Delete(r.entries, i, i+1)
 		}
 	}
-	for _, name := range r.waiting {
+	slices.Sort(r.waiting)
+	for _, name := range slices.Compact(r.waiting) {
 		if r.reread[name] {
 			continue
 		}

@@ -72,13 +72,14 @@ type Scanner struct {
 	files         *fileCache
 	seen          *observations
 	passes        int
-	entries       []nativeEntry    // of native/, as the last pass found them, sorted by name
-	refs          map[Identity]int // how many claims of entries hold each library identity
-	records       []*claim         // the claims of records the last pass read
-	book          *book            // the desired state, kept from pass to pass
-	unsettled     map[string]bool  // names of native/ a hint pass reads again (unit.settled)
-	waiting       map[string]bool  // names of native/ whose units wait for a probe (unit.waiting)
-	modes         [2]fs.FileMode   // of the root and native/ at the last full pass
+	entries       []nativeEntry         // of native/, as the last pass found them, sorted by name
+	refs          map[Identity]int      // how many claims of entries hold each library identity
+	records       []*claim              // the claims of records the last pass read
+	book          *book                 // the desired state, kept from pass to pass
+	unsettled     map[string]bool       // names of native/ a hint pass reads again (unit.settled)
+	waiting       map[string][]Identity // names of native/ whose units wait for a probe, and what for
+	waitingOn     map[Identity][]string // those names by identity
+	modes         [2]fs.FileMode        // of the root and native/ at the last full pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
 	readDir       func(string) ([]fs.DirEntry, error) // a seam for tests
@@ -215,16 +216,21 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	l, err := s.layout()
 	if err != nil {
-		s.entries = nil // read whole when it is back
+		s.entries, s.book = nil, nil // read whole when it is back
 		return nil, err
+	}
+	if s.book == nil {
+		dirty = nil // no pass read everything yet
 	}
 	r := &diskReader{
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
-		unsettled: slices.Collect(maps.Keys(s.unsettled)), waiting: slices.Collect(maps.Keys(s.waiting)),
+		unsettled: slices.Collect(maps.Keys(s.unsettled)), waiting: s.waitingNow(),
 		reread: map[string]bool{},
 	}
+	full := dirty == nil
+	r.hint = !full
 	if dirty == nil {
 		// Whoever can write the root or native/ could change any plugin
 		// (checkPermissions): when their permissions changed, no folder is taken
@@ -235,7 +241,6 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	}
 	s.passes++
 	r.read()
-	full := dirty == nil || s.entries == nil
 	if dirty == nil {
 		// Only a pass that read everything knows which files are gone.
 		s.files.sweep()
@@ -253,9 +258,6 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	} else {
 		d = s.update(r, records)
 	}
-	for origin := range r.pending {
-		d.pend(origin)
-	}
 	d.Retry = r.retry
 	d.Unjudged = s.stage.Cause()
 	return d, nil
@@ -264,7 +266,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 // rebook makes the book again from everything a full pass found.
 func (s *Scanner) rebook(r *diskReader) *Desired {
 	s.book = newBook(s.display)
-	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
+	s.unsettled, s.waiting, s.waitingOn = map[string]bool{}, map[string][]Identity{}, map[Identity][]string{}
 	kinds := map[string]bool{}
 	for _, c := range r.records {
 		s.book.put(c, kinds)
@@ -281,7 +283,7 @@ func (s *Scanner) rebook(r *diskReader) *Desired {
 	for k := range kinds {
 		s.book.decide(k)
 	}
-	return s.book.desired(r.problems, nil, nil)
+	return s.book.desired(r.problems, r.pending, nil, nil)
 }
 
 // update changes the book by what a pass asked for by events read again or looked
@@ -299,7 +301,7 @@ func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 	}
 	for name := range r.reread {
 		delete(s.unsettled, name)
-		delete(s.waiting, name)
+		s.unwait(name)
 		touched[filepath.Join(s.root, "native", name)] = true
 	}
 	for _, c := range r.active {
@@ -315,14 +317,54 @@ func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 	for k := range changed {
 		s.book.decide(k)
 	}
-	return s.book.desired(r.problems, changed, touched)
+	return s.book.desired(r.problems, r.pending, changed, touched)
 }
 
-// track notes whether a hint pass must read the unit again (it is not settled) or
-// look it up again (it waits for a probe).
+// track notes whether a hint pass must read the unit again (it is not settled), or
+// look it up again when the verdict of an identity it waits for changed.
 func (s *Scanner) track(u *unit) {
 	setTo(s.unsettled, u.name, !u.settled())
-	setTo(s.waiting, u.name, u.waiting)
+	s.unwait(u.name)
+	if !u.waiting {
+		return
+	}
+	var ids []Identity
+	for _, c := range u.claims {
+		if errors.Is(c.ProbeErr, errNotJudged) && !slices.Contains(ids, c.Identity) {
+			ids = append(ids, c.Identity)
+		}
+	}
+	s.waiting[u.name] = ids
+	for _, id := range ids {
+		s.waitingOn[id] = append(s.waitingOn[id], u.name)
+	}
+}
+
+// unwait forgets what the unit of native/ name waits for.
+func (s *Scanner) unwait(name string) {
+	for _, id := range s.waiting[name] {
+		if list := slices.DeleteFunc(s.waitingOn[id], func(n string) bool { return n == name }); len(list) > 0 {
+			s.waitingOn[id] = list
+		} else {
+			delete(s.waitingOn, id)
+		}
+	}
+	delete(s.waiting, name)
+}
+
+// waitingNow returns the names of native/ whose units a hint pass looks up again:
+// those waiting for an identity whose verdict changed since the last pass, or every
+// waiting one when the stage cannot say which (a timer asked for the pass).
+func (s *Scanner) waitingNow() []string {
+	ids, all := s.stage.changes()
+	if all {
+		return slices.Collect(maps.Keys(s.waiting))
+	}
+	var names []string
+	for id := range ids {
+		names = append(names, s.waitingOn[id]...)
+	}
+	return names
 }
 
 func setTo(m map[string]bool, key string, v bool) {

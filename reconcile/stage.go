@@ -79,6 +79,12 @@ type stage struct {
 	alone     time.Time         // until when the last suspect opened is alone on probation
 	wake      *time.Timer       // asks for a pass at wakeAt
 	wakeAt    time.Time
+
+	// changed holds the identities whose verdicts were published since the last
+	// changes; everything says a timer asked for a pass, for reasons no identity
+	// names (a suspect's turn, a retry).
+	changed    map[Identity]bool
+	everything bool
 }
 
 // verdict is what the stage knows of one file identity.
@@ -106,8 +112,18 @@ func newStage(p Prober, smoker Smoker, cp *copier, log *slog.Logger) *stage {
 		prober: p, smoker: smoker, copies: cp, log: log, limits: newLimits(), timeout: 5 * time.Second, retry: time.Second,
 		workers: runtime.GOMAXPROCS(0), look: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, m: map[Identity]*verdict{}, warned: map[string]bool{},
-		probation: map[Identity]bool{},
+		probation: map[Identity]bool{}, changed: map[Identity]bool{},
 	}
+}
+
+// changes returns the identities whose verdicts were published since the last
+// call, and whether a pass must look every waiting claim up again instead.
+func (s *stage) changes() (map[Identity]bool, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, all := s.changed, s.everything
+	s.changed, s.everything = map[Identity]bool{}, false
+	return ids, all
 }
 
 // C receives a value whenever results arrived that no pass has seen yet.
@@ -524,6 +540,7 @@ func (s *stage) publish(jobs []*job) {
 	retry := false
 	for _, j := range jobs {
 		v := j.v
+		s.changed[v.id] = true
 		if s.closed || s.m[v.id] != v || v.orphan {
 			if v.orphan && s.m[v.id] == v {
 				delete(s.m, v.id) // no claim holds it any more
@@ -565,6 +582,14 @@ func (s *stage) publish(jobs []*job) {
 	}
 }
 
+// woken asks for the pass a timer was set for: one that looks every waiting claim up.
+func (s *stage) woken() {
+	s.mu.Lock()
+	s.everything = true
+	s.mu.Unlock()
+	s.lookAgain()
+}
+
 // lookAgainAt asks for a pass at t (or earlier, if one is due earlier), through one
 // timer. Called with s.mu held.
 func (s *stage) lookAgainAt(t time.Time) {
@@ -573,7 +598,7 @@ func (s *stage) lookAgainAt(t time.Time) {
 	}
 	now := time.Now()
 	if s.wake == nil {
-		s.wake, s.wakeAt = time.AfterFunc(t.Sub(now), s.lookAgain), t
+		s.wake, s.wakeAt = time.AfterFunc(t.Sub(now), s.woken), t
 		return
 	}
 	if s.wakeAt.Before(now) || t.Before(s.wakeAt) {

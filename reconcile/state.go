@@ -142,7 +142,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 
 // Sort puts the slices of s in document order and replaces nil slices with empty ones:
 // plugins and skipped by kind then library, problems by path then code, paths compared
-// component by component. Of problems with the same path and code it keeps the first.
+// component by component; ties are broken by every other field, so the order never
+// depends on the order found. Of problems with the same path and code it keeps the
+// one whose message sorts first.
 func (s *State) Sort() {
 	if s.Plugins == nil {
 		s.Plugins = []Plugin{}
@@ -165,13 +167,16 @@ func (s *State) sortJudged() {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 			return c
 		}
-		return cmp.Or(ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)))
+		return cmp.Or(ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)),
+			ComparePaths(a.Winner, b.Winner), strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version),
+			strings.Compare(string(a.Source), string(b.Source)))
 	})
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int {
 		if c := ComparePaths(a.Path, b.Path); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.Code), string(b.Code))
+		return cmp.Or(strings.Compare(string(a.Code), string(b.Code)), strings.Compare(a.Message, b.Message),
+			strings.Compare(string(a.Level), string(b.Level)))
 	})
 	s.Problems = dedupe(s.Problems)
 }
