@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plugwatch/plugwatch/manifest"
@@ -251,9 +253,10 @@ func (r *diskReader) readNative() {
 		return
 	}
 	entries, _ := r.dir(dir)
-	for _, de := range entries {
+	stats := r.statAll(dir, entries, plain)
+	for i, de := range entries {
 		if name := de.Name(); !Ignored(name) {
-			if e, ok := r.entry(dir, name, plain, de.Type()&fs.ModeSymlink != 0); ok {
+			if e, ok := r.entryStatted(dir, name, plain, stats[i]); ok {
 				r.entries = append(r.entries, e)
 			}
 		}
@@ -329,20 +332,72 @@ func (r *diskReader) prevEntry(name string) (nativeEntry, bool) {
 // entry reads one entry of native/: a bundle folder, or a bare library. False when
 // it is neither a folder nor a file (a dangling symlink).
 func (r *diskReader) entry(dir, name string, plain, link bool) (nativeEntry, bool) {
-	path := filepath.Join(dir, name)
-	fi, err := os.Stat(path)
+	return r.entryStatted(dir, name, plain, r.statEntry(dir, name, plain, link))
+}
+
+// statted is what stat found of an entry of native/: its info, and whether the last
+// pass's unit of it may be taken as it was (a full pass, nothing in it changed).
+type statted struct {
+	fi   fs.FileInfo
+	link bool // the entry is a symlink
+	same bool
+}
+
+// statEntry stats the entry name of native/. It only reads the reader: several may run
+// at once.
+func (r *diskReader) statEntry(dir, name string, plain, link bool) statted {
+	fi, err := os.Stat(filepath.Join(dir, name))
 	if err != nil {
+		return statted{}
+	}
+	st := statted{fi: fi, link: link}
+	if fi.IsDir() && plain && !link && r.dirty == nil {
+		if pe, ok := r.prevEntry(name); ok && pe.u != nil {
+			st.same = r.unchanged(pe.u, fi)
+		}
+	}
+	return st
+}
+
+// statAll is statEntry of every entry, spread over the CPUs: a full pass over thousands
+// of unchanged folders costs their stats, and only those.
+func (r *diskReader) statAll(dir string, entries []fs.DirEntry, plain bool) []statted {
+	out := make([]statted, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/statsPerWorker+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(entries); i += workers {
+				if name := entries[i].Name(); !Ignored(name) {
+					out[i] = r.statEntry(dir, name, plain, entries[i].Type()&fs.ModeSymlink != 0)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+const statsPerWorker = 256
+
+// entryStatted reads one entry of native/, statted: a bundle folder, or a bare
+// library. False when it is neither a folder nor a file (a dangling symlink).
+func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nativeEntry, bool) {
+	path := filepath.Join(dir, name)
+	fi := st.fi
+	if fi == nil {
 		return nativeEntry{}, false
 	}
 	e := nativeEntry{name: name, path: path}
-	if plain && !link {
+	if plain && !st.link {
 		r.infos[path] = fi
 	}
 	switch {
 	case fi.IsDir():
 		// A full pass takes an unchanged folder as it was; a pass asked for by an
 		// event from the folder reads it again.
-		if pe, ok := r.prevEntry(name); ok && r.dirty == nil && pe.u != nil && plain && !link && r.unchanged(pe.u, fi) {
+		if st.same {
+			pe, _ := r.prevEntry(name)
 			pe.u.mark(r)
 			e.u = pe.u
 			break
