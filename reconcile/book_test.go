@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -20,19 +21,55 @@ import (
 // what the book kept from pass to pass equals what a fresh Scanner finds: the same
 // winners, skipped claims and problems.
 func TestHintPassesAgreeWithAFreshScan(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
-	var libs []string
-	for k := 1; k <= 3; k++ {
-		libs = append(libs, plugintest.Build(t, plugintest.Spec{Kind: fmt.Sprintf("k%d", k)}))
-	}
-	root := newRoot(t)
+	root, change := randomChanges(t)
 	s, err := NewScanner(Options{Root: root})
 	require.NoError(t, err)
 	defer s.Close()
 	_, err = s.Desired(t.Context())
 	require.NoError(t, err)
+	for i := range 60 {
+		op, paths := change()
+		d, err := s.DesiredHint(t.Context(), paths)
+		require.NoError(t, err)
+		fresh, err := Scan(t.Context(), Options{Root: root})
+		require.NoError(t, err)
+		require.Equal(t, document(fresh), document(d.State(root, 1, time.Time{})), "step %d: %s", i, op)
+	}
+}
+
+// TestControllerHintStepsAgreeWithAFreshScan is the same for a Controller: after
+// each change and the passes its paths ask for, the loaded set (the state document)
+// equals what a fresh scan finds.
+func TestControllerHintStepsAgreeWithAFreshScan(t *testing.T) {
+	root, change := randomChanges(t)
+	c, err := NewController(ControllerOptions{Options: Options{Root: root}})
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	_, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	for i := range 60 {
+		op, paths := change()
+		_, err := c.ReconcileHint(t.Context(), paths)
+		require.NoError(t, err)
+		fresh, err := Scan(t.Context(), Options{Root: root})
+		require.NoError(t, err)
+		require.Equal(t, document(fresh), document(c.State()), "step %d: %s", i, op)
+	}
+}
+
+// randomChanges makes a root and returns a function that changes it at random (a
+// bundle added, removed, rebuilt or renamed; a record installed or removed, for one
+// of four ids and three kinds) and says what it did and which paths changed. The
+// seed is logged.
+func randomChanges(t *testing.T) (string, func() (string, []string)) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var libs []string
+	for k := 1; k <= 3; k++ {
+		libs = append(libs, plugintest.Build(t, plugintest.Spec{Kind: fmt.Sprintf("k%d", k), Description: fmt.Sprintf("k%d", k)}))
+	}
+	root := newRoot(t)
 	copyLib := func(dst string) {
 		data, err := os.ReadFile(libs[rng.IntN(len(libs))])
 		require.NoError(t, err)
@@ -41,52 +78,43 @@ func TestHintPassesAgreeWithAFreshScan(t *testing.T) {
 		require.NoError(t, os.Rename(dst+".tmp", dst))
 	}
 	ids := []string{"a", "b", "c", "d"}
-	for i := range 60 {
+	return root, func() (string, []string) {
 		id := ids[rng.IntN(len(ids))]
 		dir := filepath.Join(root, "native", id)
-		paths := []string{dir}
-		var op string
+		record := filepath.Join(root, "active", id+".json")
 		switch rng.IntN(6) {
 		case 0:
-			op = "add"
 			os.RemoveAll(dir)
 			copyLib(filepath.Join(dir, "libp.so"))
 			if rng.IntN(3) > 0 {
 				write(t, filepath.Join(dir, "plugin.yml"), fmt.Sprintf("id: %s\nversion: 1.%d.0\nnode_kind: k%d\nkind: native\nentrypoint: libp.so\n", id, rng.IntN(2), 1+rng.IntN(3)))
 			}
+			return "add " + id, []string{dir}
 		case 1:
-			op = "remove"
 			os.RemoveAll(dir)
+			return "remove " + id, []string{dir}
 		case 2:
-			op = "rewrite"
 			if _, err := os.Stat(dir); err == nil {
 				copyLib(filepath.Join(dir, "libp.so"))
 			}
+			return "rewrite " + id, []string{dir}
 		case 3:
 			to := filepath.Join(root, "native", ids[rng.IntN(len(ids))])
-			op = "rename to " + filepath.Base(to)
 			if _, err := os.Stat(to); os.IsNotExist(err) {
 				os.Rename(dir, to)
 			}
-			paths = append(paths, to)
+			return "rename " + id + " to " + filepath.Base(to), []string{dir, to}
 		case 4:
-			op = "record"
 			version := fmt.Sprintf("2.%d.0", rng.IntN(2))
 			copyLib(filepath.Join(root, "bundles", id, version, "libp.so"))
 			rec, _ := json.Marshal(map[string]any{"plugin_id": id, "version": version, "node_kind": fmt.Sprintf("k%d", 1+rng.IntN(3)),
 				"kind": "native", "entrypoint": ".plugins/bundles/" + id + "/" + version + "/libp.so", "installed_at_ms": 1})
-			write(t, filepath.Join(root, "active", id+".json"), string(rec))
-			paths = []string{filepath.Join(root, "active", id+".json")}
-		case 5:
-			op = "unrecord"
-			os.Remove(filepath.Join(root, "active", id+".json"))
-			paths = []string{filepath.Join(root, "active", id+".json")}
+			write(t, record, string(rec))
+			return "record " + id, []string{record}
+		default:
+			os.Remove(record)
+			return "unrecord " + id, []string{record}
 		}
-		d, err := s.DesiredHint(t.Context(), paths)
-		require.NoError(t, err)
-		fresh, err := Scan(t.Context(), Options{Root: root})
-		require.NoError(t, err)
-		require.Equal(t, document(fresh), document(d.State(root, 1, time.Time{})), "step %d: %s %s", i, op, id)
 	}
 }
 
