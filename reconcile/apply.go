@@ -78,11 +78,12 @@ func (c *Controller) apply(d *Desired, now time.Time) (map[string]*LoadedPlugin,
 	ex := extras{d: d, pending: map[string]bool{}}
 	set := &edits{next: c.loaded, before: map[string]*LoadedPlugin{}}
 	kinds := c.visit(d)
-	unmarked := c.mark(d, kinds)
-	c.keep(d, kinds, unmarked, &ex, set.put, now)
 	for _, k := range kinds {
 		delete(c.opening, k)
+		delete(c.held, k)
 	}
+	unmarked := c.mark(d, kinds)
+	c.keep(d, kinds, unmarked, &ex, set.put, now)
 	for _, w := range unmarked {
 		c.adopt(w, &ex, set, now)
 	}
@@ -242,11 +243,14 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 		switch {
 		case p.wanted: // (its origin's files went no more, unless another plugin of it says so)
 		case ex.kept(p.origin):
+			c.held[kind] = true
 		case c.disappeared(p, now, sawGone(p)):
 			ex.pending[p.origin] = true
+			c.held[kind] = true
 		case d.Failed(p.origin):
 			if _, ok := wants(p.origin); !ok {
 				ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
+				c.held[kind] = true
 				break
 			}
 			set(kind, nil)
@@ -257,7 +261,9 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 }
 
 // visit returns, sorted, the kinds a pass looks at: every kind after a full read;
-// else the kinds whose want changed and those being opened, with every kind of the
+// else the kinds whose want changed, those being opened and those whose plugin is
+// kept without being wanted (stale, not judged yet, gone within the quiet period:
+// it may push another claimant aside, every pass), with every kind of the
 // origins the pass read or looked up and of those whose files went within the quiet
 // period, closed over "of the same origin": a kind is looked at with every other
 // kind of its plugin's and its want's origins. (A plugin of an origin not judged
@@ -293,7 +299,7 @@ func (c *Controller) visit(d *Desired) []string {
 			origin(w.from)
 		}
 	}
-	for _, set := range []map[string]bool{d.changed, c.opening} {
+	for _, set := range []map[string]bool{d.changed, c.opening, c.held} {
 		for k := range set {
 			kind(k)
 		}

@@ -57,6 +57,7 @@ type Controller struct {
 	watchGen  uint64
 	journal   *journal
 	opening   map[string]bool // kinds whose want's library is being opened off the pass
+	held      map[string]bool // kinds whose loaded plugin the last pass kept without wanting it
 	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
 	last      *State          // the last pass's document (State publishes it once the first reconcile finished)
 	early     []Event         // events of the first reconcile's passes, published when it finishes
@@ -95,7 +96,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	}
 	return &Controller{
 		scan: s, log: log, host: opts.Host, journal: j,
-		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, dirs: map[string]int{}, subs: map[*subscriber]struct{}{},
+		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, held: map[string]bool{}, dirs: map[string]int{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 

@@ -99,20 +99,21 @@ type diskReader struct {
 	// pass's (on such a pass, prev changed in place); active the claims whose
 	// library the probe stage must look up (see Scanner.desired), and dropped and
 	// gone the claims and units of the last pass's that this pass replaced or lost.
-	hint      bool // a pass asked for by events, after a full one
-	prev      []nativeEntry
-	dirty     map[string]bool
-	unsettled []string
-	waiting   []string
-	reread    map[string]bool // the names of native/ read again
-	entries   []nativeEntry
-	active    []*claim
-	fresh     []*claim // the claims of the units read this pass
-	units     []*unit  // the units read this pass
-	records   []*claim // the claims of records
-	looked    []*unit  // the units whose claims are active
-	dropped   []*claim
-	gone      []*unit
+	hint        bool // a pass asked for by events, after a full one
+	prev        []nativeEntry
+	dirty       map[string]bool
+	unsettled   []string
+	waiting     []string
+	reread      map[string]bool // the names of native/ read again
+	entries     []nativeEntry
+	active      []*claim
+	fresh       []*claim // the claims of the units read this pass
+	units       []*unit  // the units read this pass
+	records     []*claim // the claims of records
+	recordPaths []string // every record, parsed or not
+	looked      []*unit  // the units whose claims are active
+	dropped     []*claim
+	gone        []*unit
 	// reusable: a full pass may take unchanged bundle folders as they were (the
 	// root's and native/'s permissions did not change since the last full pass).
 	reusable bool
@@ -216,6 +217,7 @@ func (r *diskReader) readRecords() {
 		}
 		path := filepath.Join(dir, name)
 		r.origin = path
+		r.recordPaths = append(r.recordPaths, path)
 		rec, err := r.files.record(path, nil)
 		if err != nil && r.young(path) {
 			r.defer_(path) // perhaps still being written

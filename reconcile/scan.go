@@ -77,8 +77,10 @@ type Scanner struct {
 	records       []*claim              // the claims of records the last pass read
 	book          *book                 // the desired state, kept from pass to pass
 	unsettled     map[string]bool       // names of native/ a hint pass reads again (unit.settled)
-	waiting       map[string][]Identity // names of native/ whose units wait for a probe, and what for
-	waitingOn     map[Identity][]string // those names by identity
+	waiting       map[string]bool       // names of native/ whose units wait for a probe (unit.waiting)
+	holds         map[string][]Identity // names of native/ and the library identities their claims hold
+	holders       map[Identity][]string // those names by identity
+	recordPaths   []string              // the records the last pass found, parsed or not
 	modes         [2]fs.FileMode        // of the root and native/ at the last full pass
 	quiet         time.Duration
 	now           func() time.Time                    // a seam for tests
@@ -266,7 +268,8 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 // rebook makes the book again from everything a full pass found.
 func (s *Scanner) rebook(r *diskReader) *Desired {
 	s.book = newBook(s.display)
-	s.unsettled, s.waiting, s.waitingOn = map[string]bool{}, map[string][]Identity{}, map[Identity][]string{}
+	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
+	s.holds, s.holders = map[string][]Identity{}, map[Identity][]string{}
 	kinds := map[string]bool{}
 	for _, c := range r.records {
 		s.book.put(c, kinds)
@@ -283,6 +286,7 @@ func (s *Scanner) rebook(r *diskReader) *Desired {
 	for k := range kinds {
 		s.book.decide(k)
 	}
+	s.recordPaths = r.recordPaths
 	return s.book.desired(r.problems, r.pending, nil, nil)
 }
 
@@ -300,13 +304,19 @@ func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 		s.book.removeUnit(u)
 	}
 	for name := range r.reread {
-		delete(s.unsettled, name)
-		s.unwait(name)
+		s.untrack(name)
 		touched[filepath.Join(s.root, "native", name)] = true
 	}
 	for _, c := range r.active {
 		s.book.put(c, changed)
 		touched[c.Origin] = true
+	}
+	// A record that does not parse, or is too young to judge, has no claim: its
+	// plugin is looked at all the same, this pass and the one after it went.
+	for _, list := range [][]string{s.recordPaths, r.recordPaths} {
+		for _, path := range list {
+			touched[path] = true
+		}
 	}
 	for _, u := range r.units {
 		s.book.putUnit(u)
@@ -317,62 +327,60 @@ func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 	for k := range changed {
 		s.book.decide(k)
 	}
+	s.recordPaths = r.recordPaths
 	return s.book.desired(r.problems, r.pending, changed, touched)
 }
 
-// track notes whether a hint pass must read the unit again (it is not settled), or
-// look it up again when the verdict of an identity it waits for changed.
+// track notes whether a hint pass must read the unit again (it is not settled) or
+// look it up again every time (it waits for a probe while no verdict is published,
+// see waitingNow), and which library identities it holds: it is looked up again
+// when one of their verdicts changes.
 func (s *Scanner) track(u *unit) {
+	s.untrack(u.name)
 	setTo(s.unsettled, u.name, !u.settled())
-	s.unwait(u.name)
-	if !u.waiting {
-		return
-	}
+	setTo(s.waiting, u.name, u.waiting)
 	var ids []Identity
 	for _, c := range u.claims {
-		if errors.Is(c.ProbeErr, errNotJudged) && !slices.Contains(ids, c.Identity) {
+		if c.Identity != (Identity{}) && !slices.Contains(ids, c.Identity) {
 			ids = append(ids, c.Identity)
 		}
 	}
-	s.waiting[u.name] = ids
+	if len(ids) > 0 {
+		s.holds[u.name] = ids
+	}
 	for _, id := range ids {
-		s.waitingOn[id] = append(s.waitingOn[id], u.name)
+		s.holders[id] = append(s.holders[id], u.name)
 	}
 }
 
-// unwait forgets what the unit of native/ name waits for.
-func (s *Scanner) unwait(name string) {
-	for _, id := range s.waiting[name] {
-		if list := slices.DeleteFunc(s.waitingOn[id], func(n string) bool { return n == name }); len(list) > 0 {
-			s.waitingOn[id] = list
+// untrack forgets the unit of native/ name.
+func (s *Scanner) untrack(name string) {
+	delete(s.unsettled, name)
+	delete(s.waiting, name)
+	for _, id := range s.holds[name] {
+		if list := slices.DeleteFunc(s.holders[id], func(n string) bool { return n == name }); len(list) > 0 {
+			s.holders[id] = list
 		} else {
-			delete(s.waitingOn, id)
+			delete(s.holders, id)
 		}
 	}
-	delete(s.waiting, name)
+	delete(s.holds, name)
 }
 
 // waitingNow returns the names of native/ whose units a hint pass looks up again:
-// those waiting for an identity whose verdict changed since the last pass, or every
-// waiting one when the stage cannot say which (a timer asked for the pass).
+// those holding an identity whose verdict the stage published since the last pass
+// (a probe or open finished, or failed), and every waiting one when the stage
+// cannot say which (a timer asked for the pass: a suspect's turn, a retry).
 func (s *Scanner) waitingNow() []string {
 	ids, all := s.stage.changes()
-	if all {
-		return slices.Collect(maps.Keys(s.waiting))
-	}
 	var names []string
+	if all {
+		names = slices.Collect(maps.Keys(s.waiting))
+	}
 	for id := range ids {
-		names = append(names, s.waitingOn[id]...)
+		names = append(names, s.holders[id]...)
 	}
 	return names
-}
-
-func setTo(m map[string]bool, key string, v bool) {
-	if v {
-		m[key] = true
-	} else {
-		delete(m, key)
-	}
 }
 
 // lookUp looks the pass's claims up in the probe stage: every claim on a full pass,
@@ -516,4 +524,12 @@ func Scan(ctx context.Context, opts Options) (*State, error) {
 		return nil, err
 	}
 	return d.State(s.root, 1, time.Now()), nil
+}
+
+func setTo(m map[string]bool, key string, v bool) {
+	if v {
+		m[key] = true
+	} else {
+		delete(m, key)
+	}
 }

@@ -104,6 +104,9 @@ type verdict struct {
 
 	transient bool // refused for a process limit, not for the file: a full pass judges it again
 	orphan    bool // no claim held it when it was still at work: forgotten when published
+	// reopening: judged, and being copied and opened again for a pass that wants it
+	// (take); lookups go on seeing the verdict it has.
+	reopening bool
 }
 
 func newStage(p Prober, smoker Smoker, cp *copier, log *slog.Logger) *stage {
@@ -244,8 +247,10 @@ func (s *stage) take(id Identity, path string) (*native.Library, private, bool) 
 		return nil, private{}, false
 	}
 	if v.lib == nil {
-		if v.err == nil {
-			v.done = false
+		if v.err == nil && !v.reopening {
+			// From the path the pass found it at: the folder it was judged in may
+			// have been renamed since.
+			v.reopening, v.path = true, path
 			s.queue = append(s.queue, v)
 			s.start()
 		}
@@ -486,7 +491,7 @@ func (s *stage) publish(jobs []*job) {
 		if native.IsVerdict(j.res.Err) || isSmokeFailure(j.res.Err) || j.res.Err == nil {
 			s.cause = nil
 		}
-		v.done, v.err, v.transient, v.smoke = true, j.res.Err, j.transient, j.smoke
+		v.done, v.err, v.transient, v.smoke, v.reopening = true, j.res.Err, j.transient, j.smoke, false
 		if j.res.Err == nil && v.meta == nil {
 			meta := j.res.Meta
 			v.meta = &meta
