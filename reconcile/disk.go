@@ -268,7 +268,8 @@ func (r *diskReader) readNative() {
 // readNativeHint reads native/ for a pass asked for by events: it lists nothing and
 // reads again only the entries events came from and those not settled (see
 // unit.settled), in place; every other entry is taken as the last pass found it,
-// without a syscall. The units still waiting for a probe are looked up again.
+// without a syscall. The units waitingNow names (a verdict they hold changed) are
+// looked up again.
 func (r *diskReader) readNativeHint(dir string, plain bool) {
 	var names []string
 	for path := range r.dirty {
