@@ -1,0 +1,185 @@
+package reconcile
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// readNative reads the entries of native/, in name order; a pass asked for by events
+// reads only those it must (readNativeHint).
+func (r *diskReader) readNative() {
+	dir := filepath.Join(r.l.Root, "native")
+	plain := false // native/ is a folder, not a symlink to one
+	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+		plain = true
+	}
+	if r.hint {
+		r.readNativeHint(dir, plain)
+		return
+	}
+	entries, _ := r.dir(dir)
+	stats := r.statAll(dir, entries, plain)
+	for i, de := range entries {
+		if name := de.Name(); !Ignored(name) {
+			if e, ok := r.entryStatted(dir, name, plain, stats[i]); ok {
+				r.entries = append(r.entries, e)
+			}
+		}
+	}
+}
+
+// readNativeHint reads native/ for a pass asked for by events: it lists nothing and
+// reads again only the entries events came from and those not settled (see
+// unit.settled), in place; every other entry is taken as the last pass found it,
+// without a syscall. The units waitingNow names (a verdict they hold changed) are
+// looked up again.
+func (r *diskReader) readNativeHint(dir string, plain bool) {
+	var names []string
+	for path := range r.dirty {
+		if filepath.Dir(path) == dir {
+			if name := filepath.Base(path); !Ignored(name) {
+				names = append(names, name)
+			}
+		}
+	}
+	names = append(names, r.unsettled...)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	r.entries = r.prev
+	for _, name := range names {
+		i, found := slices.BinarySearchFunc(r.entries, name, byEntryName)
+		if found && r.entries[i].u != nil {
+			r.dropped = append(r.dropped, r.entries[i].u.claims...)
+			r.gone = append(r.gone, r.entries[i].u)
+		}
+		r.reread[name] = true
+		e, ok := r.look(dir, name, plain)
+		switch {
+		case ok && found:
+			r.entries[i] = e
+		case ok:
+			r.entries = slices.Insert(r.entries, i, e)
+		case found:
+			r.entries = slices.Delete(r.entries, i, i+1)
+		}
+	}
+	slices.Sort(r.waiting)
+	for _, name := range slices.Compact(r.waiting) {
+		if r.reread[name] {
+			continue
+		}
+		if i, found := slices.BinarySearchFunc(r.entries, name, byEntryName); found && r.entries[i].u != nil {
+			r.active = append(r.active, r.entries[i].u.claims...)
+			r.looked = append(r.looked, r.entries[i].u)
+		}
+	}
+}
+
+func byEntryName(e nativeEntry, name string) int { return strings.Compare(e.name, name) }
+
+// look reads the entry name of native/ again; false when it is gone.
+func (r *diskReader) look(dir, name string, plain bool) (nativeEntry, bool) {
+	fi, err := os.Lstat(filepath.Join(dir, name))
+	if err != nil {
+		return nativeEntry{}, false
+	}
+	return r.entry(dir, name, plain, fi.Mode()&fs.ModeSymlink != 0)
+}
+
+// prevEntry returns the last pass's entry of native/ called name.
+func (r *diskReader) prevEntry(name string) (nativeEntry, bool) {
+	i, found := slices.BinarySearchFunc(r.prev, name, byEntryName)
+	if !found {
+		return nativeEntry{}, false
+	}
+	return r.prev[i], true
+}
+
+// entry reads one entry of native/: a bundle folder, or a bare library. False when
+// it is neither a folder nor a file (a dangling symlink).
+func (r *diskReader) entry(dir, name string, plain, link bool) (nativeEntry, bool) {
+	return r.entryStatted(dir, name, plain, r.statEntry(dir, name, plain, link))
+}
+
+// statted is what stat found of an entry of native/: its info, and whether the last
+// pass's unit of it may be taken as it was (a full pass, nothing in it changed).
+type statted struct {
+	fi   fs.FileInfo
+	link bool // the entry is a symlink
+	same bool
+}
+
+// statEntry stats the entry name of native/. It only reads the reader: several may run
+// at once.
+func (r *diskReader) statEntry(dir, name string, plain, link bool) statted {
+	fi, err := os.Stat(filepath.Join(dir, name))
+	if err != nil {
+		return statted{}
+	}
+	st := statted{fi: fi, link: link}
+	if fi.IsDir() && plain && !link && r.dirty == nil {
+		if pe, ok := r.prevEntry(name); ok && pe.u != nil {
+			st.same = r.unchanged(pe.u, fi)
+		}
+	}
+	return st
+}
+
+// statAll is statEntry of every entry, spread over the CPUs: a full pass over thousands
+// of unchanged folders costs their stats, and only those.
+func (r *diskReader) statAll(dir string, entries []fs.DirEntry, plain bool) []statted {
+	out := make([]statted, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/statsPerWorker+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(entries); i += workers {
+				if name := entries[i].Name(); !Ignored(name) {
+					out[i] = r.statEntry(dir, name, plain, entries[i].Type()&fs.ModeSymlink != 0)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+const statsPerWorker = 256
+
+// entryStatted reads one entry of native/, statted: a bundle folder, or a bare
+// library. False when it is neither a folder nor a file (a dangling symlink).
+func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nativeEntry, bool) {
+	path := filepath.Join(dir, name)
+	fi := st.fi
+	if fi == nil {
+		return nativeEntry{}, false
+	}
+	e := nativeEntry{name: name, path: path}
+	if plain && !st.link {
+		r.infos[path] = fi
+	}
+	switch {
+	case fi.IsDir():
+		// A full pass takes an unchanged folder as it was; a pass asked for by an
+		// event from the folder reads it again.
+		if st.same {
+			pe, _ := r.prevEntry(name)
+			pe.u.mark(r)
+			e.u = pe.u
+			break
+		}
+		e.u = r.readUnit(path)
+	case fi.Mode().IsRegular() && IsLibraryName(name):
+		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
+			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name))
+		e.u = &unit{name: name, problems: []Problem{p}}
+		r.units = append(r.units, e.u)
+	}
+	return e, true
+}
