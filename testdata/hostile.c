@@ -22,7 +22,9 @@
  * HOSTILE_BIG_STRINGS 1,024 categories of 8 KiB each.
  * A library that kills the process that opened it later, from a thread of its own:
  * HOSTILE_LATE_CRASH  a constructor starts a thread that aborts 1.5 s later
- *                     ($HOSTILE_LATE_MS milliseconds when set).
+ *                     ($HOSTILE_LATE_MS milliseconds when set), unless the
+ *                     variable $HOSTILE_LATE_UNLESS names is set: a crash that
+ *                     only the process it is opened in for good ever sees.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -139,6 +141,9 @@ static void *late_crash(void *arg)
 
 __attribute__((constructor)) static void start_late_crash(void)
 {
+	const char *unless = getenv("HOSTILE_LATE_UNLESS");
+	if (unless != NULL && getenv(unless) != NULL)
+		return;
 	pthread_t t;
 	pthread_create(&t, NULL, late_crash, NULL);
 	pthread_detach(t);

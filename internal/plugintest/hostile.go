@@ -26,7 +26,8 @@ import (
 //	             within every limit on one item, over 4 MiB in total;
 //	big_strings  1,024 categories of 8 KiB each: the same, with strings;
 //	late_crash   a constructor starts a thread that aborts the process 1.5 s later
-//	             ($HOSTILE_LATE_MS milliseconds when set).
+//	             ($HOSTILE_LATE_MS milliseconds when set), unless the variable
+//	             $HOSTILE_LATE_UNLESS names is set in the process.
 //
 // The process that fork and daemon leave appends its pid to the file
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
