@@ -91,8 +91,9 @@ type diskReader struct {
 
 	// prev holds the entries of native/ the last pass found, sorted by name (nil
 	// before the first); dirty, when not nil, holds the entries events came from
-	// since (nil: every entry is read), and unsettled and waiting the names of the
-	// entries read again, and looked up again, on every such pass. entries is this
+	// since (nil: every entry is read); unsettled the names of the entries every
+	// such pass reads again, and recheck those this one looks up again
+	// (Scanner.waitingNow). entries is this
 	// pass's (on such a pass, prev changed in place); active the claims whose
 	// library the probe stage must look up (see Scanner.desired), and dropped and
 	// gone the claims and units of the last pass's that this pass replaced or lost.
@@ -100,7 +101,7 @@ type diskReader struct {
 	prev        []nativeEntry
 	dirty       map[string]bool
 	unsettled   []string
-	waiting     []string
+	recheck     []string
 	reread      map[string]bool // the names of native/ read again
 	entries     []nativeEntry
 	active      []*claim

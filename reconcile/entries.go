@@ -69,8 +69,8 @@ func (r *diskReader) readNativeHint(dir string, plain bool) {
 			r.entries = slices.Delete(r.entries, i, i+1)
 		}
 	}
-	slices.Sort(r.waiting)
-	for _, name := range slices.Compact(r.waiting) {
+	slices.Sort(r.recheck)
+	for _, name := range slices.Compact(r.recheck) {
 		if r.reread[name] {
 			continue
 		}

@@ -228,7 +228,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
-		unsettled: slices.Collect(maps.Keys(s.unsettled)), waiting: s.waitingNow(),
+		unsettled: slices.Collect(maps.Keys(s.unsettled)), recheck: s.waitingNow(),
 		reread: map[string]bool{},
 	}
 	full := dirty == nil

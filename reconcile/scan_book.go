@@ -73,10 +73,10 @@ func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 	return s.book.desired(r.problems, r.pending, changed, touched)
 }
 
-// track notes whether a hint pass must read the unit again (it is not settled) or
-// look it up again every time (it waits for a probe while no verdict is published,
-// see waitingNow), and which library identities it holds: it is looked up again
-// when one of their verdicts changes.
+// track notes whether every hint pass must read the unit again (it is not
+// settled), whether it waits for a probe (looked up again after a timer's wake),
+// and which library identities it holds: it is looked up again when one of their
+// verdicts is published (see waitingNow).
 func (s *Scanner) track(u *unit) {
 	s.untrack(u.name)
 	setTo(s.unsettled, u.name, !u.settled())

@@ -18,7 +18,7 @@ type unit struct {
 	pending  []string
 	young    bool     // something in it was modified within the quiet period
 	external bool     // a library in it resolves to another folder: its events come from there
-	waiting  bool     // a library of it was not judged yet at the last lookup: looked up on every pass
+	waiting  bool     // a library of it was not judged yet at the last lookup (see Scanner.waitingNow)
 	folder   Identity // of the folder when it was read
 	readAt   time.Time
 
