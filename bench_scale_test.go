@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -29,7 +32,7 @@ import (
 //
 //	go test . -run '^$' -bench DropScaling -benchtime 1x
 func BenchmarkDropScaling(b *testing.B) {
-	for _, n := range []int{100, 1000, 10000} {
+	for _, n := range benchSizes(100, 1000, 10000) {
 		b.Run(fmt.Sprintf("bundles=%d", n), func(b *testing.B) {
 			root := filepath.Join(b.TempDir(), ".plugins")
 			for i := range n {
@@ -45,12 +48,14 @@ func BenchmarkDropScaling(b *testing.B) {
 			const drops = 20
 			var lat []time.Duration
 			var cpu, kids time.Duration
-			var passes uint64
+			var passes, allocs, gcs uint64
 			stop := benchProfile(b, n)
 			defer stop()
 			for b.Loop() {
 				for range drops {
 					time.Sleep(300 * time.Millisecond) // a quiet period before each drop
+					var m0, m1 runtime.MemStats
+					runtime.ReadMemStats(&m0)
 					c0, k0, p0, t0 := cpuTime(), childTime(), d.Passes(), time.Now()
 					if err := os.Rename(src, dst); err != nil {
 						b.Fatal(err)
@@ -61,6 +66,9 @@ func BenchmarkDropScaling(b *testing.B) {
 					cpu += cpuTime() - c0
 					kids += childTime() - k0
 					passes += d.Passes() - p0
+					runtime.ReadMemStats(&m1)
+					allocs += m1.TotalAlloc - m0.TotalAlloc
+					gcs += uint64(m1.NumGC - m0.NumGC)
 					os.Rename(dst, src)
 					h.wait(b, func() bool { return h.is("plugin::native::k9999999", false) })
 				}
@@ -72,6 +80,8 @@ func BenchmarkDropScaling(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/1000/drops, "cpu-ms/drop")
 			b.ReportMetric(float64(kids.Microseconds())/1000/drops, "helpers-cpu-ms/drop")
 			b.ReportMetric(float64(passes)/drops, "passes/drop")
+			b.ReportMetric(float64(allocs)/1024/drops, "alloc-KiB/drop")
+			b.ReportMetric(float64(gcs)/drops, "GCs/drop")
 		})
 	}
 }
@@ -326,4 +336,20 @@ func (r *reloads) Reloaded(_, _ *reconcile.LoadedPlugin) {
 	case r.changed <- struct{}{}:
 	default:
 	}
+}
+
+// benchSizes returns the root sizes a scaling benchmark runs at: sizes, or those
+// listed in $PLUGWATCH_BENCH_SIZES (comma-separated), to run one of them alone.
+func benchSizes(sizes ...int) []int {
+	env := os.Getenv("PLUGWATCH_BENCH_SIZES")
+	if env == "" {
+		return sizes
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }

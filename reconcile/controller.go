@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,12 +58,13 @@ type Controller struct {
 	opening   map[string]bool // kinds whose want's library is being opened off the pass
 	held      map[string]bool // kinds whose loaded plugin the last pass kept without wanting it
 	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
-	last      *State          // the last pass's document (State publishes it once the first reconcile finished)
+	last      *State          // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
 	early     []Event         // events of the first reconcile's passes, published when it finishes
 
-	mu    sync.Mutex
-	state *State
-	subs  map[*subscriber]struct{}
+	mu      sync.Mutex
+	state   *State          // the published document; its Plugins are made when State is called
+	plugins documentPlugins // the plugins of the last pass's document
+	subs    map[*subscriber]struct{}
 }
 
 // NewController returns a Controller for opts, and removes the private copies that
@@ -109,6 +109,9 @@ func (c *Controller) Root() string { return c.scan.root }
 func (c *Controller) State() *State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state != nil && c.state.Plugins == nil {
+		c.state.Plugins = c.plugins.sorted() // the document of the last pass: c.plugins holds its plugins
+	}
 	return c.state
 }
 
@@ -205,10 +208,14 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	prev := c.last
 	next, ex, changed, old := c.apply(d, now)
 
+	// The document's plugins are made when it is read (State), from c.plugins.
 	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
-	st.Plugins = pluginList(prev, next, changed, ex.edited) // in order, and never nil
 	st.Skipped, st.Problems = ex.judged(d, prev)
 	st.sortJudged()
+	entries := entriesOf(next, changed, ex.edited)
+	c.mu.Lock()
+	pluginsChanged := c.plugins.differs(entries)
+	c.mu.Unlock()
 
 	events := diff(prev, st, old, next, changed)
 	c.loaded = next
@@ -222,11 +229,14 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 		// The first reconcile has not finished: it ends with the pass that has every
 		// library it found probed, which is generation 1 and publishes all of it.
 		c.early = append(c.early, events...)
+		c.mu.Lock()
+		c.plugins.set(entries)
+		c.mu.Unlock()
 		return events, nil
 	}
 	events = append(c.early, events...)
 	c.early = nil
-	if len(events) > 0 || rescan || c.gen == 0 || !sameDocument(prev, st) {
+	if len(events) > 0 || rescan || c.gen == 0 || pluginsChanged || !sameJudged(prev, st) {
 		c.gen++
 	}
 	st.Generation = c.gen
@@ -234,40 +244,25 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 		events[i].Generation = c.gen
 	}
 	c.mu.Lock()
+	c.plugins.set(entries)
 	c.state = st
 	c.mu.Unlock()
 	c.publish(events)
 	return events, nil
 }
 
-// pluginList returns the document's plugins for the loaded set next, in document
-// order: the previous list with the entries of the kinds that changed taken out and
-// put back in place, so a pass costs what changed rather than a sort of them all.
-func pluginList(prev *State, next map[string]*LoadedPlugin, kinds, edited map[string]bool) []Plugin {
-	changed := maps.Clone(kinds)
-	maps.Copy(changed, edited)
-	if prev != nil && len(changed) == 0 {
-		return prev.Plugins // unchanged, and sorted: never changed once published
-	}
-	if prev == nil || len(changed) > len(next)/8+8 {
-		out := make([]Plugin, 0, len(next))
-		for _, p := range next {
-			out = append(out, p.Info())
-		}
-		slices.SortStableFunc(out, byKind)
-		return out
-	}
-	out := make([]Plugin, 0, len(next))
-	for _, p := range prev.Plugins {
-		if !changed[p.Kind] {
-			out = append(out, p)
-		}
-	}
-	for k := range changed {
-		if p := next[k]; p != nil {
-			info := p.Info()
-			i, _ := slices.BinarySearchFunc(out, info, byKind)
-			out = slices.Insert(out, i, info)
+// entriesOf returns the document entries of the kinds that changed or whose loaded
+// plugin was edited in place: each kind's plugin in next, nil for none.
+func entriesOf(next map[string]*LoadedPlugin, kinds, edited map[string]bool) map[string]*Plugin {
+	out := make(map[string]*Plugin, len(kinds)+len(edited))
+	for _, set := range []map[string]bool{kinds, edited} {
+		for k := range set {
+			if p := next[k]; p != nil {
+				info := p.Info()
+				out[k] = &info
+			} else {
+				out[k] = nil
+			}
 		}
 	}
 	return out
@@ -363,7 +358,10 @@ func (c *Controller) watchDirsNow() []string {
 	for d := range c.dirs {
 		add(d)
 	}
-	if st := c.State(); st != nil {
+	c.mu.Lock()
+	st := c.state // its problems; State would make its plugin list too
+	c.mu.Unlock()
+	if st != nil {
 		for _, pr := range st.Problems {
 			if d := filepath.Dir(pr.Path); !names.LayoutFolder(c.scan.root, d) {
 				add(d)
@@ -409,10 +407,8 @@ func dedupe(ps []Problem) []Problem {
 	return out
 }
 
-// sameDocument reports whether two state documents say the same but for their
-// generation and reconcile time.
-func sameDocument(a, b *State) bool {
-	samePlugins := len(a.Plugins) == len(b.Plugins) && (len(a.Plugins) == 0 || &a.Plugins[0] == &b.Plugins[0]) ||
-		slices.Equal(a.Plugins, b.Plugins)
-	return samePlugins && reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
+// sameJudged reports whether two state documents list the same skipped claimants
+// and problems.
+func sameJudged(a, b *State) bool {
+	return reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
 }

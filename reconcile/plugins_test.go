@@ -1,0 +1,70 @@
+package reconcile
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The document's plugin list, kept by changes, always equals the sorted entries of
+// a plain map given the same changes, and a list handed out is never changed by
+// later passes.
+func TestDocumentPluginsFollowTheirChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var d documentPlugins
+	model := map[string]Plugin{}
+	type handed struct {
+		list []Plugin
+		want []Plugin
+	}
+	var out []handed
+	for pass := range 2000 {
+		next := map[string]*Plugin{}
+		for range rng.IntN(6) {
+			kind := fmt.Sprintf("plugin::native::k%03d", rng.IntN(200))
+			if rng.IntN(3) == 0 {
+				next[kind] = nil
+				continue
+			}
+			p := Plugin{Kind: kind, ID: kind[16:], Version: fmt.Sprint(pass), Library: "/r/native/" + kind[16:] + "/lib.so"}
+			next[kind] = &p
+		}
+		want := false
+		for k, p := range next {
+			was, ok := model[k]
+			if ok != (p != nil) || p != nil && was != *p {
+				want = true
+			}
+		}
+		if got := d.differs(next); got != want {
+			t.Fatalf("pass %d: differs = %v, want %v", pass, got, want)
+		}
+		d.set(next)
+		for k, p := range next {
+			if p == nil {
+				delete(model, k)
+			} else {
+				model[k] = *p
+			}
+		}
+		if rng.IntN(10) == 0 {
+			wantList := slices.SortedFunc(maps.Values(model), byKind)
+			got := d.sorted()
+			if got == nil || !slices.Equal(got, wantList) {
+				t.Fatalf("pass %d: sorted = %v, want %v", pass, got, wantList)
+			}
+			out = append(out, handed{got, slices.Clone(wantList)})
+		}
+	}
+	for i, h := range out {
+		if !slices.Equal(h.list, h.want) {
+			t.Fatalf("list %d handed out was changed afterwards", i)
+		}
+	}
+	var empty documentPlugins
+	if got := empty.sorted(); got == nil || len(got) != 0 {
+		t.Fatalf("empty list = %#v, want an empty, non-nil slice", got)
+	}
+}
