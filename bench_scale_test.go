@@ -39,7 +39,9 @@ func BenchmarkDropScaling(b *testing.B) {
 				writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
 			}
 			h := newHost()
-			d := start(b, root, h, 100*time.Millisecond)
+			helpers := probe.New(probe.Options{})
+			b.Cleanup(func() { helpers.Close() }) // after the daemon stopped
+			d := start(b, root, h, 100*time.Millisecond, helpers)
 			h.wait(b, func() bool { return h.count() == n })
 			time.Sleep(time.Second) // let the passes the start asked for finish
 			src := filepath.Join(b.TempDir(), "drop")
@@ -56,15 +58,15 @@ func BenchmarkDropScaling(b *testing.B) {
 					time.Sleep(300 * time.Millisecond) // a quiet period before each drop
 					var m0, m1 runtime.MemStats
 					runtime.ReadMemStats(&m0)
-					c0, k0, p0, t0 := cpuTime(), childTime(), d.Passes(), time.Now()
+					c0, k0, p0, t0 := cpuTime(helpers), helpers.CPU(), d.Passes(), time.Now()
 					if err := os.Rename(src, dst); err != nil {
 						b.Fatal(err)
 					}
 					h.wait(b, func() bool { return h.is("plugin::native::k9999999", true) })
 					lat = append(lat, time.Since(t0))
 					time.Sleep(300 * time.Millisecond) // any trailing pass is counted
-					cpu += cpuTime() - c0
-					kids += childTime() - k0
+					cpu += cpuTime(helpers) - c0
+					kids += helpers.CPU() - k0
 					passes += d.Passes() - p0
 					runtime.ReadMemStats(&m1)
 					allocs += m1.TotalAlloc - m0.TotalAlloc
@@ -101,21 +103,13 @@ func benchProfile(b *testing.B, n int) func() {
 	return func() { pprof.StopCPUProfile(); out.Close() }
 }
 
-// cpuTime is the CPU time of this process and of its children that ended (probe
-// helpers are one per batch, so theirs is counted once they exited).
-func cpuTime() time.Duration {
-	var self, kids syscall.Rusage
+// cpuTime is the CPU time of this process and of the probe helpers (and their
+// launcher) that helpers started and that ended: a helper probes one batch, so its
+// time counts once it exited.
+func cpuTime(helpers *probe.Prober) time.Duration {
+	var self syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
-	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
-}
-
-// childTime is the CPU time of this process's children that ended: the probe
-// helpers' share of cpuTime.
-func childTime() time.Duration {
-	var kids syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
-	return time.Duration(kids.Utime.Nano() + kids.Stime.Nano())
+	return time.Duration(self.Utime.Nano()+self.Stime.Nano()) + helpers.CPU()
 }
 
 // floorChain returns the p50 over drops of the chain a drop needs, done by hand.
@@ -266,7 +260,9 @@ func BenchmarkFullResync(b *testing.B) {
 				writeBundle(b, filepath.Join(root, "native", fmt.Sprintf("p%07d", i)), i)
 			}
 			h := newHost()
-			d := start(b, root, h, 100*time.Millisecond)
+			helpers := probe.New(probe.Options{})
+			b.Cleanup(func() { helpers.Close() }) // after the daemon stopped
+			d := start(b, root, h, 100*time.Millisecond, helpers)
 			h.wait(b, func() bool { return h.count() == n })
 			time.Sleep(time.Second) // let the passes the start asked for finish
 			var lat []time.Duration

@@ -107,14 +107,18 @@ func (h *host) wait(b *testing.B, cond func() bool) {
 }
 
 // start runs a daemon on root until the benchmark ends.
-func start(b *testing.B, root string, h *host, debounce time.Duration) *plugwatch.Daemon {
+func start(b *testing.B, root string, h *host, debounce time.Duration, prober ...reconcile.Prober) *plugwatch.Daemon {
 	b.Helper()
 	var log *slog.Logger
 	if f := os.Getenv("PLUGWATCH_BENCH_LOG"); f != "" {
 		w, _ := os.Create(f)
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := plugwatch.New(plugwatch.Config{Options: reconcile.Options{Root: root}, Debounce: debounce, Resync: time.Minute, Host: h, Logger: log})
+	opts := reconcile.Options{Root: root}
+	if len(prober) > 0 {
+		opts.Prober = prober[0]
+	}
+	d, err := plugwatch.New(plugwatch.Config{Options: opts, Debounce: debounce, Resync: time.Minute, Host: h, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}

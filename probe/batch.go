@@ -134,7 +134,8 @@ func (p *Prober) runner(b *batch, primary bool) {
 // session probes libraries of b in one helper, up to maxPerHelper of them, and stops
 // the helper. A library that kills or hangs it is tried again alone in a fresh
 // helper, unless it was the first the helper probed (it was alone already); the
-// session ends there.
+// session ends there. A helper that died with its launcher blames nobody: its
+// library is tried again in a fresh helper.
 func (p *Prober) session(b *batch, primary bool) {
 	var h *helper
 	if primary {
@@ -167,8 +168,9 @@ func (p *Prober) session(b *batch, primary bool) {
 			continue
 		}
 		p.stopHelper(h)
+		orphan := h.orphaned()
 		h = nil
-		if n == 0 {
+		if n == 0 && !orphan {
 			// The helper was fresh and probed nothing before it: the library was
 			// alone already, so trying it again would only take as long once more.
 			p.log.Debug("library crashed or hung the probe helper", "path", b.paths[i], "detail", failure)
@@ -202,6 +204,8 @@ func (p *Prober) retryAlone(b *batch, i int, failure string) {
 	case aborted:
 	case failure == "":
 		b.set(i, r)
+	case h.orphaned():
+		b.set(i, Result{Err: unavailable(path, failure)}) // no verdict: looked at again
 	default:
 		p.log.Debug("library crashed or hung the probe helper", "path", path, "detail", failure)
 		b.set(i, Result{Err: crashed(path, failure)})

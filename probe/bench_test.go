@@ -4,8 +4,12 @@ package probe_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,4 +79,60 @@ func waitSpare(b *testing.B, p *probe.Prober) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// BenchmarkProbeHoldingDescriptors probes one library at a time, each with a warm
+// spare, while this process holds 10,000 open descriptors (a daemon holding 10,000
+// plugins does), with the helpers started by the launcher (the default command) and
+// by this process (a Command of the same program). It reports the helpers' CPU time
+// per probe, the launcher's included ("helper-cpu-us/lib"), and this process's own.
+//
+//	go test ./probe -run '^$' -bench HoldingDescriptors -benchtime 200x
+func BenchmarkProbeHoldingDescriptors(b *testing.B) {
+	lib := plugintest.Build(b, plugintest.Spec{Kind: "gain", ABI: 6})
+	for _, held := range []int{0, 10000} {
+		var files []*os.File
+		for range held {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				b.Skipf("cannot hold %d descriptors: %v", held, err)
+			}
+			files = append(files, f)
+		}
+		for _, via := range []string{"launcher", "direct"} {
+			b.Run(fmt.Sprintf("held=%d/%s", held, via), func(b *testing.B) {
+				opts := probe.Options{Workers: 1}
+				if via == "direct" {
+					opts.Command = func() *exec.Cmd { return exec.Command("/proc/self/exe") }
+				}
+				p := probe.New(opts)
+				defer p.Close()
+				var self time.Duration
+				cpu0 := p.CPU()
+				for range b.N {
+					b.StopTimer()
+					waitSpare(b, p)
+					b.StartTimer()
+					s0 := selfCPU()
+					if _, err := p.Probe(context.Background(), lib); err != nil {
+						b.Fatal(err)
+					}
+					self += selfCPU() - s0
+				}
+				b.StopTimer()
+				p.Close() // the last helpers' time is counted once they ended
+				b.ReportMetric(float64((p.CPU()-cpu0).Microseconds())/float64(b.N), "helper-cpu-us/lib")
+				b.ReportMetric(float64(self.Microseconds())/float64(b.N), "self-cpu-us/lib")
+			})
+		}
+		for _, f := range files {
+			f.Close()
+		}
+	}
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"syscall"
 )
@@ -10,7 +9,7 @@ import (
 // crashDetail says, for people, how a helper ended: from the Go runtime's crash
 // report when there is one (a signal in a library reaches the runtime's handler,
 // which reports it and exits with status 2), else from the wait status.
-func crashDetail(report []byte, st *os.ProcessState) string {
+func crashDetail(report []byte, st *ended) string {
 	if name := reportedSignal(report); name != "" {
 		return signalDetail(name)
 	}
@@ -20,16 +19,13 @@ func crashDetail(report []byte, st *os.ProcessState) string {
 	if line := firstLine(report, "panic: "); line != "" {
 		return "the helper failed: " + line
 	}
-	if st == nil {
+	switch {
+	case st == nil || !st.known:
 		return "the helper ended"
+	case st.signal != 0:
+		return signalDetail(signalName(st.signal))
 	}
-	if ws, ok := st.Sys().(interface {
-		Signaled() bool
-		Signal() syscall.Signal
-	}); ok && ws.Signaled() {
-		return signalDetail(signalName(ws.Signal()))
-	}
-	return "exited with status " + strconv.Itoa(st.ExitCode())
+	return "exited with status " + strconv.Itoa(st.code)
 }
 
 func signalDetail(name string) string {

@@ -13,6 +13,16 @@
 // TestMain): in a helper, Main serves the parent and exits; elsewhere it returns at
 // once.
 //
+// On Linux, the helpers of the default command are started by a launcher: the same
+// executable once more, started with the first helper, holding nothing but its
+// connection to the Prober. Starting a process costs time for every descriptor its
+// parent holds (a daemon with 10,000 plugins holds a descriptor for each), and the
+// launcher holds none of the caller's. It exits when the Prober closes or the
+// caller's process dies; killed, it takes the helpers it started with it (their
+// libraries are probed again, never blamed), and the next helper starts a new one.
+// [Prober.CPU] counts the helpers' and the launcher's CPU time, which the caller's
+// own rusage no longer does.
+//
 // # What a result means
 //
 // Every error that is a verdict about the library wraps one of native's verdict

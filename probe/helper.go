@@ -43,7 +43,7 @@ const lostDetail = "the library closed plugwatch's connection to its helper (des
 
 // helper is the parent's side of one helper process.
 type helper struct {
-	cmd     *exec.Cmd
+	proc    process
 	pid     int
 	req     *os.File // requests, descriptor 3 in the helper
 	enc     *gob.Encoder
@@ -54,8 +54,8 @@ type helper struct {
 
 	goroutines sync.WaitGroup // reading replies, reading the crash report, waiting
 
-	state *os.ProcessState // set before waited is closed
-	crash bytes.Buffer     // the crash report, complete once exited is closed
+	state *ended       // set before waited is closed
+	crash bytes.Buffer // the crash report, complete once exited is closed
 }
 
 // defaultCommand runs this executable with no arguments. On Linux /proc/self/exe
@@ -102,11 +102,8 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 	// GOTRACEBACK=single whatever the user's setting: "crash" would make every
 	// library that crashes the helper dump core.
 	cmd.Env = append(cmd.Env, envHelper+"="+strconv.Itoa(protocolVersion), "GOTRACEBACK=single")
-	if cmd.WaitDelay == 0 {
-		cmd.WaitDelay = drainTimeout // in case Command gave it output that is no *os.File
-	}
 	setGroup(cmd)
-	err := cmd.Start()
+	proc, err := p.spawn(cmd)
 	closeAll(reqR, repW, crashW) // the helper has its own copies now
 	if err != nil {
 		closeAll(reqW, repR, crashR)
@@ -115,8 +112,8 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 	p.stats.starts.Add(1)
 
 	h := &helper{
-		cmd:     cmd,
-		pid:     cmd.Process.Pid,
+		proc:    proc,
+		pid:     proc.pid(),
 		req:     reqW,
 		enc:     gob.NewEncoder(reqW),
 		replies: make(chan reply),
@@ -151,8 +148,9 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 	}()
 	go func() { // exit
 		defer h.goroutines.Done()
-		h.cmd.Wait()
-		h.state = h.cmd.ProcessState
+		st := h.proc.wait()
+		h.state = &st
+		p.stats.cpu.Add(int64(st.cpu))
 		close(h.waited)
 		deadline := time.Now().Add(drainTimeout)
 		repR.SetReadDeadline(deadline)
@@ -247,7 +245,7 @@ func (h *helper) lost() string {
 	select {
 	case <-h.waited:
 		<-h.exited
-		if h.state != nil && h.state.ExitCode() == exitLostConnection {
+		if h.state != nil && h.state.known && h.state.code == exitLostConnection {
 			return lostDetail
 		}
 		return h.deathDetail()
@@ -257,6 +255,10 @@ func (h *helper) lost() string {
 		return lostDetail
 	}
 }
+
+// orphaned reports whether the helper ended without anybody to wait for it: its
+// launcher died, and killed it. Call it after stop.
+func (h *helper) orphaned() bool { return h.state != nil && !h.state.known }
 
 // exitedEarly reports whether the helper has already ended.
 func (h *helper) exitedEarly() bool {
@@ -271,7 +273,7 @@ func (h *helper) exitedEarly() bool {
 // kill sends SIGKILL to the helper and its process group.
 func (h *helper) kill() {
 	killGroup(h.pid)
-	h.cmd.Process.Kill() // fails only when it already ended
+	h.proc.kill()
 }
 
 // stop kills the helper and its process group and returns once the helper has been

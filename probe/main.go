@@ -37,6 +37,9 @@ var helperHook func(path string)
 // (whose program did not call Main) answers ErrUnavailable, so a program cannot
 // re-run itself without end.
 func Main() {
+	if v, ok := os.LookupEnv(envLauncher); ok {
+		os.Exit(launch(v))
+	}
 	v, ok := os.LookupEnv(envHelper)
 	if !ok {
 		return

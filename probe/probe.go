@@ -96,7 +96,8 @@ type Prober struct {
 	done   chan struct{} // closed by Close
 	wg     sync.WaitGroup
 
-	stats stats // for tests
+	stats    stats     // for tests, and CPU
+	launcher *launcher // starts the helpers of the default command; nil: p starts them
 
 	mu     sync.Mutex
 	closed bool
@@ -135,6 +136,7 @@ func newProber(opts Options, idle time.Duration) *Prober {
 	}
 	if p.command == nil {
 		p.command = defaultCommand
+		p.launcher = newLauncher(p)
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -151,6 +153,21 @@ type stats struct {
 	coldStarts atomic.Int64 // helpers started while a probe waited
 	idleStops  atomic.Int64 // spares stopped for being idle
 	spareReady atomic.Bool  // whether the spare loop holds a spare
+	cpu        atomic.Int64 // nanoseconds of CPU time of the helpers that ended, and of the launcher
+}
+
+// CPU returns the CPU time, user and system, that p's helpers which ended used,
+// together with that of the launcher process that starts them, if any (a
+// benchmark's or a metric's figure: this process's own rusage counts neither once
+// a launcher starts the helpers).
+func (p *Prober) CPU() time.Duration { return time.Duration(p.stats.cpu.Load()) }
+
+// spawn starts a helper's command: through the launcher when p has one.
+func (p *Prober) spawn(cmd *exec.Cmd) (process, error) {
+	if p.launcher != nil {
+		return p.launcher.start(cmd)
+	}
+	return startDirect(cmd)
 }
 
 // Probe is ProbeBatch of one library.
@@ -197,6 +214,9 @@ func (p *Prober) Close() error {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	if p.launcher != nil {
+		p.launcher.close()
+	}
 	return nil
 }
 
