@@ -378,7 +378,14 @@ func isTerminal(w io.Writer) bool {
 // options are the reconcile options the global flags select, probing libraries in
 // helper processes, never in plugwatch's own before they passed there.
 func (a *app) options() reconcile.Options {
-	return reconcile.Options{Root: a.g.root, Workdir: a.g.workdir, Trust: a.g.trust, ABI: a.g.abi, Prober: a.prober()}
+	opts := a.rootOptions()
+	opts.Prober = a.prober()
+	return opts
+}
+
+// rootOptions are options without a Prober, for a daemon, which makes its own pool.
+func (a *app) rootOptions() reconcile.Options {
+	return reconcile.Options{Root: a.g.root, Workdir: a.g.workdir, Trust: a.g.trust, ABI: a.g.abi}
 }
 
 // prober is the command's probe helper pool: a library's constructors never run in

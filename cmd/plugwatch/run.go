@@ -44,8 +44,7 @@ func runCommand(fs *flag.FlagSet) runFunc {
 				return a.fail("--admin-token-file %s is empty; write the token into it", *tokenFile)
 			}
 		}
-		opts := a.options()
-		opts.Prober = nil // the daemon makes its own pool of probe helpers
+		opts := a.rootOptions() // the daemon makes its own pool of probe helpers
 		d, err := plugwatch.New(plugwatch.Config{
 			Options: opts, Debounce: *debounce, Resync: *resync, Listen: *listen, OnChange: *onChange,
 			AdminToken: token, MaxUpload: limit, ProbeTimeout: a.g.probeTimeout, Logger: a.log,
