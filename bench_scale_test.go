@@ -176,7 +176,7 @@ func floorChain(b *testing.B, drops int) time.Duration {
 // all N loaded; beside it, in the same run, the baseline: a loop in this process that
 // dlopens every one of the N libraries once, keeping them open as the daemon does.
 func BenchmarkStart(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range benchSizes(1000, 10000) {
 		b.Run(fmt.Sprintf("bundles=%d", n), func(b *testing.B) {
 			root := filepath.Join(b.TempDir(), ".plugins")
 			var libs []string
@@ -185,22 +185,26 @@ func BenchmarkStart(b *testing.B) {
 				writeBundle(b, dir, i)
 				libs = append(libs, filepath.Join(dir, "libp.so"))
 			}
-			var took time.Duration
+			var took, cpu, kids time.Duration
 			stop := benchProfile(b, n)
 			for b.Loop() {
 				h := newHost()
 				ctx, cancel := context.WithCancel(context.Background())
-				d, err := plugwatch.New(plugwatch.Config{Options: reconcile.Options{Root: root}, Host: h})
+				helpers := probe.New(probe.Options{})
+				d, err := plugwatch.New(plugwatch.Config{Options: reconcile.Options{Root: root, Prober: helpers}, Host: h, Logger: benchLogger()})
 				if err != nil {
 					b.Fatal(err)
 				}
 				done := make(chan error, 1)
-				t0 := time.Now()
+				c0, k0, t0 := cpuTime(helpers), helpers.CPU(), time.Now()
 				go func() { done <- d.Run(ctx) }()
 				h.wait(b, func() bool { return h.count() == n })
 				took = time.Since(t0)
+				time.Sleep(time.Second) // the last helpers end
+				cpu, kids = cpuTime(helpers)-c0, helpers.CPU()-k0
 				cancel()
 				<-done
+				helpers.Close()
 			}
 			stop()
 			t0 := time.Now()
@@ -219,6 +223,8 @@ func BenchmarkStart(b *testing.B) {
 			b.ReportMetric(float64(took.Milliseconds()), "start-ms")
 			b.ReportMetric(float64(loop.Milliseconds()), "dlopen-loop-ms")
 			b.ReportMetric(float64(took)/float64(loop), "start/loop")
+			b.ReportMetric(float64(cpu.Milliseconds()), "cpu-ms")
+			b.ReportMetric(float64(kids.Milliseconds()), "helpers-cpu-ms")
 		})
 	}
 }

@@ -109,11 +109,7 @@ func (h *host) wait(b *testing.B, cond func() bool) {
 // start runs a daemon on root until the benchmark ends.
 func start(b *testing.B, root string, h *host, debounce time.Duration, prober ...reconcile.Prober) *plugwatch.Daemon {
 	b.Helper()
-	var log *slog.Logger
-	if f := os.Getenv("PLUGWATCH_BENCH_LOG"); f != "" {
-		w, _ := os.Create(f)
-		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	log := benchLogger()
 	opts := reconcile.Options{Root: root}
 	if len(prober) > 0 {
 		opts.Prober = prober[0]
@@ -132,6 +128,17 @@ func start(b *testing.B, root string, h *host, debounce time.Duration, prober ..
 		}
 	})
 	return d
+}
+
+// benchLogger logs at debug level to $PLUGWATCH_BENCH_LOG when that is set, else
+// nowhere.
+func benchLogger() *slog.Logger {
+	f := os.Getenv("PLUGWATCH_BENCH_LOG")
+	if f == "" {
+		return nil
+	}
+	w, _ := os.Create(f)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {

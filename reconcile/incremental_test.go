@@ -81,6 +81,7 @@ func TestReopenThatFailsIsJudged(t *testing.T) {
 
 	c.scan.stage.limits.mu.Lock()
 	c.scan.stage.limits.maxMaps = func() int { return 1 }
+	c.scan.stage.limits.limitAt = time.Time{} // read at the next open
 	c.scan.stage.limits.mu.Unlock()
 	require.NoError(t, os.Remove(record))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/plugwatch/plugwatch/native"
 )
@@ -38,6 +39,9 @@ type limits struct {
 	maps    int // mappings when last read, plus what was reserved since
 	files   int // likewise for descriptors
 	read    bool
+
+	limit   int       // maxMaps's answer, read again once a second
+	limitAt time.Time // when it was read
 }
 
 func newLimits() *limits {
@@ -49,7 +53,10 @@ func newLimits() *limits {
 func (l *limits) reserve(path string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	maxMaps, maxFiles := l.maxMaps(), openFilesLimit()
+	if now := time.Now(); l.limitAt.IsZero() || now.Sub(l.limitAt) >= time.Second {
+		l.limit, l.limitAt = l.maxMaps(), now // a file to read: not for each of 10,000 opens
+	}
+	maxMaps, maxFiles := l.limit, openFilesLimit()
 	near := func(n, max, headroom int) bool { return max > 0 && n+headroom*2 >= max }
 	if !l.read || near(l.maps, maxMaps, mapsHeadroom) || near(l.files, maxFiles, filesHeadroom) {
 		l.maps, l.files, l.read = countMaps(), countFiles(), true
