@@ -9,52 +9,57 @@ import (
 )
 
 // fileCache remembers parsed records and manifests by path and file identity, so a
-// pass over an unchanged disk stats them but reads none. Entries no pass asked for
-// are dropped by sweep.
+// pass over an unchanged disk stats them but reads none. Entries no full pass asked
+// for are dropped by sweep: each entry carries the generation of the last pass that
+// used it, so a unit taken as it was marks its files through the entries it holds,
+// without a lookup (unit.mark).
 type fileCache struct {
-	m    map[string]parsed
-	used map[string]bool
-	// trace, when not nil, is told of every file asked for and the identity its
-	// answer is for (a unit records what it was read from; see units.go).
-	trace func(path string, id Identity)
+	m   map[string]*parsed
+	gen uint64 // of the pass now: sweep drops the entries of older ones
+	// trace, when not nil, is told of every file asked for, the identity its
+	// answer is for and its entry (nil for none; a unit records what it was read
+	// from; see units.go).
+	trace func(path string, id Identity, p *parsed)
 }
 
 type parsed struct {
 	id  Identity
+	gen uint64 // the last pass that used it
 	rec *manifest.Record
 	man *manifest.Manifest
 	dep elfDeps
 	err error
 }
 
-func newFileCache() *fileCache { return &fileCache{m: map[string]parsed{}, used: map[string]bool{}} }
+func newFileCache() *fileCache { return &fileCache{m: map[string]*parsed{}} }
 
 // get returns the cached parse of path when its identity is unchanged, else parses
 // it with parse and remembers the result.
 // fi, when not nil, is what the caller already knows of path.
 func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) parsed {
-	c.used[path] = true
 	if fi == nil {
 		var err error
 		if fi, err = os.Stat(path); err != nil {
 			delete(c.m, path)
 			if c.trace != nil {
-				c.trace(path, Identity{})
+				c.trace(path, Identity{}, nil)
 			}
 			return parse(path)
 		}
 	}
 	id := identityOf(fi)
+	p, ok := c.m[path]
+	if !ok || p.id != id {
+		fresh := parse(path)
+		fresh.id = id
+		p = &fresh
+		c.m[path] = p
+	}
+	p.gen = c.gen
 	if c.trace != nil {
-		c.trace(path, id)
+		c.trace(path, id, p)
 	}
-	if p, ok := c.m[path]; ok && p.id == id {
-		return p
-	}
-	p := parse(path)
-	p.id = id
-	c.m[path] = p
-	return p
+	return *p
 }
 
 func (c *fileCache) record(path string, fi fs.FileInfo) (*manifest.Record, error) {
@@ -78,64 +83,65 @@ func (c *fileCache) deps(path string, fi fs.FileInfo) elfDeps {
 	return c.get(path, fi, func(path string) parsed { return parsed{dep: readDeps(path)} }).dep
 }
 
-// sweep forgets the files the last pass did not ask for.
+// sweep forgets the files the last pass did not ask for; call it after a full pass.
 func (c *fileCache) sweep() {
-	for path := range c.m {
-		if !c.used[path] {
+	for path, p := range c.m {
+		if p.gen != c.gen {
 			delete(c.m, path)
 		}
 	}
-	clear(c.used)
+	c.gen++
 }
 
 // observations remember when plugwatch saw each file's identity change, for the
 // quiet period: a file is judged by when plugwatch saw it change, not by its mtime.
 type observations struct {
-	m    map[string]observed
-	used map[string]bool
-	// trace, when not nil, is told of every path looked at.
-	trace func(path string)
+	m   map[string]*observed
+	gen uint64 // as fileCache's
+	// trace, when not nil, is told of every path looked at, with its entry.
+	trace func(o *observed)
 }
 
 type observed struct {
-	id Identity
-	at time.Time
+	id  Identity
+	at  time.Time
+	gen uint64 // the last pass that looked at it
 	// replaced: the path held another identity before this one (a file rewritten or
 	// replaced in place), rather than appearing with it.
 	replaced bool
 }
 
 func newObservations() *observations {
-	return &observations{m: map[string]observed{}, used: map[string]bool{}}
+	return &observations{m: map[string]*observed{}}
 }
 
 // changed records path's identity as seen now and returns when it last changed (now
 // for a new identity or a new file, the zero time for a file seen at the first
 // pass) and whether that change replaced an identity seen before.
 func (o *observations) changed(path string, id Identity, now time.Time, first bool) (time.Time, bool) {
-	o.used[path] = true
-	if o.trace != nil {
-		o.trace(path)
-	}
 	prev, ok := o.m[path]
 	switch {
 	case ok && prev.id == id:
-		return prev.at, prev.replaced
 	case !ok && first:
-		prev = observed{id: id}
+		prev = &observed{id: id}
+		o.m[path] = prev
 	default:
-		prev = observed{id: id, at: now, replaced: ok}
+		prev = &observed{id: id, at: now, replaced: ok}
+		o.m[path] = prev
 	}
-	o.m[path] = prev
+	prev.gen = o.gen
+	if o.trace != nil {
+		o.trace(prev)
+	}
 	return prev.at, prev.replaced
 }
 
-// sweep forgets the files a full pass did not look at.
+// sweep forgets the files a full pass did not look at; call it after one.
 func (o *observations) sweep() {
-	for path := range o.m {
-		if !o.used[path] {
+	for path, p := range o.m {
+		if p.gen != o.gen {
 			delete(o.m, path)
 		}
 	}
-	clear(o.used)
+	o.gen++
 }

@@ -17,3 +17,19 @@ func identityOf(fi fs.FileInfo) Identity {
 	}
 	return statIdentity(st, fi.Size())
 }
+
+// pathIdentity is the identity of the file at path (symlinks followed), read
+// without allocating a FileInfo: a full pass asks it of every file of every unit.
+func pathIdentity(path string) (Identity, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return Identity{}, err
+		}
+		return statIdentity(&st, st.Size), nil
+	}
+}

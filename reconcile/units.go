@@ -25,17 +25,18 @@ type unit struct {
 	// A full pass takes the unit as it is when the folder and every file it was
 	// read from (deps, with the identities read) are unchanged, as git trusts its
 	// index: checked, when plain, with a stat each (unchanged). observed are the
-	// paths whose observations (files.go) it used, kept for the next sweep.
+	// observations (files.go) it used, kept for the next sweep.
 	plain    bool
 	deps     []dep
-	observed []string
+	observed []*observed
 }
 
 // dep is a file a unit was read from and the identity of what was read (a zero
 // identity: it did not exist).
 type dep struct {
-	path string
-	id   Identity
+	path  string
+	id    Identity
+	entry *parsed // its entry in the file cache when it was read, or nil
 }
 
 // racy is how close to the read a change must be for its timestamps to prove
@@ -56,11 +57,7 @@ func (r *diskReader) unchanged(u *unit, fi fs.FileInfo) bool {
 		if !settled(d.id, u.readAt) {
 			return false
 		}
-		var id Identity
-		if fi, err := os.Stat(d.path); err == nil {
-			id = identityOf(fi)
-		}
-		if id != d.id {
+		if id, _ := pathIdentity(d.path); id != d.id { // zero when it is gone
 			return false
 		}
 	}
@@ -76,10 +73,12 @@ func settled(id Identity, at time.Time) bool {
 // mark tells the file caches that this pass used u's files, as reading it would.
 func (u *unit) mark(r *diskReader) {
 	for _, d := range u.deps {
-		r.files.used[d.path] = true
+		if d.entry != nil {
+			d.entry.gen = r.files.gen
+		}
 	}
-	for _, p := range u.observed {
-		r.seen.used[p] = true
+	for _, o := range u.observed {
+		o.gen = r.seen.gen
 	}
 }
 
@@ -104,9 +103,9 @@ func (r *diskReader) readUnit(dir string) *unit {
 		folder = identityOf(fi) // before reading it: a change meanwhile reads it again
 	}
 	var deps []dep
-	var observed []string
-	r.files.trace = func(path string, id Identity) { deps = append(deps, dep{path, id}) }
-	r.seen.trace = func(path string) { observed = append(observed, path) }
+	var looked []*observed
+	r.files.trace = func(path string, id Identity, p *parsed) { deps = append(deps, dep{path, id, p}) }
+	r.seen.trace = func(o *observed) { looked = append(looked, o) }
 	defer func() { r.files.trace, r.seen.trace = nil, nil }()
 	r.readBundle(dir)
 	u := &unit{
@@ -127,7 +126,7 @@ func (r *diskReader) readUnit(dir string) *unit {
 		u.external = u.external || c.linkDir != "" || c.Resolved != "" && filepath.Dir(c.Resolved) != realDir
 		u.plain = u.plain && c.plain && c.Fail == nil && c.Identity.Helpers == 0
 	}
-	u.deps, u.observed = deps, observed
+	u.deps, u.observed = deps, looked
 	for origin := range r.pending {
 		if origin == dir || within(origin, dir) {
 			u.pending = append(u.pending, origin)
