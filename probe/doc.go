@@ -18,8 +18,9 @@
 // connection to the Prober. Starting a process costs time for every descriptor its
 // parent holds (a daemon with 10,000 plugins holds a descriptor for each), and the
 // launcher holds none of the caller's. It exits when the Prober closes or the
-// caller's process dies; killed, it takes the helpers it started with it (their
-// libraries are probed again, never blamed), and the next helper starts a new one.
+// caller's process dies; killed or stopped, it takes the helpers it started with it
+// (their libraries are never blamed: they are probed again in a fresh helper, or
+// answered with ErrUnavailable), and the next helper starts a new one.
 // [Prober.CPU] counts the helpers' and the launcher's CPU time, which the caller's
 // own rusage no longer does.
 //

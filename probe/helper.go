@@ -74,8 +74,17 @@ func defaultCommand() *exec.Cmd {
 }
 
 // start starts a helper in a process group of its own and waits for its hello. It
-// gives up when p closes or cancel (which may be nil) is closed.
+// gives up when p closes or cancel (which may be nil) is closed. A helper lost with
+// its launcher is started once more, with new pipes, by a new launcher.
 func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
+	h, err := p.startOnce(cancel)
+	if errors.Is(err, errLauncherGone) {
+		h, err = p.startOnce(cancel)
+	}
+	return h, err
+}
+
+func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 	if _, ok := os.LookupEnv(envHelper); ok {
 		// We are a helper whose program did not call Main first: never start
 		// helpers from a helper.
@@ -180,6 +189,9 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 				}
 			case failure != "":
 				h.stop()
+				if h.orphaned() {
+					return nil, fmt.Errorf("helper %d: %w", h.pid, errLauncherGone)
+				}
 				return nil, fmt.Errorf("helper %d failed its first request: %s", h.pid, failure)
 			}
 			return h, nil
@@ -187,6 +199,9 @@ func (p *Prober) start(cancel <-chan struct{}) (*helper, error) {
 		h.stop()
 		if ok {
 			return nil, fmt.Errorf("helper %d speaks protocol %d, want %d", h.pid, r.Hello, protocolVersion)
+		}
+		if h.orphaned() {
+			return nil, fmt.Errorf("helper %d: %w", h.pid, errLauncherGone)
 		}
 		return nil, fmt.Errorf("helper %d ended before it said hello (%s): does the program call probe.Main first in main?", h.pid, h.deathDetail())
 	case <-t.C:

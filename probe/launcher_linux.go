@@ -73,29 +73,34 @@ func (l *launcher) start(cmd *exec.Cmd) (process, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for attempt := 0; ; attempt++ {
-		if l.broken {
+	if l.broken {
+		return startDirect(cmd)
+	}
+	if l.run != nil && l.run.gone() {
+		l.run.close()
+		l.run = nil
+	}
+	if l.run == nil {
+		r, err := startLauncher(l.p)
+		if err != nil {
+			l.p.log.Warn("probe helpers start without a launcher", "err", err)
+			l.broken = true
 			return startDirect(cmd)
 		}
-		if l.run != nil && l.run.gone() {
-			l.run.close()
-			l.run = nil
-		}
-		if l.run == nil {
-			r, err := startLauncher(l.p)
-			if err != nil {
-				l.p.log.Warn("probe helpers start without a launcher", "err", err)
-				l.broken = true
-				return startDirect(cmd)
-			}
-			l.run = r
-		}
-		proc, err := l.run.start(cmd)
-		if errors.Is(err, errLauncherGone) && attempt == 0 {
-			continue // it died (it was killed, say): once more with a new one
-		}
-		return proc, err
+		l.run = r
 	}
+	proc, err := l.run.start(cmd)
+	switch {
+	case errors.Is(err, errTooLong):
+		return startDirect(cmd)
+	case errors.Is(err, errLauncherGone):
+		// It died, hung or was killed: the next start starts a new one. The caller
+		// starts the helper again with new pipes, since the launcher may have
+		// started one with these before it died.
+		l.run.close()
+		l.run = nil
+	}
+	return proc, err
 }
 
 // close stops the launcher, if one runs, and waits for it.
@@ -108,16 +113,23 @@ func (l *launcher) close() {
 	}
 }
 
+// started is the launcher's reply to a start, and where the helper's end will come.
+type started struct {
+	launcherMsg
+	end chan ended
+}
+
 // launcherRun is one launcher process and the Prober's connection to it.
 type launcherRun struct {
 	p       *Prober
 	cmd     *exec.Cmd
 	conn    *net.UnixConn
-	replies chan launcherMsg // "started" replies, in order
-	done    chan struct{}    // closed once the connection ended
+	replies chan started  // the replies to start, in order
+	done    chan struct{} // closed once the connection ended
 
 	mu          sync.Mutex
 	ended       map[int]chan ended // the helpers that did not end yet
+	maxMsg      int                // the longest message the connection takes
 	launcherCPU time.Duration      // the launcher's own CPU time, as it last said
 	helpersCPU  time.Duration      // the CPU time of the helpers that ended, as it said
 
@@ -137,6 +149,16 @@ func startLauncher(p *Prober) (*launcherRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A message must fit in the socket's buffers: ask for room for launcherBuffer,
+	// and take what the system gives (net.core.wmem_max bounds it).
+	maxMsg := launcherBuffer
+	for _, fd := range fds {
+		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, launcherBuffer)
+		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, launcherBuffer)
+	}
+	if n, err := syscall.GetsockoptInt(fds[0], syscall.SOL_SOCKET, syscall.SO_SNDBUF); err == nil {
+		maxMsg = min(maxMsg, n/2-4096) // the kernel doubles what it was asked, and counts its overhead
+	}
 	cmd := defaultCommand()
 	cmd.Env = append(os.Environ(), envLauncher+"="+strconv.Itoa(protocolVersion))
 	cmd.ExtraFiles = []*os.File{theirs}
@@ -144,8 +166,8 @@ func startLauncher(p *Prober) (*launcherRun, error) {
 		c.Close()
 		return nil, err
 	}
-	r := &launcherRun{p: p, cmd: cmd, conn: c.(*net.UnixConn), replies: make(chan launcherMsg, 1),
-		done: make(chan struct{}), ended: map[int]chan ended{}}
+	r := &launcherRun{p: p, cmd: cmd, conn: c.(*net.UnixConn), replies: make(chan started, 1),
+		done: make(chan struct{}), ended: map[int]chan ended{}, maxMsg: maxMsg}
 	hello := make(chan launcherMsg, 1)
 	r.goroutines.Add(1)
 	go r.read(hello)
@@ -171,10 +193,11 @@ func startLauncher(p *Prober) (*launcherRun, error) {
 func (r *launcherRun) read(hello chan<- launcherMsg) {
 	defer r.goroutines.Done()
 	defer func() {
+		// The helpers it started die with it (Pdeathsig); what their libraries
+		// started may live on in their process groups.
 		r.mu.Lock()
 		for pid, ch := range r.ended {
 			killGroup(pid)
-			syscall.Kill(pid, syscall.SIGKILL)
 			ch <- ended{}
 			delete(r.ended, pid)
 		}
@@ -195,12 +218,14 @@ func (r *launcherRun) read(hello chan<- launcherMsg) {
 		case "hello":
 			hello <- m
 		case "started":
+			reply := started{launcherMsg: m}
 			if m.Err == "" {
+				reply.end = make(chan ended, 1)
 				r.mu.Lock()
-				r.ended[m.PID] = make(chan ended, 1) // before its "ended" can come
+				r.ended[m.PID] = reply.end // before its "ended" can come
 				r.mu.Unlock()
 			}
-			r.replies <- m
+			r.replies <- reply
 		case "ended":
 			r.mu.Lock()
 			ch := r.ended[m.PID]
@@ -218,26 +243,26 @@ func (r *launcherRun) read(hello chan<- launcherMsg) {
 	}
 }
 
-// errLauncherGone: the launcher ended before it started the helper.
-var errLauncherGone = errors.New("the probe helpers' launcher ended")
-
 // start asks the launcher to start cmd. The caller holds the launcher's mu.
 func (r *launcherRun) start(cmd *exec.Cmd) (process, error) {
 	b, err := json.Marshal(launcherMsg{Op: "start", Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir})
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > launcherBuffer {
-		return startDirect(cmd)
+	if len(b) > r.maxMsg {
+		return nil, errTooLong
 	}
 	fds := make([]int, len(cmd.ExtraFiles))
 	for i, f := range cmd.ExtraFiles {
 		if f == nil {
-			return startDirect(cmd)
+			return nil, errTooLong // no descriptor to send: started directly
 		}
 		fds[i] = int(f.Fd())
 	}
 	_, _, err = r.conn.WriteMsgUnix(b, syscall.UnixRights(fds...), nil)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		return nil, errTooLong
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errLauncherGone, err)
 	}
@@ -245,16 +270,12 @@ func (r *launcherRun) start(cmd *exec.Cmd) (process, error) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		r.cmd.Process.Kill() // it hangs: the next start starts a new one
-		return nil, errLauncherGone
+		return nil, errLauncherGone // it hangs; closing the run kills it
 	case m := <-r.replies:
 		if m.Err != "" {
 			return nil, errors.New(m.Err)
 		}
-		r.mu.Lock()
-		ch := r.ended[m.PID]
-		r.mu.Unlock()
-		return &launched{r: r, id: m.PID, end: ch}, nil
+		return &launched{r: r, id: m.PID, end: m.end}, nil
 	case <-r.done:
 		return nil, errLauncherGone
 	}
@@ -300,6 +321,16 @@ func (h *launched) kill() {
 	if b, err := json.Marshal(launcherMsg{Op: "kill", PID: h.id}); err == nil && !h.r.gone() {
 		h.r.conn.Write(b) // the launcher kills it unless it already waited for it
 	}
+	// A launcher that does not say it ended (it was stopped, say) is killed, and
+	// its helpers with it: stop must not wait for ever.
+	time.AfterFunc(lostTimeout, func() {
+		h.r.mu.Lock()
+		_, running := h.r.ended[h.id]
+		h.r.mu.Unlock()
+		if running {
+			h.r.cmd.Process.Kill()
+		}
+	})
 }
 
 // launch is the launcher's loop (see the top of this file); it returns the exit
@@ -320,9 +351,12 @@ func launch(version string) int {
 	signal.Ignore(os.Interrupt)
 	var wmu sync.Mutex
 	send := func(m launcherMsg) {
-		b, _ := json.Marshal(m)
 		wmu.Lock()
 		defer wmu.Unlock()
+		if m.Op == "ended" {
+			m.LauncherCPU = selfCPU().Microseconds() // in the order sent
+		}
+		b, _ := json.Marshal(m)
 		conn.Write(b)
 	}
 	send(launcherMsg{Op: "hello", Version: protocolVersion})
@@ -344,8 +378,10 @@ func launch(version string) int {
 		}
 		switch m.Op {
 		case "start":
+			// Pdeathsig: a helper never outlives its launcher, which alone can
+			// wait for it (and say how it ended).
 			cmd := &exec.Cmd{Path: m.Path, Args: m.Args, Env: m.Env, Dir: m.Dir, ExtraFiles: files,
-				SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+				SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
 			err := cmd.Start()
 			closeAll(files...)
 			if err != nil {
@@ -377,7 +413,7 @@ func launch(version string) int {
 	}
 }
 
-// endedMsg says how the helper pid ended, and how much CPU time the launcher used.
+// endedMsg says how the helper pid ended.
 func endedMsg(pid int, st *os.ProcessState) launcherMsg {
 	m := launcherMsg{Op: "ended", PID: pid, Code: -1}
 	if st != nil {
@@ -387,11 +423,16 @@ func endedMsg(pid int, st *os.ProcessState) launcherMsg {
 			m.Signal = int(ws.Signal())
 		}
 	}
-	var self syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil {
-		m.LauncherCPU = (time.Duration(self.Utime.Nano()) + time.Duration(self.Stime.Nano())).Microseconds()
-	}
 	return m
+}
+
+// selfCPU is the CPU time this process used, user and system.
+func selfCPU() time.Duration {
+	var self syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil {
+		return 0
+	}
+	return time.Duration(self.Utime.Nano() + self.Stime.Nano())
 }
 
 // receivedFiles returns the descriptors a message carried.

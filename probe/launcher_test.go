@@ -4,6 +4,7 @@ package probe_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
 )
 
@@ -98,4 +100,45 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// An environment too large for one message to the launcher does not stop probing:
+// such helpers are started directly.
+func TestHugeEnvironmentStillProbes(t *testing.T) {
+	for i := range 3 { // each within the system's limit on one variable (128 KiB)
+		t.Setenv("PLUGWATCH_TEST_HUGE"+strconv.Itoa(i), strings.Repeat("x", 100<<10))
+	}
+	p := newProber(t, probe.Options{Workers: 1})
+	lib := plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
+	if _, err := p.Probe(ctxFor(t), lib); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A launcher that stops answering (SIGSTOP) is killed, and a new one takes over:
+// probes go on, no library is blamed, and Close returns.
+func TestStoppedLauncherIsReplaced(t *testing.T) {
+	p := newProber(t, probe.Options{Workers: 1})
+	ctx := ctxFor(t)
+	lib := plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
+	if _, err := p.Probe(ctx, lib); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a spare helper", func() bool { return probe.SpareReady(p) })
+	launchers := childrenWith(t, os.Getpid(), "PLUGWATCH_PROBE_LAUNCHER=")
+	if len(launchers) != 1 {
+		t.Fatalf("launchers = %v, want one", launchers)
+	}
+	syscall.Kill(launchers[0], syscall.SIGSTOP)
+	defer syscall.Kill(launchers[0], syscall.SIGCONT)
+	for i := range 3 {
+		_, err := p.Probe(ctx, lib)
+		if errors.Is(err, native.ErrCrashed) {
+			t.Fatalf("probe %d after the launcher stopped blamed the library: %v", i, err)
+		}
+	}
+	if _, err := p.Probe(ctx, lib); err != nil {
+		t.Fatalf("a probe once a new launcher runs: %v", err)
+	}
+	p.Close()
 }

@@ -1,16 +1,27 @@
 package probe
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 	"time"
+)
+
+var (
+	// errLauncherGone: the launcher (launcher_linux.go) died, hung or was killed
+	// before the helper it was asked for said hello.
+	errLauncherGone = errors.New("the probe helpers' launcher ended")
+	// errTooLong: the command line and environment do not fit in one message to
+	// the launcher.
+	errTooLong = errors.New("the helper's command is too long for the launcher")
 )
 
 // process is a started helper process, whoever started it: this process (direct) or
 // the launcher (launcher_linux.go).
 type process interface {
 	pid() int
-	// wait returns once the process ended and was waited for. Call it once.
+	// wait returns once the process ended and was waited for, or, for a helper
+	// whose launcher died, once it was killed (ended.known is false). Call it once.
 	wait() ended
 	// kill sends SIGKILL to the process itself (its group is killGroup's); once it
 	// was waited for, it does nothing.
