@@ -33,6 +33,10 @@ import (
 // envLauncher marks the launcher process; its value is the protocol version.
 const envLauncher = "PLUGWATCH_PROBE_LAUNCHER"
 
+// launcherTimeout is how long the launcher may take to say that a helper it was
+// told to kill ended; past it, it is killed.
+const launcherTimeout = 3 * time.Second
+
 // launcherBuffer bounds one message: a helper's command line and environment.
 const launcherBuffer = 1 << 20
 
@@ -323,7 +327,7 @@ func (h *launched) kill() {
 	}
 	// A launcher that does not say it ended (it was stopped, say) is killed, and
 	// its helpers with it: stop must not wait for ever.
-	time.AfterFunc(lostTimeout, func() {
+	time.AfterFunc(launcherTimeout, func() {
 		h.r.mu.Lock()
 		_, running := h.r.ended[h.id]
 		h.r.mu.Unlock()
