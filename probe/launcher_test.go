@@ -24,17 +24,9 @@ import (
 // counted, and a launcher that was killed is replaced without a library being
 // blamed. Once the Prober is closed, neither is left.
 func TestDefaultCommandStartsHelpersThroughTheLauncher(t *testing.T) {
-	p := newProber(t, probe.Options{Workers: 1})
+	p, lib := newProber(t, probe.Options{Workers: 1}), plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
 	ctx := ctxFor(t)
-	lib := plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
-	if _, err := p.Probe(ctx, lib); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "a spare helper", func() bool { return probe.SpareReady(p) })
-	launchers := childrenWith(t, os.Getpid(), "PLUGWATCH_PROBE_LAUNCHER=")
-	if len(launchers) != 1 {
-		t.Fatalf("launchers = %v, want one", launchers)
-	}
+	launchers := []int{probedLauncher(t, p, lib)}
 	if got := childrenWith(t, launchers[0], "PLUGWATCH_PROBE_HELPER="); len(got) != 1 {
 		t.Errorf("the launcher's helpers = %v, want the spare", got)
 	}
@@ -61,6 +53,21 @@ func TestDefaultCommandStartsHelpersThroughTheLauncher(t *testing.T) {
 	if got := childrenWith(t, os.Getpid(), "PLUGWATCH_PROBE_"); len(got) != 0 {
 		t.Errorf("left after Close: %v", got)
 	}
+}
+
+// probedLauncher probes lib through p, waits for p's spare and returns the pid of
+// p's launcher, the only one.
+func probedLauncher(t *testing.T, p *probe.Prober, lib string) int {
+	t.Helper()
+	if _, err := p.Probe(ctxFor(t), lib); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a spare helper", func() bool { return probe.SpareReady(p) })
+	launchers := childrenWith(t, os.Getpid(), "PLUGWATCH_PROBE_LAUNCHER=")
+	if len(launchers) != 1 {
+		t.Fatalf("launchers = %v, want one", launchers)
+	}
+	return launchers[0]
 }
 
 // childrenWith returns the children of pid whose environment holds an entry
@@ -118,17 +125,9 @@ func TestHugeEnvironmentStillProbes(t *testing.T) {
 // A launcher that stops answering (SIGSTOP) is killed, and a new one takes over:
 // probes go on, no library is blamed, and Close returns.
 func TestStoppedLauncherIsReplaced(t *testing.T) {
-	p := newProber(t, probe.Options{Workers: 1})
+	p, lib := newProber(t, probe.Options{Workers: 1}), plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
 	ctx := ctxFor(t)
-	lib := plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
-	if _, err := p.Probe(ctx, lib); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "a spare helper", func() bool { return probe.SpareReady(p) })
-	launchers := childrenWith(t, os.Getpid(), "PLUGWATCH_PROBE_LAUNCHER=")
-	if len(launchers) != 1 {
-		t.Fatalf("launchers = %v, want one", launchers)
-	}
+	launchers := []int{probedLauncher(t, p, lib)}
 	syscall.Kill(launchers[0], syscall.SIGSTOP)
 	defer syscall.Kill(launchers[0], syscall.SIGCONT)
 	for i := range 3 {
