@@ -82,8 +82,8 @@ func waitSpare(b *testing.B, p *probe.Prober) {
 }
 
 // BenchmarkProbeHoldingDescriptors probes one library at a time, each with a warm
-// spare, while this process holds 10,000 open descriptors (a daemon holding 10,000
-// plugins does), with the helpers started by the launcher (the default command) and
+// spare, while this process holds 10,000 open descriptors of as many folders (a
+// daemon holding 10,000 plugins does), with the helpers started by the launcher (the default command) and
 // by this process (a Command of the same program). It reports the helpers' CPU time
 // per probe, the launcher's included ("helper-cpu-us/lib"), and this process's own.
 //
@@ -92,8 +92,14 @@ func BenchmarkProbeHoldingDescriptors(b *testing.B) {
 	lib := plugintest.Build(b, plugintest.Spec{Kind: "gain", ABI: 6})
 	for _, held := range []int{0, 10000} {
 		var files []*os.File
-		for range held {
-			f, err := os.Open(os.DevNull)
+		dirs := b.TempDir()
+		for i := range held {
+			// Folders of their own, as the daemon holds (one per private copy).
+			dir := filepath.Join(dirs, strconv.Itoa(i))
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			f, err := os.Open(dir)
 			if err != nil {
 				b.Skipf("cannot hold %d descriptors: %v", held, err)
 			}
