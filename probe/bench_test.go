@@ -110,6 +110,8 @@ func BenchmarkProbeHoldingDescriptors(b *testing.B) {
 				opts := probe.Options{Workers: 1}
 				if via == "direct" {
 					opts.Command = func() *exec.Cmd { return exec.Command("/proc/self/exe") }
+				} else {
+					probe.UseLauncherAlways(b)
 				}
 				p := probe.New(opts)
 				defer p.Close()

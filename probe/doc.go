@@ -13,11 +13,11 @@
 // TestMain): in a helper, Main serves the parent and exits; elsewhere it returns at
 // once.
 //
-// On Linux, the helpers of the default command are started by a launcher: the same
-// executable once more, started with the first helper, holding nothing but its
-// connection to the Prober. Starting a process costs time for every descriptor its
-// parent holds (a daemon with 10,000 plugins holds a descriptor for each), and the
-// launcher holds none of the caller's. It exits when the Prober closes or the
+// On Linux, once the calling process holds more than 1,024 descriptors, the helpers
+// of the default command are started by a launcher: the same executable once more,
+// holding nothing but its connection to the Prober. Starting a process costs time
+// for every descriptor its parent holds (a daemon with 10,000 plugins holds a
+// descriptor for each), and the launcher holds none of the caller's. It exits when the Prober closes or the
 // caller's process dies; killed or stopped, it takes the helpers it started with it
 // (their libraries are never blamed: they are probed again in a fresh helper, or
 // answered with ErrUnavailable), and the next helper starts a new one.

@@ -11,3 +11,11 @@ func SpareReady(p *Prober) bool { return p.stats.spareReady.Load() }
 
 // ColdStarts returns how many helpers p started while a probe waited.
 func ColdStarts(p *Prober) int64 { return p.stats.coldStarts.Load() }
+
+// UseLauncherAlways makes the Probers of the test start their helpers through the
+// launcher however few descriptors this process holds.
+func UseLauncherAlways(t interface{ Cleanup(func()) }) {
+	was := launcherAbove
+	launcherAbove = 0
+	t.Cleanup(func() { launcherAbove = was })
+}

@@ -18,12 +18,14 @@ import (
 	"github.com/plugwatch/plugwatch/probe"
 )
 
-// The default command's helpers are started by the launcher, a process of this
-// program that holds none of this process's descriptors: each helper is the
-// launcher's child, never this process's. Probes through it work, their CPU time is
+// The default command's helpers are started by the launcher (in a process holding
+// many descriptors; the test makes it always), a process of this program that
+// holds none of this process's descriptors: each helper is the launcher's child,
+// never this process's. Probes through it work, their CPU time is
 // counted, and a launcher that was killed is replaced without a library being
 // blamed. Once the Prober is closed, neither is left.
 func TestDefaultCommandStartsHelpersThroughTheLauncher(t *testing.T) {
+	probe.UseLauncherAlways(t)
 	p, lib := newProber(t, probe.Options{Workers: 1}), plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
 	ctx := ctxFor(t)
 	launchers := []int{probedLauncher(t, p, lib)}
@@ -112,6 +114,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // An environment too large for one message to the launcher does not stop probing:
 // such helpers are started directly.
 func TestHugeEnvironmentStillProbes(t *testing.T) {
+	probe.UseLauncherAlways(t)
 	for i := range 3 { // each within the system's limit on one variable (128 KiB)
 		t.Setenv("PLUGWATCH_TEST_HUGE"+strconv.Itoa(i), strings.Repeat("x", 100<<10))
 	}
@@ -125,6 +128,7 @@ func TestHugeEnvironmentStillProbes(t *testing.T) {
 // A launcher that stops answering (SIGSTOP) is killed, and a new one takes over:
 // probes go on, no library is blamed, and Close returns.
 func TestStoppedLauncherIsReplaced(t *testing.T) {
+	probe.UseLauncherAlways(t)
 	p, lib := newProber(t, probe.Options{Workers: 1}), plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 6})
 	ctx := ctxFor(t)
 	launchers := []int{probedLauncher(t, p, lib)}
