@@ -70,6 +70,7 @@ type stage struct {
 	offered []*verdict  // verdicts whose opened library the last lookup offered; see sweep
 	queue   []*verdict
 	running int
+	grown   int // the batch size the next batch may take, growing from firstBatch
 	pass    uint64
 	cause   error // why the last job that judged nothing failed (helper unavailable)
 	closed  bool
@@ -309,10 +310,20 @@ func (s *stage) start() {
 	}
 }
 
-// batchSize spreads the queue over the workers, at most maxBatch each.
+// batchSize spreads the queue over the workers, at most maxBatch each. The first
+// batches after the stage was idle are small and grow twofold, so that the opener
+// gets its first libraries soon and the later batches cost few helper starts.
+// Called with s.mu held.
 func (s *stage) batchSize() int {
-	return max(1, min(maxBatch, (len(s.queue)+s.workers-1)/s.workers))
+	if s.running == 0 {
+		s.grown = firstBatch
+	}
+	n := max(1, min(maxBatch, s.grown, (len(s.queue)+s.workers-1)/s.workers))
+	s.grown = min(maxBatch, 2*s.grown)
+	return n
 }
+
+const firstBatch = 64
 
 // work runs jobs until the queue is empty.
 func (s *stage) work(batch []*verdict) {
