@@ -201,6 +201,7 @@ func (c *Controller) adopt(w *Want, ex *extras, set *edits, now time.Time) {
 func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extras, set func(string, *LoadedPlugin), now time.Time) {
 	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
 	var missing map[string]bool  // origins whose library the pass found missing
+	var read map[string]bool     // origins the pass found anything of (originRead)
 	// wants reports whether the pass wants a plugin of origin, and its manifest. A
 	// plugin of origin the pass did not look at is still wanted as it was: visit
 	// looks at every kind of an origin or at none.
@@ -215,7 +216,7 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 			for _, w := range unmarked {
 				wanted[w.from] = w.Manifest
 			}
-			missing = map[string]bool{}
+			missing, read = map[string]bool{}, originsRead(d)
 			for _, pr := range d.Problems {
 				if pr.Code == MissingLibrary {
 					missing[pr.origin] = true
@@ -231,7 +232,7 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 	sawGone := func(p *LoadedPlugin) bool {
 		m, ok := wants(p.origin)
 		if !ok {
-			return missing[p.origin] || !originRead(d, p.origin)
+			return missing[p.origin] || !read[p.origin]
 		}
 		return p.info.Manifest != "" && m == ""
 	}
@@ -381,20 +382,17 @@ func (c *Controller) disappeared(p *LoadedPlugin, now time.Time, sawGone bool) b
 	return true
 }
 
-// originRead reports whether the pass found anything of an origin: a claim that
-// failed, a skipped claimant, or a problem filed under it.
-func originRead(d *Desired, origin string) bool {
+// originsRead returns the origins the pass found anything of: a claim that failed,
+// a skipped claimant, or a problem filed under it.
+func originsRead(d *Desired) map[string]bool {
+	read := make(map[string]bool, len(d.Problems)+len(d.Skipped))
 	for _, pr := range d.Problems {
-		if pr.origin == origin {
-			return true
-		}
+		read[pr.origin] = true
 	}
 	for _, sk := range d.Skipped {
-		if sk.origin == origin {
-			return true
-		}
+		read[sk.origin] = true
 	}
-	return false
+	return read
 }
 
 // open adopts the library the probe stage opened for w's identity; false while the
