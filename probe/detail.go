@@ -3,17 +3,24 @@ package probe
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
 // crashDetail says, for people, how a helper ended: from the Go runtime's crash
 // report when there is one (a signal in a library reaches the runtime's handler,
-// which reports it and exits with status 2), else from the wait status.
+// which reports it and exits with status 2), else from the wait status. The report
+// may follow what libraries wrote to standard error.
 func crashDetail(report []byte, st *ended) string {
 	if name := reportedSignal(report); name != "" {
 		return signalDetail(name)
 	}
 	if line := firstLine(report, "fatal error: "); line != "" {
+		if strings.HasPrefix(line, "fatal error: runtime: netpoll") {
+			// The runtime's poller lost its descriptors: only a library that
+			// closes or replaces descriptors it does not own does that.
+			return lostDetail
+		}
 		return "the helper failed: " + line
 	}
 	if line := firstLine(report, "panic: "); line != "" {

@@ -77,8 +77,8 @@
 // The parent starts the helper with PLUGWATCH_PROBE_HELPER=3 (the protocol version)
 // and GOTRACEBACK=single (no core dumps) in its environment and three pipes as
 // descriptors 3, 4 and 5 (exec.Cmd.ExtraFiles): requests on 3, replies on 4, and on 5
-// the Go runtime's crash report (runtime/debug.SetCrashOutput), from which the parent
-// names the signal that killed the helper. Messages are encoding/gob values: the
+// the Go runtime's crash report, from which the parent names the signal that killed
+// the helper. Messages are encoding/gob values: the
 // helper first sends a hello (protocol version and pid); then, for each request (an
 // absolute path and the accepted API range) one reply carrying the metadata, the
 // error (which sentinel, or the errno of a system error, with Op, Path and Detail) or
@@ -90,8 +90,13 @@
 // after which the parent stops the helper.
 //
 // A helper's standard input, output and error are what [Options.Command] set, by
-// default the null device: whatever a library prints is discarded, and never mixes
-// with the protocol or with the parent's logs. A helper exits when descriptor 3 reaches
+// default the null device: whatever a library prints never mixes with the protocol
+// or with the parent's logs. When its standard error is the null device, the helper
+// makes it a copy of descriptor 5, so that the runtime's report still reaches the
+// parent after a library closed every descriptor from 3 up (the runtime's own among
+// them, which kills it); the parent keeps the last 64 KiB and discards the rest,
+// what the libraries printed included. Otherwise the helper sets descriptor 5 as its
+// crash output (runtime/debug.SetCrashOutput). A helper exits when descriptor 3 reaches
 // end of file, that is when its parent dies; its parent normally kills it. A helper
 // whose descriptors 3 and 4 no longer reach its parent (a library closed or replaced
 // them) exits with status 86, which the parent reports as the library's crash.

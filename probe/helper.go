@@ -22,9 +22,10 @@ const envHelper = "PLUGWATCH_PROBE_HELPER"
 // protocolVersion changes whenever the messages of wire.go do.
 const protocolVersion = 3
 
-// maxCrashReport bounds how much of a helper's crash report is kept; the lines that
-// name the signal come first.
-const maxCrashReport = 16 << 10
+// maxCrashReport bounds how much of a helper's crash pipe is kept: its end, since
+// what the libraries it opened wrote to standard error comes before the runtime's
+// report (a few KiB with GOTRACEBACK=single).
+const maxCrashReport = 64 << 10
 
 // How long to keep reading a dead helper's pipes: a process the library started
 // may hold them open.
@@ -153,7 +154,7 @@ func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 	go func() { // crash report
 		defer h.goroutines.Done()
 		defer close(crashDone)
-		io.Copy(&limitedWriter{&h.crash, maxCrashReport}, crashR)
+		io.Copy(&tailWriter{&h.crash, maxCrashReport}, crashR)
 	}()
 	go func() { // exit
 		defer h.goroutines.Done()
@@ -314,15 +315,17 @@ func closeAll(files ...*os.File) {
 	}
 }
 
-// limitedWriter keeps the first n bytes written to it and drops the rest.
-type limitedWriter struct {
+// tailWriter keeps the last n bytes written to it.
+type tailWriter struct {
 	buf *bytes.Buffer
 	n   int
 }
 
-func (w *limitedWriter) Write(b []byte) (int, error) {
-	if room := w.n - w.buf.Len(); room > 0 {
-		w.buf.Write(b[:min(len(b), room)])
+func (w *tailWriter) Write(b []byte) (int, error) {
+	keep := b[max(0, len(b)-w.n):]
+	if over := w.buf.Len() + len(keep) - w.n; over > 0 {
+		w.buf.Next(over)
 	}
+	w.buf.Write(keep)
 	return len(b), nil
 }

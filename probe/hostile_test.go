@@ -187,6 +187,22 @@ func TestClosesDescriptors(t *testing.T) {
 	}
 }
 
+// What a library writes to standard error before it crashes does not hide how it
+// crashed, and does not stall the helper.
+func TestChatterBeforeACrash(t *testing.T) {
+	lib := plugintest.Hostile(t, "chatter")
+	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
+	p := newProber(t, probe.Options{Workers: 1})
+	rs := p.ProbeBatch(ctxFor(t), []string{good, lib, good})
+	if rs[0].Err != nil || rs[2].Err != nil {
+		t.Errorf("good libraries: %v, %v", rs[0].Err, rs[2].Err)
+	}
+	ne, ok := errors.AsType[*native.Error](rs[1].Err)
+	if !errors.Is(rs[1].Err, native.ErrCrashed) || !ok || ne.Detail != "aborted (SIGABRT)" {
+		t.Fatalf("got %v, want ErrCrashed: aborted (SIGABRT)", rs[1].Err)
+	}
+}
+
 // Metadata over 4 MiB in total is ErrMetadata through the helper too.
 func TestMetadataTotal(t *testing.T) {
 	p := newProber(t, probe.Options{})

@@ -63,11 +63,18 @@ func serve(version string) int {
 	in, out, crash := os.NewFile(3, "probe-requests"), os.NewFile(4, "probe-replies"), os.NewFile(5, "probe-crash")
 	closeOnExec(3, 4, 5) // programs a library starts inherit none of them
 	pipes := descriptorIDs(3, 4)
-	if err := debug.SetCrashOutput(crash, debug.CrashOptions{}); err != nil {
-		fmt.Fprintln(os.Stderr, "probe helper:", err)
-		return 2
+	// The runtime writes its crash report to descriptor 2, and to the crash output
+	// if one is set. When 2 is the null device (Options.Command left Stderr unset),
+	// make it the crash pipe: a library that closes the descriptors from 3 up, the
+	// runtime's own among them, kills the runtime, and its last words must still
+	// reach the parent.
+	if !crashToStderr(5) {
+		if err := debug.SetCrashOutput(crash, debug.CrashOptions{}); err != nil {
+			fmt.Fprintln(os.Stderr, "probe helper:", err)
+			return 2
+		}
 	}
-	crash.Close() // SetCrashOutput keeps its own copy
+	crash.Close() // descriptor 2 or SetCrashOutput holds a copy
 	if err := becomeSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, "probe helper:", err)
 		return 2

@@ -17,6 +17,8 @@
  *                     the grandchild, out of its parent's process group and session.
  * HOSTILE_CLOSE_FDS   a constructor that closes descriptors 3 to 1023, which it does
  *                     not own.
+ * HOSTILE_CHATTER     a constructor that writes 256 KiB of lines to standard error and
+ *                     then aborts.
  * Metadata that passes every limit on one item but is over 4 MiB in total:
  * HOSTILE_BIG_TYPES   1,024 input pins that accept the same 1,024 text types each.
  * HOSTILE_BIG_STRINGS 1,024 categories of 8 KiB each.
@@ -155,6 +157,15 @@ __attribute__((constructor)) static void close_fds(void)
 {
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
+}
+#endif
+
+#if defined(HOSTILE_CHATTER)
+__attribute__((constructor)) static void chatter(void)
+{
+	for (int i = 0; i < 4096; i++)
+		fprintf(stderr, "chatter: line %4d of a library that talks a lot while it loads\n", i);
+	abort();
 }
 #endif
 

@@ -22,6 +22,7 @@ import (
 //	             and exits, and waits for that child: only the grandchild is left,
 //	             out of the process group and session;
 //	close_fds    a constructor closes descriptors 3 to 1023, which it does not own;
+//	chatter      a constructor writes 256 KiB of lines to standard error and aborts;
 //	big_types    1,024 input pins accepting the same 1,024 types each: metadata
 //	             within every limit on one item, over 4 MiB in total;
 //	big_strings  1,024 categories of 8 KiB each: the same, with strings;
@@ -33,7 +34,7 @@ import (
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
 // returns once it has.
 func HostileVariants() []string {
-	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "big_types", "big_strings", "late_crash"}
+	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "chatter", "big_types", "big_strings", "late_crash"}
 }
 
 // The hostile builds, one per variant and test process, in the folder of Build's.

@@ -1,6 +1,0 @@
-//go:build !unix
-
-package probe
-
-// closeOnExec does nothing here.
-func closeOnExec(...int) {}
