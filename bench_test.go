@@ -54,10 +54,13 @@ func writeBundle(b *testing.B, dir string, n int) {
 	os.Chtimes(dir, old, old)
 }
 
-// host counts loads and unloads and wakes waiters.
+// host counts loads and unloads and wakes waiters. It keeps the count as it goes:
+// a waiter that counted the map on every wake would hold the lock the daemon's
+// callbacks wait for, for a time that grows with the root.
 type host struct {
 	mu      sync.Mutex
 	loaded  map[string]bool
+	n       int // how many are loaded
 	changed chan struct{}
 }
 
@@ -65,6 +68,12 @@ func newHost() *host { return &host{loaded: map[string]bool{}, changed: make(cha
 
 func (h *host) set(kind string, on bool) {
 	h.mu.Lock()
+	switch was := h.loaded[kind]; {
+	case on && !was:
+		h.n++
+	case !on && was:
+		h.n--
+	}
 	h.loaded[kind] = on
 	h.mu.Unlock()
 	select {
@@ -80,15 +89,10 @@ func (h *host) is(kind string, on bool) bool {
 	defer h.mu.Unlock()
 	return h.loaded[kind] == on
 }
-func (h *host) count() (n int) {
+func (h *host) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, on := range h.loaded {
-		if on {
-			n++
-		}
-	}
-	return n
+	return h.n
 }
 
 func (h *host) wait(b *testing.B, cond func() bool) {
