@@ -9,27 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
+
+	"github.com/plugwatch/plugwatch/internal/lockedbuf"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startServe runs Serve on 127.0.0.1:0 and returns its address and result.
 func startServe(t *testing.T, ctx context.Context, h http.Handler, log *slog.Logger) (string, <-chan error) {
@@ -49,7 +32,7 @@ func startServe(t *testing.T, ctx context.Context, h http.Handler, log *slog.Log
 func TestServe(t *testing.T) {
 	checkLeaks(t)
 	src := newFakeSource(4)
-	var logs lockedBuffer
+	var logs lockedbuf.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()

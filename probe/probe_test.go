@@ -3,7 +3,6 @@
 package probe_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -21,6 +20,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/plugwatch/plugwatch/internal/lockedbuf"
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
@@ -176,7 +176,7 @@ func TestCrashes(t *testing.T) {
 // blamed at once, not probed (and waited for) again. One that hangs a helper after
 // another library is probed again alone first.
 func TestAloneIsNotTriedTwice(t *testing.T) {
-	var logs lockedBuffer
+	var logs lockedbuf.Buffer
 	p := newProber(t, probe.Options{Timeout: 300 * time.Millisecond, Workers: 1,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hang := plugintest.Build(t, plugintest.Spec{Kind: "bad", Crash: "ctor_hang"})
@@ -196,24 +196,6 @@ func TestAloneIsNotTriedTwice(t *testing.T) {
 	if !strings.Contains(logs.String(), again) {
 		t.Errorf("a library after another in its helper was blamed without a try alone:\n%s", logs.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the Prober's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // A helper that dies after a good library was probed in it (as one whose constructor

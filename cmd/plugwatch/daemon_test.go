@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plugwatch/plugwatch/internal/lockedbuf"
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/reconcile"
 )
@@ -37,25 +38,8 @@ type daemon struct {
 	cmd  *exec.Cmd
 	root string
 	addr string
-	log  *lockedBuffer
+	log  *lockedbuf.Buffer
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startDaemon runs `plugwatch run` on root with the admin API on a free port and
@@ -76,7 +60,7 @@ func startCommand(t *testing.T, root string, wrapper []string, args ...string) *
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	d := &daemon{t: t, cmd: cmd, root: root, log: &lockedBuffer{}, done: make(chan error, 1)}
+	d := &daemon{t: t, cmd: cmd, root: root, log: &lockedbuf.Buffer{}, done: make(chan error, 1)}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
