@@ -63,7 +63,9 @@ type Options struct {
 	// ExtraFiles (descriptors 3 to 5), adds PLUGWATCH_PROBE_HELPER and
 	// GOTRACEBACK=single to Env (to os.Environ() when Env is nil) and sets
 	// SysProcAttr.Setpgid; the command must end up calling Main. Stdin, Stdout and
-	// Stderr are left as Command sets them: nil is the null device.
+	// Stderr are left as Command sets them: nil is the null device, and a helper
+	// whose Stderr is the null device writes it to the parent's crash pipe instead,
+	// of which the parent keeps the end (see Protocol in the package documentation).
 	Command func() *exec.Cmd
 	// Logger receives the Prober's own logs (helpers started and stopped, crashes,
 	// at debug; a helper that cannot start at warn); nil discards them.
