@@ -176,7 +176,12 @@ func copyFrom(in *os.File, size int64, dst string) (err error) {
 			os.Remove(dst)
 		}
 	}()
-	n, err := io.Copy(out, io.NewSectionReader(in, 0, size))
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// From a file limited to size, io.Copy copies in the kernel (copy_file_range)
+	// where the file systems allow it, without a buffer here.
+	n, err := io.Copy(out, io.LimitReader(in, size))
 	if err == nil && n != size {
 		err = errChanged // it shrank while it was copied
 	}

@@ -206,7 +206,10 @@ func divergedProblem(display func(string) string, market, local Plugin) Problem 
 func ProbeProblem(lib string, err error) Problem {
 	msg := err.Error()
 	var ne *native.Error
-	if errors.As(err, &ne) {
+	var rf *refusal
+	if errors.As(err, &rf) {
+		msg = rf.reason
+	} else if errors.As(err, &ne) {
 		msg = ne.Err.Error()
 		if ne.Detail != "" {
 			msg += ": " + ne.Detail

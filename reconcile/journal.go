@@ -91,6 +91,12 @@ func (j *journal) made(p private) { j.write(record{Copy: p.path, Mirror: p.mirro
 // removed records that a private file is gone.
 func (j *journal) removed(p private) { j.write(record{Removed: p.path}) }
 
+// blame records a library that hung when opened in this process: the next process
+// takes it as crashed until it changes, as it does a library blamed for a death.
+func (j *journal) blame(path string, id Identity, detail string) {
+	j.write(record{Blamed: path, ID: &id, Detail: detail})
+}
+
 // opening records a library about to be opened in this process. Within blameWindow
 // after the last open an alive record is written every second, so that a death is
 // dated to the second; then a quiet record clears the libraries opened before it.

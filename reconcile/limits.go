@@ -30,6 +30,18 @@ const (
 	filesHeadroom = 32
 )
 
+// refusal is a library plugwatch did not open for a reason of this process, not
+// of the file: a process limit, or the dynamic loader held by an open that hung. It
+// is load_failed (it matches native.ErrNotLoadable), and judged again by the next
+// full pass.
+type refusal struct {
+	path   string
+	reason string // what to show the user, and what to do
+}
+
+func (e *refusal) Error() string { return "open " + e.path + ": " + e.reason }
+func (e *refusal) Unwrap() error { return native.ErrNotLoadable }
+
 // limits counts this process's mappings and open files, re-reading them from /proc
 // only when the count it keeps comes near a limit.
 type limits struct {
@@ -62,12 +74,12 @@ func (l *limits) reserve(path string) error {
 		l.maps, l.files, l.read = countMaps(), countFiles(), true
 	}
 	if maxMaps > 0 && l.maps+mapsPerLibrary+mapsHeadroom > maxMaps {
-		return &native.Error{Op: "open", Path: path, Err: native.ErrNotLoadable, Detail: fmt.Sprintf(
+		return &refusal{path: path, reason: fmt.Sprintf(
 			"opening it would pass the limit of memory mappings (vm.max_map_count = %d; %d in use); raise it, e.g. sysctl vm.max_map_count=%d",
 			maxMaps, l.maps, 4*maxMaps)}
 	}
 	if maxFiles > 0 && l.files+filesPerLibrary+filesHeadroom > maxFiles {
-		return &native.Error{Op: "open", Path: path, Err: native.ErrNotLoadable, Detail: fmt.Sprintf(
+		return &refusal{path: path, reason: fmt.Sprintf(
 			"opening it would pass the limit of open files (%d; %d in use); raise it, e.g. ulimit -n %d",
 			maxFiles, l.files, 4*maxFiles)}
 	}

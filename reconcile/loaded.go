@@ -107,7 +107,7 @@ func (p *LoadedPlugin) unload() {
 }
 
 func (p *LoadedPlugin) close() {
-	p.lib.Close()
+	closeLibrary(p.lib)
 	p.copy.remove()
 	close(p.closed)
 }

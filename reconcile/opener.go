@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plugwatch/plugwatch/native"
@@ -13,45 +16,47 @@ import (
 // at most openGroup a time and never later than openGroupAfter after the first of
 // them, so that a long batch of opens is adopted as it goes without asking for a
 // pass for each library.
-func (s *stage) opener() {
-	var done []*job
-	var since time.Time
-	flush := func() {
-		if len(done) > 0 {
-			s.publish(done)
-			done = nil
-		}
+//
+// It opens on its own goroutine, with a watchdog for each open: an open that does
+// not return in time is given up, and a new opener goes on with the run (see
+// openWatched). The run holds one count of s.wg, handed from opener to opener, so
+// that closing the stage waits for the run, never for a hung open.
+func (s *stage) opener(r *openRun) {
+	if s.openAll(r) {
+		s.wg.Done()
 	}
+}
+
+// openAll opens jobs until the stage closes; it reports false when an open was given
+// up, and with it the run.
+func (s *stage) openAll(r *openRun) bool {
 	for {
-		var batch []*job
-		select {
-		case batch = <-s.opens:
-		case <-s.ctx.Done():
-			flush()
-			return
-		}
-		for i, j := range batch {
-			if s.ctx.Err() != nil {
-				for _, k := range batch[i:] {
-					k.copy.remove()
-				}
-				flush()
-				return
+		if len(r.batch) == 0 {
+			if len(s.opens) == 0 {
+				r.flush(s)
 			}
-			if len(done) > 0 && time.Since(since) >= openGroupAfter {
-				flush() // before an open that may take long
-			}
-			s.openJob(j)
-			if len(done) == 0 {
-				since = time.Now()
-			}
-			done = append(done, j)
-			if len(done) >= openGroup || time.Since(since) >= openGroupAfter {
-				flush()
+			select {
+			case r.batch = <-s.opens:
+			case <-s.ctx.Done():
+				r.flush(s)
+				return true
 			}
 		}
-		if len(s.opens) == 0 {
-			flush()
+		j := r.batch[0]
+		r.batch = r.batch[1:]
+		if s.ctx.Err() != nil {
+			for _, k := range append(r.batch, j) {
+				k.copy.remove()
+			}
+			r.batch = nil
+			r.flush(s)
+			return true
+		}
+		if len(r.done) > 0 && time.Since(r.since) >= openGroupAfter {
+			r.flush(s) // before an open that may take long
+		}
+		if !s.openJob(j, r) {
+			return false
 		}
 	}
 }
@@ -61,74 +66,132 @@ const (
 	openGroupAfter = 50 * time.Millisecond
 )
 
-// openJob opens the job's probed copy in this process, within the process limits.
-func (s *stage) openJob(j *job) {
+// openRun is the opener's state: the rest of the batch it opens, and the jobs opened
+// and not published yet.
+type openRun struct {
+	batch []*job
+	done  []*job
+	since time.Time // when the first of done was opened
+}
+
+// heldBy is the library whose open in this process hung and was given up, while its
+// open has not returned: its constructor runs on and holds the dynamic loader's lock,
+// which every open and close in the process waits for. The loader is the process's,
+// and so is this.
+var heldBy atomic.Pointer[string]
+
+// closeLibrary closes lib, unless the dynamic loader is held (heldBy): dlclose would
+// then wait forever, and the library is left mapped until the process ends.
+func closeLibrary(lib *native.Library) {
+	if heldBy.Load() == nil {
+		lib.Close()
+	}
+}
+
+// add records j as opened, and publishes the group when it is full or old enough.
+func (r *openRun) add(s *stage, j *job) {
+	if len(r.done) == 0 {
+		r.since = time.Now()
+	}
+	r.done = append(r.done, j)
+	if len(r.done) >= openGroup || time.Since(r.since) >= openGroupAfter {
+		r.flush(s)
+	}
+}
+
+func (r *openRun) flush(s *stage) {
+	if len(r.done) > 0 {
+		s.publish(r.done)
+		r.done = nil
+	}
+}
+
+// openJob opens the job's probed copy in this process, within the process limits,
+// and adds the job to the run. It reports false when the open hung and was given up:
+// the run is then another opener's. While an open that hung holds the loader
+// (heldBy), none is tried: it would wait for the loader's lock.
+func (s *stage) openJob(j *job, r *openRun) bool {
 	cp := j.copy
 	j.copy = private{} // from here on, held only with an open library
+	if held := heldBy.Load(); held != nil {
+		cp.remove()
+		j.res.Err, j.transient = &refusal{path: j.v.path, reason: fmt.Sprintf(
+			"not opened: the dynamic loader is held by %s, which hung when opened in plugwatch; restart plugwatch to load it", *held)}, true
+		r.add(s, j)
+		return true
+	}
 	if err := s.limits.reserve(j.v.path); err != nil {
 		cp.remove()
 		j.res.Err, j.transient = err, true
-		return
+		r.add(s, j)
+		return true
 	}
-	lib, err := s.openTimed(cp, j.v.path, j.v.id) // removes the copy when it fails
+	lib, err, ok := s.openWatched(cp, j, r)
+	if !ok {
+		return false
+	}
 	switch {
 	case err == nil:
 		j.lib, j.copy = lib, cp
 	case native.IsVerdict(err):
-		j.res.Err = err
+		cp.remove()
+		j.res.Err = retarget(err, cp.path, j.v.path)
 	default:
+		cp.remove()
 		j.skip = true // stopped: judged nothing
 	}
+	r.add(s, j)
+	return true
 }
 
-// openTimed opens the private copy in this process, with the probe's time limit: an
-// open that does not return in time is a crash ("hung when opened in plugwatch"),
-// and the loop goes on without it.
-func (s *stage) openTimed(cp private, path string, id Identity) (*native.Library, error) {
-	s.copies.j.opening(path, id) // blamed if plugwatch dies soon after
-	type opened struct {
-		lib *native.Library
-		err error
-	}
-	ch := make(chan opened, 1)
-	go func() {
-		lib, err := s.open(cp.path)
-		ch <- opened{lib, err}
-	}()
-	t := time.NewTimer(s.timeout)
-	defer t.Stop()
-	abandon := func() {
-		go func() { // if it ever returns
-			if o := <-ch; o.lib != nil {
-				o.lib.Close()
-			}
-			cp.remove()
-		}()
-	}
-	hung := &native.Error{Op: "open", Path: path, Err: native.ErrCrashed,
-		Detail: fmt.Sprintf("hung for more than %v when opened in plugwatch", s.timeout)}
-	select {
-	case o := <-ch:
-		if o.err != nil {
-			cp.remove()
-			return nil, retarget(o.err, cp.path, path)
+// openWatched opens the private copy on this goroutine, with the probe's time limit,
+// or at most a second once the stage is closing. When the limit passes first, a
+// watchdog gives the open up: the loader is held (heldBy); it judges the job a crash
+// ("hung when opened in plugwatch", or nothing when closing) and blames the library
+// in the journal (the next plugwatch process does not open it again until it
+// changes); it adds the job to the run and starts a new opener with the run and
+// this goroutine's count of s.wg; it removes the copy. If the open ever returns,
+// this goroutine lets go of the loader, undoes the open and reports ok false.
+func (s *stage) openWatched(cp private, j *job, r *openRun) (_ *native.Library, _ error, ok bool) {
+	s.copies.j.opening(j.v.path, j.v.id) // blamed if plugwatch dies soon after
+	var mu sync.Mutex
+	returned, given := false, false
+	giveUp := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if returned || given {
+			return
 		}
-		return o.lib, nil
-	case <-t.C:
-		abandon()
-		return nil, hung
-	case <-s.ctx.Done():
-		// Closing: wait a little for the open, then undo it; a stop never waits
-		// for a hung open.
-		select {
-		case o := <-ch:
-			if o.lib != nil {
-				o.lib.Close()
-			}
-			cp.remove()
-		case <-time.After(min(time.Second, s.timeout)):
-			abandon()
+		given = true
+		heldBy.Store(&j.v.path)
+		cp.remove() // mapped already: the open does not need the name
+		if s.ctx.Err() != nil {
+			j.skip = true // closing: not judged
+		} else {
+			detail := fmt.Sprintf("hung for more than %v when opened in plugwatch", s.timeout)
+			j.res.Err = &native.Error{Op: "open", Path: j.v.path, Err: native.ErrCrashed, Detail: detail}
+			s.copies.j.blame(j.v.path, j.v.id, detail)
 		}
-		return nil, s.ctx.Err()
+		r.add(s, j)
+		go s.opener(r)
 	}
+	mu.Lock() // what this goroutine wrote to the run so far, giveUp sees
+	t := time.AfterFunc(s.timeout, giveUp)
+	mu.Unlock()
+	stop := context.AfterFunc(s.ctx, func() { t.Reset(min(time.Second, s.timeout)) })
+	lib, err := s.open(cp.path)
+	t.Stop()
+	stop()
+	mu.Lock()
+	returned = true
+	gaveUp := given
+	mu.Unlock()
+	if gaveUp {
+		heldBy.CompareAndSwap(&j.v.path, nil)
+		if lib != nil {
+			closeLibrary(lib)
+		}
+		return nil, nil, false
+	}
+	return lib, err, true
 }

@@ -283,7 +283,7 @@ func (s *stage) discard(v *verdict) {
 	lib, cp := v.lib, v.copy
 	v.lib, v.copy = nil, private{}
 	s.wg.Go(func() {
-		lib.Close()
+		closeLibrary(lib)
 		cp.remove()
 	})
 }
@@ -300,7 +300,8 @@ func (s *stage) Cause() error {
 func (s *stage) start() {
 	if s.open != nil && s.opens == nil && len(s.queue) > 0 && !s.closed {
 		s.opens = make(chan []*job, s.workers)
-		s.wg.Go(s.opener)
+		s.wg.Add(1) // the run's, handed from opener to opener
+		go s.opener(&openRun{})
 	}
 	for s.running < s.workers && len(s.queue) > 0 && !s.closed {
 		batch := s.queue[:min(len(s.queue), s.batchSize())]
@@ -489,7 +490,7 @@ func (s *stage) publish(jobs []*job) {
 			}
 			// Forgotten meanwhile (or closing): nobody will adopt it.
 			if j.lib != nil {
-				j.lib.Close()
+				closeLibrary(j.lib)
 				j.copy.remove()
 			}
 			continue

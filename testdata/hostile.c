@@ -27,6 +27,9 @@
  *                     ($HOSTILE_LATE_MS milliseconds when set), unless the
  *                     variable $HOSTILE_LATE_UNLESS names is set: a crash that
  *                     only the process it is opened in for good ever sees.
+ * HOSTILE_HOST_HANG   a constructor that never returns, unless the variable
+ *                     $HOSTILE_HANG_UNLESS names is set: a hang that only the
+ *                     process it is opened in for good ever sees.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -149,6 +152,17 @@ __attribute__((constructor)) static void start_late_crash(void)
 	pthread_t t;
 	pthread_create(&t, NULL, late_crash, NULL);
 	pthread_detach(t);
+}
+#endif
+
+#if defined(HOSTILE_HOST_HANG)
+__attribute__((constructor)) static void host_hang(void)
+{
+	const char *unless = getenv("HOSTILE_HANG_UNLESS");
+	if (unless != NULL && getenv(unless) != NULL)
+		return;
+	for (;;)
+		sleep(60);
 }
 #endif
 

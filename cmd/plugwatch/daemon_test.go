@@ -104,9 +104,14 @@ func (d *daemon) stop() {
 		d.cmd.Process.Kill()
 		t.Fatalf("plugwatch run did not stop on SIGTERM\n%s", d.log)
 	}
+	d.noCopyLeft()
+}
+
+// noCopyLeft checks that no private copy is left below the root.
+func (d *daemon) noCopyLeft() {
 	filepath.WalkDir(d.root, func(path string, e os.DirEntry, err error) error {
 		if err == nil && strings.Contains(e.Name(), ".plugwatch-") {
-			t.Errorf("private copy left behind: %s", path)
+			d.t.Errorf("private copy left behind: %s", path)
 		}
 		return nil
 	})

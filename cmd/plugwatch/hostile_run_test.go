@@ -130,6 +130,54 @@ func TestRunCrashAfterOpenIsBlamedAtNextStart(t *testing.T) {
 	}
 }
 
+// A library whose constructor hangs only when plugwatch itself opens it (its probe
+// passed): past --probe-timeout it is crashed, naming the hang. The constructor goes
+// on holding the dynamic loader's lock, so a library dropped later is not opened
+// (load_failed, saying to restart plugwatch); what was loaded before stays loaded, the
+// daemon goes on serving, and SIGTERM still ends it within 10 s. The next plugwatch
+// does not open the hanging library again, and loads the others.
+func TestRunOpenThatHangsInPlugwatch(t *testing.T) {
+	root := newRoot(t)
+	t.Setenv("HOSTILE_HANG_UNLESS", "PLUGWATCH_PROBE_HELPER")
+	goodBundle(t, root, "echo")
+	d := startDaemon(t, root, "--probe-timeout", "1s")
+	d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
+
+	lib := hostileBundle(t, root, "host_hang")
+	st := d.waitFor("the hang judged", func(st *reconcile.State) bool { return problemOf(st, lib, reconcile.Crashed) != nil })
+	assert.Equal(t, "library crashed or hung when opened: hung for more than 1s when opened in plugwatch; it is not opened again until the file changes",
+		problemOf(st, lib, reconcile.Crashed).Message)
+
+	goodBundle(t, root, "gain")
+	gain := filepath.Join(root, "native", "gain", "libgain.so")
+	st = d.waitFor("gain refused", func(st *reconcile.State) bool { return problemOf(st, gain, reconcile.LoadFailed) != nil })
+	assert.Equal(t, "not opened: the dynamic loader is held by "+lib+", which hung when opened in plugwatch; restart plugwatch to load it",
+		problemOf(st, gain, reconcile.LoadFailed).Message)
+	assert.NotNil(t, plugin(st, "plugin::native::echo"), "what was loaded stays loaded")
+	resp, _ := d.get("/healthz")
+	assert.Equal(t, 200, resp.StatusCode)
+	if raceBuild {
+		// The race detector's runtime ends the process through the C library's
+		// exit, whose handlers wait for the loader's lock; a plain build ends it
+		// with exit_group, at once.
+		d.cmd.Process.Kill()
+		<-d.done
+	} else {
+		d.stopWithin(10 * time.Second)
+		d.noCopyLeft()
+	}
+
+	d = startDaemon(t, root, "--probe-timeout", "1s")
+	st = d.waitFor("the others loaded", func(st *reconcile.State) bool {
+		return plugin(st, "plugin::native::echo") != nil && plugin(st, "plugin::native::gain") != nil
+	})
+	p := problemOf(st, lib, reconcile.Crashed)
+	require.NotNil(t, p, "the hanging library is not opened again\n%s", d.log)
+	assert.Contains(t, p.Message, "hung for more than 1s when opened in plugwatch")
+	assert.Len(t, st.Plugins, 2)
+	d.stopWithin(10 * time.Second)
+}
+
 // A FIFO named as the entrypoint is never opened for reading: missing_library, the
 // neighbour loads, and SIGTERM is answered at once.
 func TestRunFIFOEntrypoint(t *testing.T) {

@@ -28,13 +28,15 @@ import (
 //	big_strings  1,024 categories of 8 KiB each: the same, with strings;
 //	late_crash   a constructor starts a thread that aborts the process 1.5 s later
 //	             ($HOSTILE_LATE_MS milliseconds when set), unless the variable
-//	             $HOSTILE_LATE_UNLESS names is set in the process.
+//	             $HOSTILE_LATE_UNLESS names is set in the process;
+//	host_hang    a constructor that never returns, unless the variable
+//	             $HOSTILE_HANG_UNLESS names is set in the process.
 //
 // The process that fork and daemon leave appends its pid to the file
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
 // returns once it has.
 func HostileVariants() []string {
-	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "chatter", "big_types", "big_strings", "late_crash"}
+	return []string{"bind_port", "flock", "fork", "daemon", "close_fds", "chatter", "big_types", "big_strings", "late_crash", "host_hang"}
 }
 
 // The hostile builds, one per variant and test process, in the folder of Build's.

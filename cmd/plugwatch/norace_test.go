@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// raceBuild: these tests and the plugwatch they run are built with the race detector.
+const raceBuild = false
