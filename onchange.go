@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // onChange runs the --on-change command: one at a time, never blocking the
@@ -20,7 +20,7 @@ type onChange struct {
 	cmd     string
 	log     *slog.Logger
 	mu      sync.Mutex
-	queued  []reconcile.Event
+	queued  []state.Event
 	running bool
 	wg      sync.WaitGroup
 }
@@ -30,7 +30,7 @@ func newOnChange(ctx context.Context, cmd string, log *slog.Logger) *onChange {
 }
 
 // run queues a pass's events and starts the command unless it is running.
-func (o *onChange) run(events []reconcile.Event) {
+func (o *onChange) run(events []state.Event) {
 	if o.cmd == "" {
 		return
 	}

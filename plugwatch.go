@@ -24,6 +24,7 @@ import (
 	"github.com/plugwatch/plugwatch/install"
 	"github.com/plugwatch/plugwatch/probe"
 	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 	"github.com/plugwatch/plugwatch/watcher"
 )
 
@@ -146,10 +147,10 @@ func New(cfg Config) (*Daemon, error) {
 }
 
 // State returns the current state document, or nil before the first pass.
-func (d *Daemon) State() *reconcile.State { return d.ctl.State() }
+func (d *Daemon) State() *state.State { return d.ctl.State() }
 
 // Subscribe returns every event from now on; see reconcile.Controller.Subscribe.
-func (d *Daemon) Subscribe() (<-chan reconcile.Event, func()) { return d.ctl.Subscribe() }
+func (d *Daemon) Subscribe() (<-chan state.Event, func()) { return d.ctl.Subscribe() }
 
 // Rescan asks for a full rescan (SIGHUP), which counts as a new generation.
 func (d *Daemon) Rescan() {
@@ -268,10 +269,10 @@ func (d *Daemon) pass(ctx context.Context, h reconcile.Hint, w *watcher.Watcher,
 	changed := false
 	for _, e := range events {
 		switch e.Type {
-		case reconcile.Loaded, reconcile.Reloaded, reconcile.Unloaded:
+		case state.Loaded, state.Reloaded, state.Unloaded:
 			changed = true
-		case reconcile.Appeared:
-			if e.Level == reconcile.Error {
+		case state.Appeared:
+			if e.Level == state.Error {
 				d.metrics.LoadFailed()
 			}
 		}

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
 	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // SmokeTester returns the reconcile.Smoker of run --smoke and scan --smoke: each
@@ -21,10 +23,10 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return func(ctx context.Context, path, lib string, meta native.Metadata) (*reconcile.Smoke, error) {
-		kind := strings.TrimPrefix(meta.Kind, reconcile.KindPrefix)
+	return func(ctx context.Context, path, lib string, meta native.Metadata) (*state.Smoke, error) {
+		kind := strings.TrimPrefix(meta.Kind, layout.KindPrefix)
 		var opts probe.TryOptions
-		if v, ok := params[reconcile.KindPrefix+kind]; ok {
+		if v, ok := params[layout.KindPrefix+kind]; ok {
 			opts.Params = v
 		} else if v, ok := params[kind]; ok {
 			opts.Params = v
@@ -38,7 +40,7 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 			return nil, err // no helper: not judged
 		}
 		for _, l := range rep.Logs {
-			log.Debug("plugin log line (smoke test)", "kind", reconcile.KindPrefix+kind, "level", l.Level,
+			log.Debug("plugin log line (smoke test)", "kind", layout.KindPrefix+kind, "level", l.Level,
 				"target", l.Target, "message", l.Message, "path", lib)
 		}
 		if rep.Result != probe.TryOK {
@@ -48,7 +50,7 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 			}
 			return nil, se
 		}
-		smoke := &reconcile.Smoke{Result: "ok", Outputs: rep.OutputPackets()}
+		smoke := &state.Smoke{Result: "ok", Outputs: rep.OutputPackets()}
 		if c := rep.Calls(); c != nil {
 			smoke.ProcessP50US = c.P50
 		}

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // ErrNotReady is returned by FetchState when the daemon answers but has not finished
@@ -45,7 +45,7 @@ const (
 //
 // It gives up after 10 s unless ctx ends sooner, uses no proxy and keeps no
 // connection open after it returns.
-func FetchState(ctx context.Context, addr string) (*reconcile.State, []byte, error) {
+func FetchState(ctx context.Context, addr string) (*state.State, []byte, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, nil, fmt.Errorf("admin: bad daemon address %q: %w", addr, err)
 	}
@@ -80,7 +80,7 @@ func FetchState(ctx context.Context, addr string) (*reconcile.State, []byte, err
 	if len(raw) > maxStateSize {
 		return nil, nil, fmt.Errorf("admin: GET %s: state document over %d bytes", u.String(), maxStateSize)
 	}
-	var st reconcile.State
+	var st state.State
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, nil, fmt.Errorf("admin: GET %s: not a state document: %w", u.String(), err)
 	}

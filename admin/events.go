@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // events streams the Source's events as Server-Sent Events until the client goes
@@ -80,7 +80,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 
 // formatEvent renders ev as one SSE message: its type as the event name and its
 // JSON, which never holds a raw newline, as the data line.
-func formatEvent(ev reconcile.Event) (string, error) {
+func formatEvent(ev state.Event) (string, error) {
 	if ev.Type == "" || strings.ContainsAny(string(ev.Type), "\r\n") {
 		return "", fmt.Errorf("bad event type %q", ev.Type)
 	}

@@ -13,28 +13,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
-func testEvents() []reconcile.Event {
-	at := reconcile.Time{Time: time.Date(2026, 11, 24, 19, 30, 0, 123e6, time.UTC)}
-	return []reconcile.Event{
-		{Type: reconcile.Loaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.2.0",
-			Source: reconcile.SourceActive, Library: "/r/bundles/gain/1.2.0/libgain.so", Generation: 1, At: at},
-		{Type: reconcile.Appeared, Path: "/r/native/libstray.so", Code: reconcile.BareLibrary,
-			Level: reconcile.Warn, Message: "line one\nline two", Generation: 1, At: at},
-		{Type: reconcile.Reloaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.3.0", OldVersion: "1.2.0",
-			Source: reconcile.SourceActive, Library: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
-		{Type: reconcile.Skip, Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0",
-			Source: reconcile.SourceDirectory, Library: "/r/native/gain/libgain.so",
-			Reason: reconcile.Shadowed, Winner: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
-		{Type: reconcile.Resolved, Path: "/r/native/libstray.so", Code: reconcile.BareLibrary, Generation: 3, At: at},
-		{Type: reconcile.Unloaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.3.0", Generation: 3, At: at},
+func testEvents() []state.Event {
+	at := state.Time{Time: time.Date(2026, 11, 24, 19, 30, 0, 123e6, time.UTC)}
+	return []state.Event{
+		{Type: state.Loaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.2.0",
+			Source: state.SourceActive, Library: "/r/bundles/gain/1.2.0/libgain.so", Generation: 1, At: at},
+		{Type: state.Appeared, Path: "/r/native/libstray.so", Code: state.BareLibrary,
+			Level: state.Warn, Message: "line one\nline two", Generation: 1, At: at},
+		{Type: state.Reloaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.3.0", OldVersion: "1.2.0",
+			Source: state.SourceActive, Library: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
+		{Type: state.Skip, Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0",
+			Source: state.SourceDirectory, Library: "/r/native/gain/libgain.so",
+			Reason: state.Shadowed, Winner: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
+		{Type: state.Resolved, Path: "/r/native/libstray.so", Code: state.BareLibrary, Generation: 3, At: at},
+		{Type: state.Unloaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.3.0", Generation: 3, At: at},
 	}
 }
 
 // checkEvent reads one message and checks it is ev.
-func checkEvent(t *testing.T, br *bufio.Reader, ev reconcile.Event) {
+func checkEvent(t *testing.T, br *bufio.Reader, ev state.Event) {
 	t.Helper()
 	m, err := readMsg(br)
 	if err != nil {
@@ -50,7 +50,7 @@ func checkEvent(t *testing.T, br *bufio.Reader, ev reconcile.Event) {
 	if m.data[0] != string(want) {
 		t.Errorf("data:\n got %s\nwant %s", m.data[0], want)
 	}
-	var got reconcile.Event
+	var got state.Event
 	if err := json.Unmarshal([]byte(m.data[0]), &got); err != nil || got.Type != ev.Type {
 		t.Errorf("data does not decode to the event: %+v, %v", got, err)
 	}
@@ -211,8 +211,8 @@ func TestEventsSlowSubscriberClosed(t *testing.T) {
 }
 
 func TestFormatEventRejectsBadType(t *testing.T) {
-	for _, typ := range []reconcile.EventType{"", "loaded\ndata: x"} {
-		if _, err := formatEvent(reconcile.Event{Type: typ}); err == nil {
+	for _, typ := range []state.EventType{"", "loaded\ndata: x"} {
+		if _, err := formatEvent(state.Event{Type: typ}); err == nil {
 			t.Errorf("formatEvent accepted type %q", typ)
 		}
 	}

@@ -6,21 +6,21 @@ import (
 	"net"
 
 	"github.com/plugwatch/plugwatch/admin"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // staticSource serves one state document and never has events.
-type staticSource struct{ st *reconcile.State }
+type staticSource struct{ st *state.State }
 
-func (s staticSource) State() *reconcile.State { return s.st }
+func (s staticSource) State() *state.State { return s.st }
 
-func (s staticSource) Subscribe() (<-chan reconcile.Event, func()) {
-	return make(chan reconcile.Event), func() {}
+func (s staticSource) Subscribe() (<-chan state.Event, func()) {
+	return make(chan state.Event), func() {}
 }
 
 // A daemon serves its state with Serve; `plugwatch status` reads it with FetchState.
 func ExampleFetchState() {
-	st := &reconcile.State{Root: "/srv/.plugins", Generation: 1}
+	st := &state.State{Root: "/srv/.plugins", Generation: 1}
 	st.Sort()
 
 	ctx, stop := context.WithCancel(context.Background())

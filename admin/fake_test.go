@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
 	"go.uber.org/goleak"
-
-	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 // fakeSource is a Source whose state and events the test drives. Like the real
@@ -23,8 +22,8 @@ type fakeSource struct {
 	buf int // channel buffer of each subscriber
 
 	mu      sync.Mutex
-	state   *reconcile.State
-	subs    map[int]chan reconcile.Event
+	state   *state.State
+	subs    map[int]chan state.Event
 	next    int
 	dropped int
 
@@ -35,7 +34,7 @@ type fakeSource struct {
 func newFakeSource(buf int) *fakeSource {
 	return &fakeSource{
 		buf:        buf,
-		subs:       make(map[int]chan reconcile.Event),
+		subs:       make(map[int]chan state.Event),
 		subscribed: make(chan struct{}, 64),
 		cancelled:  make(chan struct{}, 64),
 	}
@@ -43,23 +42,23 @@ func newFakeSource(buf int) *fakeSource {
 
 var _ Source = (*fakeSource)(nil)
 
-func (f *fakeSource) State() *reconcile.State {
+func (f *fakeSource) State() *state.State {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state
 }
 
-func (f *fakeSource) setState(st *reconcile.State) {
+func (f *fakeSource) setState(st *state.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state = st
 }
 
-func (f *fakeSource) Subscribe() (<-chan reconcile.Event, func()) {
+func (f *fakeSource) Subscribe() (<-chan state.Event, func()) {
 	f.mu.Lock()
 	id := f.next
 	f.next++
-	ch := make(chan reconcile.Event, f.buf)
+	ch := make(chan state.Event, f.buf)
 	f.subs[id] = ch
 	f.mu.Unlock()
 	f.subscribed <- struct{}{}
@@ -75,7 +74,7 @@ func (f *fakeSource) Subscribe() (<-chan reconcile.Event, func()) {
 }
 
 // publish sends ev to every subscriber without blocking.
-func (f *fakeSource) publish(ev reconcile.Event) {
+func (f *fakeSource) publish(ev state.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for id, ch := range f.subs {
@@ -130,29 +129,29 @@ func newClient(t *testing.T) *http.Client {
 }
 
 // testState is a small but complete state document.
-func testState() *reconcile.State {
-	at := reconcile.Time{Time: time.Date(2026, 11, 24, 19, 30, 0, 123e6, time.UTC)}
-	st := &reconcile.State{
+func testState() *state.State {
+	at := state.Time{Time: time.Date(2026, 11, 24, 19, 30, 0, 123e6, time.UTC)}
+	st := &state.State{
 		Root:         "/abs/path/.plugins",
 		Generation:   12,
 		ReconciledAt: at,
-		Plugins: []reconcile.Plugin{{
+		Plugins: []state.Plugin{{
 			Kind: "plugin::native::gain", ID: "gain", Version: "1.2.0",
-			Source:   reconcile.SourceActive,
+			Source:   state.SourceActive,
 			Library:  "/abs/path/.plugins/bundles/gain/1.2.0/libgain.so",
 			Manifest: "/abs/path/.plugins/active/gain.json", APIVersion: 6,
 			Description: "Adjusts volume <&>", LoadedAt: at, Stale: true,
 		}},
-		Skipped: []reconcile.Skipped{{
+		Skipped: []state.Skipped{{
 			Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0",
-			Source:  reconcile.SourceDirectory,
+			Source:  state.SourceDirectory,
 			Library: "/abs/path/.plugins/native/gain/libgain.so",
-			Reason:  reconcile.Shadowed,
+			Reason:  state.Shadowed,
 			Winner:  "/abs/path/.plugins/bundles/gain/1.2.0/libgain.so",
 		}},
-		Problems: []reconcile.Problem{{
-			Path: "/abs/path/.plugins/native/libstray.so", Code: reconcile.BareLibrary,
-			Level: reconcile.Warn, Message: "native library directly in native/ is not loaded",
+		Problems: []state.Problem{{
+			Path: "/abs/path/.plugins/native/libstray.so", Code: state.BareLibrary,
+			Level: state.Warn, Message: "native library directly in native/ is not loaded",
 		}},
 	}
 	st.Sort()

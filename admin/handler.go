@@ -33,7 +33,7 @@ type handler struct {
 //
 //	GET /healthz    200 "ok" once src.State() is not nil, else 503 "not ready"
 //	GET /v1/state   the state document as JSON; 503 with a JSON error before the first reconcile
-//	GET /v1/events  Server-Sent Events: one event per reconcile.Event, named by its type,
+//	GET /v1/events  Server-Sent Events: one event per state.Event, named by its type,
 //	                its data the event as one line of JSON
 //	GET /metrics    m's registry in the Prometheus text format; 404 when m is nil
 //

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 func get(t *testing.T, h http.Handler, method, path string) *http.Response {
@@ -53,11 +53,11 @@ func TestStateRoundTrip(t *testing.T) {
 	checkLeaks(t)
 	for _, tc := range []struct {
 		name string
-		st   *reconcile.State
+		st   *state.State
 	}{
 		{"full", testState()},
-		{"empty", func() *reconcile.State {
-			st := &reconcile.State{Root: "/r", Generation: 1}
+		{"empty", func() *state.State {
+			st := &state.State{Root: "/r", Generation: 1}
 			st.Sort()
 			return st
 		}()},
@@ -79,7 +79,7 @@ func TestStateRoundTrip(t *testing.T) {
 			if tc.name == "empty" && !strings.Contains(raw, `"plugins": []`) {
 				t.Errorf("empty plugins not []:\n%s", raw)
 			}
-			var got reconcile.State
+			var got state.State
 			if err := json.Unmarshal([]byte(raw), &got); err != nil {
 				t.Fatal(err)
 			}

@@ -4,10 +4,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 // Metrics holds plugwatch's Prometheus metrics in a registry of its own (never the
@@ -33,8 +32,8 @@ type Metrics struct {
 	fsEvents     prometheus.Counter
 
 	mu    sync.Mutex
-	state func() *reconcile.State // what Follow gave; loaded_plugins and problems are read from it
-	codes map[reconcile.Code]bool // every code a scrape has seen
+	state func() *state.State // what Follow gave; loaded_plugins and problems are read from it
+	codes map[state.Code]bool // every code a scrape has seen
 }
 
 // NewMetrics returns a Metrics with every metric registered and at zero.
@@ -61,7 +60,7 @@ func NewMetrics() *Metrics {
 			Name: "plugwatch_fs_events_total",
 			Help: "Filesystem events received.",
 		}),
-		codes: make(map[reconcile.Code]bool),
+		codes: make(map[state.Code]bool),
 	}
 	m.reg.MustRegister(
 		m.reconciles, m.duration, stateCollector{m}, m.loadFailures, m.fsEvents,
@@ -92,7 +91,7 @@ func (m *Metrics) ObserveReconcile(d time.Duration) {
 // Follow makes loaded_plugins and problems{code} read the state document that
 // state returns (nil: none yet) whenever they are collected, so they are never
 // behind the state a client has seen.
-func (m *Metrics) Follow(state func() *reconcile.State) {
+func (m *Metrics) Follow(state func() *state.State) {
 	if m == nil {
 		return
 	}
@@ -115,11 +114,11 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var st *reconcile.State
+	var st *state.State
 	if m.state != nil {
 		st = m.state()
 	}
-	byCode := map[reconcile.Code]int{}
+	byCode := map[state.Code]int{}
 	loaded := 0
 	if st != nil {
 		loaded = len(st.Plugins)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 func TestMetricsExposition(t *testing.T) {
@@ -14,13 +14,13 @@ func TestMetricsExposition(t *testing.T) {
 	m := NewMetrics()
 	m.ObserveReconcile(30 * time.Millisecond)
 	m.ObserveReconcile(2 * time.Second)
-	st := &reconcile.State{Plugins: make([]reconcile.Plugin, 3), Problems: []reconcile.Problem{
-		{Code: reconcile.BadRecord}, {Code: reconcile.BadRecord}, {Code: reconcile.BareLibrary}}}
-	m.Follow(func() *reconcile.State { return st })
+	st := &state.State{Plugins: make([]state.Plugin, 3), Problems: []state.Problem{
+		{Code: state.BadRecord}, {Code: state.BadRecord}, {Code: state.BareLibrary}}}
+	m.Follow(func() *state.State { return st })
 	get(t, NewHandler(newFakeSource(1), m, nil), http.MethodGet, "/metrics").Body.Close()
-	st = &reconcile.State{Plugins: make([]reconcile.Plugin, 3), Problems: make([]reconcile.Problem, 4)}
+	st = &state.State{Plugins: make([]state.Plugin, 3), Problems: make([]state.Problem, 4)}
 	for i := range st.Problems {
-		st.Problems[i].Code = reconcile.BareLibrary // bad_record went away
+		st.Problems[i].Code = state.BareLibrary // bad_record went away
 	}
 	m.LoadFailed()
 	m.EventReceived()
@@ -51,7 +51,7 @@ func TestMetricsExposition(t *testing.T) {
 func TestNilMetricsDiscards(t *testing.T) {
 	var m *Metrics
 	m.ObserveReconcile(time.Second)
-	m.Follow(func() *reconcile.State { return nil })
+	m.Follow(func() *state.State { return nil })
 	m.LoadFailed()
 	m.EventReceived()
 	if m.Registry() != nil {

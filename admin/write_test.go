@@ -45,7 +45,13 @@ func writeRoot(t *testing.T, token string, maxUpload int64) (string, http.Handle
 	t.Helper()
 	root := filepath.Join(t.TempDir(), ".plugins")
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
-	opts := install.Options{Root: root, Prober: kindProber}
+	opts := install.Options{Root: root, Prober: kindProber, Provided: func(ctx context.Context) (map[string]string, error) {
+		st, err := reconcile.Scan(ctx, reconcile.Options{Root: root, Prober: kindProber})
+		if err != nil {
+			return nil, err
+		}
+		return st.Provided(), nil
+	}}
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "next") })
 	return root, WriteHandler(next, WriteOptions{
 		Token:     token,

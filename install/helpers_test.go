@@ -113,7 +113,14 @@ var (
 
 // opts are the options of a CLI install: an in-process prober and scan's kinds.
 func opts(root string) Options {
-	return Options{Root: root, Prober: reconcile.InProcess(native.DefaultRange())}
+	prober := reconcile.InProcess(native.DefaultRange())
+	return Options{Root: root, Prober: prober, Provided: func(ctx context.Context) (map[string]string, error) {
+		st, err := reconcile.Scan(ctx, reconcile.Options{Root: root, Prober: prober})
+		if err != nil {
+			return nil, err
+		}
+		return st.Provided(), nil
+	}}
 }
 
 // errCrash stands for what a crash-safe prober reports when the library took its

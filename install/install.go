@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/manifest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Options says where Install puts a file and how it judges it.
@@ -22,15 +24,21 @@ type Options struct {
 	// onto Root as given.
 	Root string
 	// Prober reads the staged library's metadata. It must not be nil for a
-	// library. A daemon passes a prober that survives a crashing library; an
-	// in-process prober (reconcile.InProcess) runs the library's constructors in
-	// the caller.
-	Prober reconcile.Prober
+	// library. A daemon passes a prober that survives a crashing library (package
+	// probe's); an in-process prober (reconcile.InProcess) runs the library's
+	// constructors in the caller.
+	Prober Prober
 	// Provided returns the kinds already provided ("plugin::native::gain") and the
-	// library that provides each: those of the plugins `scan` would report and, in
-	// a daemon, those of the loaded ones. nil means the plugins of
-	// reconcile.Scan(ctx, reconcile.Options{Root: Root, Prober: Prober}).
+	// library that provides each: those of the plugins `scan` would report (the
+	// plugins of a reconcile.Scan of Root) and, in a daemon, those of the loaded
+	// ones. It must not be nil for a library.
 	Provided func(ctx context.Context) (map[string]string, error)
+}
+
+// Prober reads a library's metadata, as package probe's Prober and
+// reconcile.InProcess do; its errors are those of package native and probe.
+type Prober interface {
+	Probe(ctx context.Context, path string) (native.Metadata, error)
 }
 
 // Result is what Install put in place.
@@ -331,14 +339,14 @@ func (j *job) probe(ctx context.Context, staged string, m *manifest.Manifest) (s
 		return "", j.fail(cerr, nil, fmt.Sprintf("probing the library: %v", cerr))
 	}
 	if err != nil {
-		p := reconcile.ProbeProblem(staged, err)
+		p := state.ProbeProblem(staged, err)
 		return "", j.fail(ErrInvalid, err, fmt.Sprintf("not a valid plugin: %s: %s", p.Code, p.Message))
 	}
 	k, err := manifest.NormalizeKind(meta.Kind)
 	if err != nil {
-		return "", j.fail(ErrInvalid, err, fmt.Sprintf("not a valid plugin: %s: %v; fix the kind its get_metadata returns", reconcile.InvalidKind, err))
+		return "", j.fail(ErrInvalid, err, fmt.Sprintf("not a valid plugin: %s: %v; fix the kind its get_metadata returns", state.InvalidKind, err))
 	}
-	kind := reconcile.KindPrefix + k
+	kind := layout.KindPrefix + k
 	if m != nil {
 		if mk, _ := manifest.NormalizeKind(m.NodeKind); mk != k {
 			return "", j.fail(ErrInvalid, nil, fmt.Sprintf("the manifest's node_kind %q is not the kind the library reports, %s; fix node_kind", m.NodeKind, kind))
@@ -354,16 +362,12 @@ func (j *job) probe(ctx context.Context, staged string, m *manifest.Manifest) (s
 	return kind, nil
 }
 
-// provided returns the kinds already provided: opts.Provided, or scan's plugins.
+// provided returns the kinds already provided (opts.Provided).
 func (j *job) provided(ctx context.Context) (map[string]string, error) {
-	if j.opts.Provided != nil {
-		return j.opts.Provided(ctx)
+	if j.opts.Provided == nil {
+		return nil, errors.New("no way to tell them (Options.Provided is nil)")
 	}
-	st, err := reconcile.Scan(ctx, reconcile.Options{Root: j.opts.Root, Prober: j.opts.Prober})
-	if err != nil {
-		return nil, err
-	}
-	return st.Provided(), nil
+	return j.opts.Provided(ctx)
 }
 
 // place moves a staged file to its final path, which must not exist. For the

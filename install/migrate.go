@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/layout"
 )
 
 // Move is what Migrate did, or with dryRun would do, with one bare library.
@@ -62,14 +62,14 @@ func Migrate(root string, dryRun bool) ([]Move, error) {
 	var moves []Move
 	for _, e := range entries {
 		name := e.Name()
-		if !reconcile.IsLibraryName(name) {
+		if !layout.IsLibraryName(name) {
 			continue
 		}
 		from := filepath.Join(dir, name)
 		if fi, err := os.Stat(from); err != nil || !fi.Mode().IsRegular() {
 			continue // a folder, or a dangling symlink: not a bare library
 		}
-		folder := reconcile.Stem(name)
+		folder := layout.Stem(name)
 		m := Move{From: from, To: filepath.Join(dir, folder, name)}
 		m.Reason = leave(dir, folder, name, taken)
 		if m.Reason == "" && !dryRun {

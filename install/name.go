@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/manifest"
-	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 const (
@@ -28,7 +28,7 @@ const (
 // "\"), a control character, a bidirectional control character (U+202A–U+202E,
 // U+2066–U+2069, which make listings lie) or ".." anywhere ("lib..so" and "..so"
 // are refused), not hidden, and ending in the platform's library extension
-// (reconcile.LibraryExt, case-sensitive) or ".wasm": "libfoo.so.1" and "x.dll" are
+// (layout.LibraryExt, case-sensitive) or ".wasm": "libfoo.so.1" and "x.dll" are
 // refused. A library's folder (see Install) must be a name `plugwatch remove` can
 // be given and plugwatch scans: "lib.x.so" would go to the hidden folder native/.x,
 // and "lib sp2.so" to native/" sp2", whose leading space no command line keeps;
@@ -41,7 +41,7 @@ func CheckName(name string) (trimmed string, err error) {
 		return "", err
 	}
 	if !strings.HasSuffix(n, wasmExt) {
-		if why := folderProblem(reconcile.Stem(n)); why != "" {
+		if why := folderProblem(layout.Stem(n)); why != "" {
 			return "", &Error{Op: "install", Path: shown(n), Err: ErrBadName, Detail: why + "; rename the file"}
 		}
 	}
@@ -60,7 +60,7 @@ func checkFileName(name string) (string, error) {
 
 // nameProblem says why n is no name to install, and what to do, or returns "".
 func nameProblem(n string) string {
-	ext := reconcile.LibraryExt()
+	ext := layout.LibraryExt()
 	switch {
 	case n == "":
 		return "the file name is empty; name the file, e.g. lib<kind>" + ext
@@ -103,7 +103,7 @@ func folderProblem(folder string) string {
 		return "its folder " + rel + " holds a control character or invalid UTF-8"
 	case strings.IndexFunc(folder, isBidiControl) >= 0:
 		return "its folder " + rel + " holds a bidirectional control character (U+202A–U+202E, U+2066–U+2069), which makes listings show another name"
-	case reconcile.Ignored(folder):
+	case layout.Ignored(folder):
 		return "its folder " + rel + " would be ignored by plugwatch (hidden, *.tmp, *.swp or *~)"
 	}
 	return ""
@@ -134,11 +134,11 @@ type target struct {
 }
 
 // newTarget returns where name goes below root: wasm/ for a .wasm, else
-// native/<folder>/, with folder the name's stem (reconcile.Stem) when "".
+// native/<folder>/, with folder the name's stem (layout.Stem) when "".
 func newTarget(root, name, folder string) target {
 	t := target{name: name, wasm: strings.HasSuffix(name, wasmExt)}
 	if folder == "" {
-		folder = reconcile.Stem(name)
+		folder = layout.Stem(name)
 	}
 	if t.wasm {
 		t.rel = wasmDir
@@ -201,7 +201,7 @@ func occupant(dir string) (string, error) {
 		return "", err
 	}
 	for _, e := range entries {
-		if n := e.Name(); reconcile.IsLibraryName(n) || isManifestName(n) {
+		if n := e.Name(); layout.IsLibraryName(n) || isManifestName(n) {
 			return n, nil
 		}
 	}
@@ -211,7 +211,7 @@ func occupant(dir string) (string, error) {
 // isManifestName reports whether n is, or could be, a directory bundle's
 // manifest: plugin.yml, plugin.yaml, or <stem>.plugin.yml / <stem>.plugin.yaml.
 func isManifestName(n string) bool {
-	if reconcile.Ignored(n) {
+	if layout.Ignored(n) {
 		return false
 	}
 	return n == "plugin.yml" || n == "plugin.yaml" ||

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/manifest"
-	"github.com/plugwatch/plugwatch/reconcile"
 )
 
 // From says which of a plugin id's two places Remove removes: the local
@@ -149,7 +149,7 @@ type localBundle struct {
 
 // findBundle returns the directory bundle native/<id>/, or nil when there is none.
 func (r *remover) findBundle() (*localBundle, error) {
-	if reconcile.Ignored(r.id) {
+	if layout.Ignored(r.id) {
 		return nil, nil // plugwatch never scans it: not a bundle
 	}
 	dir := filepath.Join(r.root, nativeDir, r.id)
@@ -174,10 +174,10 @@ func (r *remover) findBundle() (*localBundle, error) {
 	b := &localBundle{dir: dir}
 	manifestNames := map[string]bool{"plugin.yml": true, "plugin.yaml": true}
 	for _, e := range entries {
-		if n := e.Name(); !e.IsDir() && reconcile.IsLibraryName(n) {
+		if n := e.Name(); !e.IsDir() && layout.IsLibraryName(n) {
 			b.libs = append(b.libs, n)
-			manifestNames[reconcile.Stem(n)+".plugin.yml"] = true
-			manifestNames[reconcile.Stem(n)+".plugin.yaml"] = true
+			manifestNames[layout.Stem(n)+".plugin.yml"] = true
+			manifestNames[layout.Stem(n)+".plugin.yaml"] = true
 		}
 	}
 	for _, e := range entries {
@@ -186,7 +186,7 @@ func (r *remover) findBundle() (*localBundle, error) {
 		case e.IsDir():
 		case manifestNames[n]:
 			b.manifests = append(b.manifests, n)
-		case reconcile.IsPrivateCopy(n):
+		case layout.IsPrivateCopy(n):
 			b.copies = append(b.copies, n)
 		}
 	}
@@ -243,7 +243,7 @@ func (r *remover) findRecords(ctx context.Context) ([]recordFile, error) {
 			return nil, &Error{Op: "remove", Path: r.id, Err: err}
 		}
 		n := e.Name()
-		if reconcile.Ignored(n) || !strings.HasSuffix(n, ".json") || !e.Type().IsRegular() {
+		if layout.Ignored(n) || !strings.HasSuffix(n, ".json") || !e.Type().IsRegular() {
 			continue
 		}
 		path := filepath.Join(dir, n)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // extras are what a pass adds to the desired state: claimants demoted because a
@@ -14,8 +16,8 @@ import (
 // state (not judged yet, gone within the quiet period, or waiting for an open).
 type extras struct {
 	d        *Desired
-	skipped  []Skipped
-	problems []Problem
+	skipped  []state.Skipped
+	problems []state.Problem
 	pending  map[string]bool // beyond d's
 	edited   map[string]bool // kinds whose loaded plugin's entry changed in place
 }
@@ -37,32 +39,32 @@ func (ex *extras) edit(kind string, changed bool) {
 // judged returns the pass's skipped entries and problems: those of d and the
 // extras, except that an origin that keeps its previous state keeps its previous
 // entries too.
-func (ex extras) judged(d *Desired, prev *State) ([]Skipped, []Problem) {
+func (ex extras) judged(d *Desired, prev *state.State) ([]state.Skipped, []state.Problem) {
 	fresh := func(origin string) bool { return origin == "" || !ex.kept(origin) }
-	var skipped []Skipped
-	var problems []Problem
-	for _, list := range [][]Skipped{d.Skipped, ex.skipped} {
+	var skipped []state.Skipped
+	var problems []state.Problem
+	for _, list := range [][]state.Skipped{d.Skipped, ex.skipped} {
 		for _, s := range list {
-			if fresh(s.origin) {
+			if fresh(s.Origin) {
 				skipped = append(skipped, s)
 			}
 		}
 	}
-	for _, list := range [][]Problem{d.Problems, ex.problems} {
+	for _, list := range [][]state.Problem{d.Problems, ex.problems} {
 		for _, p := range list {
-			if fresh(p.origin) {
+			if fresh(p.Origin) {
 				problems = append(problems, p)
 			}
 		}
 	}
 	if prev != nil {
 		for _, s := range prev.Skipped {
-			if !fresh(s.origin) {
+			if !fresh(s.Origin) {
 				skipped = append(skipped, s)
 			}
 		}
 		for _, p := range prev.Problems {
-			if !fresh(p.origin) {
+			if !fresh(p.Origin) {
 				problems = append(problems, p)
 			}
 		}
@@ -166,15 +168,15 @@ func (c *Controller) adopt(w *Want, ex *extras, set *edits, now time.Time) {
 	if kept := set.next[w.Kind]; kept != nil && kept.origin != w.origin() {
 		skip := demote(*w, kept)
 		ex.skipped = append(ex.skipped, skip)
-		if skip.Reason == Shadowed && kept.info.Version != w.Version {
+		if skip.Reason == state.Shadowed && kept.info.Version != w.Version {
 			p := c.diverged(kept.info, w.Plugin)
-			p.origin = w.origin()
+			p.Origin = w.origin()
 			ex.problems = append(ex.problems, p)
 		}
 		return
 	}
 	if cur != nil && cur.origin == w.origin() && cur.identity == w.Identity && cur.info.Library == w.Library {
-		ex.edit(w.Kind, cur.update(func(info *Plugin) {
+		ex.edit(w.Kind, cur.update(func(info *state.Plugin) {
 			info.ID, info.Version, info.Manifest, info.Stale = w.ID, w.Version, w.Manifest, false
 		}))
 		cur.claim = w.claim
@@ -218,8 +220,8 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 			}
 			missing, read = map[string]bool{}, originsRead(d)
 			for _, pr := range d.Problems {
-				if pr.Code == MissingLibrary {
-					missing[pr.origin] = true
+				if pr.Code == state.MissingLibrary {
+					missing[pr.Origin] = true
 				}
 			}
 		}
@@ -250,7 +252,7 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 			c.held[kind] = true
 		case d.Failed(p.origin):
 			if _, ok := wants(p.origin); !ok {
-				ex.edit(kind, p.update(func(info *Plugin) { info.Stale = true }))
+				ex.edit(kind, p.update(func(info *state.Plugin) { info.Stale = true }))
 				c.held[kind] = true
 				break
 			}
@@ -387,10 +389,10 @@ func (c *Controller) disappeared(p *LoadedPlugin, now time.Time, sawGone bool) b
 func originsRead(d *Desired) map[string]bool {
 	read := make(map[string]bool, len(d.Problems)+len(d.Skipped))
 	for _, pr := range d.Problems {
-		read[pr.origin] = true
+		read[pr.Origin] = true
 	}
 	for _, sk := range d.Skipped {
-		read[sk.origin] = true
+		read[sk.Origin] = true
 	}
 	return read
 }
@@ -403,7 +405,7 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
 		return nil, false
 	}
 	info := w.Plugin
-	info.LoadedAt = Time{now}
+	info.LoadedAt = state.Time{Time: now}
 	return &LoadedPlugin{
 		info: info, meta: lib.Metadata(), lib: lib, copy: cp, identity: w.Identity, resolved: w.Resolved,
 		origin: w.origin(), claim: w.claim, closed: make(chan struct{}),
@@ -412,17 +414,17 @@ func (c *Controller) open(w Want, now time.Time) (*LoadedPlugin, bool) {
 
 // diverged is the version_diverged warning for a local bundle shadowed by a kept
 // marketplace plugin, as decide words it.
-func (c *Controller) diverged(market, local Plugin) Problem {
+func (c *Controller) diverged(market, local state.Plugin) state.Problem {
 	return divergedProblem(c.scan.display, market, local)
 }
 
 // demote skips a claimant whose kind a stale or pending plugin keeps.
-func demote(w Want, kept *LoadedPlugin) Skipped {
-	reason := Conflict
-	if kept.info.Source == SourceActive && w.Source == SourceDirectory {
-		reason = Shadowed
+func demote(w Want, kept *LoadedPlugin) state.Skipped {
+	reason := state.Conflict
+	if kept.info.Source == state.SourceActive && w.Source == state.SourceDirectory {
+		reason = state.Shadowed
 	}
-	return Skipped{Kind: w.Kind, ID: w.ID, Version: w.Version, Source: w.Source, Library: w.Library, Reason: reason, Winner: kept.info.Library}
+	return state.Skipped{Kind: w.Kind, ID: w.ID, Version: w.Version, Source: w.Source, Library: w.Library, Reason: reason, Winner: kept.info.Library}
 }
 
 // origin identifies where a plugin comes from across passes (claim.Origin): its

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // rank is a claim's place in claim order (docs/desired-state.md): the records of
@@ -59,8 +61,8 @@ func (c counts) add(key string, n int) {
 // contest is what a kind with several candidates adds: its losers, skipped, and the
 // version_diverged warnings among them.
 type contest struct {
-	skipped  []Skipped
-	problems []Problem
+	skipped  []state.Skipped
+	problems []state.Problem
 }
 
 func newBook(display func(string) string) *book {
@@ -167,8 +169,8 @@ func (b *book) countUnit(u *unit, n int) {
 		delete(b.units, u)
 	}
 	for _, p := range u.problems {
-		if keepsStale(p.Code) && p.origin != "" {
-			b.failed.add(p.origin, n) // a manifest that stopped parsing
+		if keepsStale(p.Code) && p.Origin != "" {
+			b.failed.add(p.Origin, n) // a manifest that stopped parsing
 		}
 	}
 }
@@ -177,18 +179,18 @@ func (b *book) countUnit(u *unit, n int) {
 // layout's folders), the origins it found too young to judge, and the kinds it
 // changed, as a Desired. Its cost is that of the problems and skipped claims, never
 // of the candidates.
-func (b *book) desired(problems []Problem, young map[string]bool, changed, touched map[string]bool) *Desired {
+func (b *book) desired(problems []state.Problem, young map[string]bool, changed, touched map[string]bool) *Desired {
 	d := &Desired{
 		Probing: b.probing, wants: b.wants, changed: changed, touched: touched,
 		pending: b.pending, young: young, failed: b.failed,
 	}
 	for _, p := range problems {
 		d.Problems = append(d.Problems, p)
-		if keepsStale(p.Code) && p.origin != "" {
+		if keepsStale(p.Code) && p.Origin != "" {
 			if d.broken == nil {
 				d.broken = map[string]bool{}
 			}
-			d.broken[p.origin] = true // a record that stopped parsing
+			d.broken[p.Origin] = true // a record that stopped parsing
 		}
 	}
 	for u := range b.units {
@@ -219,8 +221,8 @@ func (d *Desired) complete() *Desired {
 		d.Plugins = append(d.Plugins, *w)
 	}
 	slices.SortFunc(d.Plugins, func(a, b Want) int { return byRank(a.claim, b.claim) })
-	st := State{Skipped: d.Skipped, Problems: d.Problems}
-	st.sortJudged()
+	st := state.State{Skipped: d.Skipped, Problems: d.Problems}
+	st.SortJudged()
 	d.Skipped, d.Problems = st.Skipped, st.Problems
 	d.pending, d.failed = maps.Clone(d.pending), maps.Clone(d.failed)
 	d.wants, d.changed, d.touched = nil, nil, nil

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
@@ -157,7 +159,7 @@ func TestHintPassesAgreeWithFullPasses(t *testing.T) {
 }
 
 // document is what a state document says, but for its times.
-func document(st *State) []string {
+func document(st *state.State) []string {
 	var lines []string
 	for _, p := range st.Plugins {
 		lines = append(lines, fmt.Sprintf("plugin %s %s %s %s %s stale=%v", p.Kind, p.ID, p.Version, p.Library, p.Description, p.Stale))

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/internal/names"
+	"github.com/plugwatch/plugwatch/state"
+
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -58,11 +60,11 @@ type Controller struct {
 	opening   map[string]bool // kinds whose want's library is being opened off the pass
 	held      map[string]bool // kinds whose loaded plugin the last pass kept without wanting it
 	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
-	last      *State          // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
-	early     []Event         // events of the first reconcile's passes, published when it finishes
+	last      *state.State    // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
+	early     []state.Event   // events of the first reconcile's passes, published when it finishes
 
 	mu      sync.Mutex
-	state   *State          // the published document; its Plugins are made when State is called
+	state   *state.State    // the published document; its Plugins are made when State is called
 	plugins documentPlugins // the plugins of the last pass's document
 	subs    map[*subscriber]struct{}
 }
@@ -106,7 +108,7 @@ func (c *Controller) Root() string { return c.scan.root }
 // State returns the current state document, or nil before the first reconcile
 // finished (every library it found probed).
 // The caller may keep it: it is never changed afterwards.
-func (c *Controller) State() *State {
+func (c *Controller) State() *state.State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != nil && c.state.Plugins == nil {
@@ -141,7 +143,7 @@ type Hint struct {
 // for a probe. It returns the pass's events. Problems with files are never errors:
 // they are in the state. The error is ctx's when ctx ended; the pass then changed
 // nothing. A root that has gone is an empty root: everything is unloaded.
-func (c *Controller) Step(ctx context.Context, h Hint) ([]Event, error) {
+func (c *Controller) Step(ctx context.Context, h Hint) ([]state.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -160,18 +162,18 @@ func (c *Controller) Step(ctx context.Context, h Hint) ([]Event, error) {
 // Reconcile reads the whole disk and drives the loaded set towards it, making
 // passes until no library waits for its probe (or ctx ends), and returns the events
 // of all of them.
-func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]Event, error) {
+func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]state.Event, error) {
 	return c.settle(ctx, Hint{Full: true, Rescan: rescan})
 }
 
 // ReconcileHint is Reconcile for a pass asked for by events at paths: only the
 // bundle folders the paths lie in are read again (see Scanner.DesiredHint).
-func (c *Controller) ReconcileHint(ctx context.Context, paths []string) ([]Event, error) {
+func (c *Controller) ReconcileHint(ctx context.Context, paths []string) ([]state.Event, error) {
 	return c.settle(ctx, Hint{Paths: paths})
 }
 
-func (c *Controller) settle(ctx context.Context, h Hint) ([]Event, error) {
-	var all []Event
+func (c *Controller) settle(ctx context.Context, h Hint) ([]state.Event, error) {
+	var all []state.Event
 	for {
 		events, err := c.Step(ctx, h)
 		all = append(all, events...)
@@ -187,7 +189,7 @@ func (c *Controller) settle(ctx context.Context, h Hint) ([]Event, error) {
 	}
 }
 
-func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([]Event, error) {
+func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([]state.Event, error) {
 	defer c.scan.stage.sweep() // the libraries opened for claimants that were not adopted
 	d, err := desired()
 	var re *RootError
@@ -209,9 +211,9 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	next, ex, changed, old := c.apply(d, now)
 
 	// The document's plugins are made when it is read (State), from c.plugins.
-	st := &State{Root: c.scan.root, Generation: c.gen, ReconciledAt: Time{now}}
+	st := &state.State{Root: c.scan.root, Generation: c.gen, ReconciledAt: state.Time{Time: now}}
 	st.Skipped, st.Problems = ex.judged(d, prev)
-	st.sortJudged()
+	st.SortJudged()
 	entries := entriesOf(next, changed, ex.edited)
 	c.mu.Lock()
 	pluginsChanged := c.plugins.differs(entries)
@@ -222,7 +224,7 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	c.index(old, next, changed)
 	c.last = st
 	for i := range events {
-		events[i].At = Time{now}
+		events[i].At = state.Time{Time: now}
 	}
 	c.notify(old, next, changed, events)
 	if c.gen == 0 && c.probing > 0 {
@@ -253,8 +255,8 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 
 // entriesOf returns the document entries of the kinds that changed or whose loaded
 // plugin was edited in place: each kind's plugin in next, nil for none.
-func entriesOf(next map[string]*LoadedPlugin, kinds, edited map[string]bool) map[string]*Plugin {
-	out := make(map[string]*Plugin, len(kinds)+len(edited))
+func entriesOf(next map[string]*LoadedPlugin, kinds, edited map[string]bool) map[string]*state.Plugin {
+	out := make(map[string]*state.Plugin, len(kinds)+len(edited))
 	for _, set := range []map[string]bool{kinds, edited} {
 		for k := range set {
 			if p := next[k]; p != nil {
@@ -270,14 +272,14 @@ func entriesOf(next map[string]*LoadedPlugin, kinds, edited map[string]bool) map
 
 // notify tells the host and the log of the pass's events, then unloads what left.
 // old holds the plugins of the kinds that changed, before.
-func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[string]bool, events []Event) {
+func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[string]bool, events []state.Event) {
 	for _, e := range events {
-		if e.Type == Reloaded {
+		if e.Type == state.Reloaded {
 			// Two builds of one version differ by their files: say which.
 			o, n := old[e.Kind], next[e.Kind]
 			c.log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source,
-				"modified", time.Unix(0, n.identity.Mtime).UTC().Format(TimeFormat),
-				"old_modified", time.Unix(0, o.identity.Mtime).UTC().Format(TimeFormat), "path", e.Library)
+				"modified", time.Unix(0, n.identity.Mtime).UTC().Format(state.TimeFormat),
+				"old_modified", time.Unix(0, o.identity.Mtime).UTC().Format(state.TimeFormat), "path", e.Library)
 			continue
 		}
 		logEvent(c.log, e)
@@ -285,11 +287,11 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[stri
 	if c.host != nil {
 		for _, e := range events {
 			switch e.Type {
-			case Loaded:
+			case state.Loaded:
 				c.host.Loaded(next[e.Kind])
-			case Reloaded:
+			case state.Reloaded:
 				c.host.Reloaded(old[e.Kind], next[e.Kind])
-			case Unloaded:
+			case state.Unloaded:
 				c.host.Unloaded(old[e.Kind])
 			}
 		}
@@ -363,7 +365,7 @@ func (c *Controller) watchDirsNow() []string {
 	c.mu.Unlock()
 	if st != nil {
 		for _, pr := range st.Problems {
-			if d := filepath.Dir(pr.Path); !names.LayoutFolder(c.scan.root, d) {
+			if d := filepath.Dir(pr.Path); !layout.LayoutFolder(c.scan.root, d) {
 				add(d)
 			}
 		}
@@ -378,7 +380,7 @@ func (c *Controller) pluginDirs(p *LoadedPlugin) []string {
 	if p.dirs == nil {
 		p.dirs = []string{} // made, even when empty
 		for _, d := range []string{filepath.Dir(p.info.Library), filepath.Dir(p.origin), filepath.Dir(p.resolved)} {
-			if !names.LayoutFolder(c.scan.root, d) && !slices.Contains(p.dirs, d) {
+			if !layout.LayoutFolder(c.scan.root, d) && !slices.Contains(p.dirs, d) {
 				p.dirs = append(p.dirs, d)
 			}
 		}
@@ -388,27 +390,16 @@ func (c *Controller) pluginDirs(p *LoadedPlugin) []string {
 
 // keepsStale reports whether a failure of a plugin's new version keeps the old one
 // loaded (docs/state.md stale).
-func keepsStale(code Code) bool {
+func keepsStale(code state.Code) bool {
 	switch code {
-	case Incomplete, LoadFailed, Crashed, ABIVersion, InvalidKind, BadRecord, BadManifest, SmokeFailed:
+	case state.Incomplete, state.LoadFailed, state.Crashed, state.ABIVersion, state.InvalidKind, state.BadRecord, state.BadManifest, state.SmokeFailed:
 		return true
 	}
 	return false
 }
 
-// dedupe drops sorted problems with the key of the one before.
-func dedupe(ps []Problem) []Problem {
-	out := ps[:0]
-	for i, p := range ps {
-		if i == 0 || p.Key() != ps[i-1].Key() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // sameJudged reports whether two state documents list the same skipped claimants
 // and problems.
-func sameJudged(a, b *State) bool {
+func sameJudged(a, b *state.State) bool {
 	return reflect.DeepEqual(a.Skipped, b.Skipped) && reflect.DeepEqual(a.Problems, b.Problems)
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/layout"
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -39,7 +42,7 @@ func (r *recorder) take() []string {
 
 var _ Host = (*recorder)(nil)
 
-func types(events []Event) []string {
+func types(events []state.Event) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, string(e.Type)+" "+e.Kind+string(e.Code))
@@ -60,7 +63,7 @@ func privateCopies(t *testing.T, dir string) []string {
 	var out []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if _, ok := copyOwner(e.Name()); ok {
+		if _, ok := layout.CopyOwner(e.Name()); ok {
 			out = append(out, e.Name())
 		}
 	}
@@ -189,8 +192,8 @@ func TestControllerShadowedTakesOver(t *testing.T) {
 	st := c.State()
 	require.Len(t, st.Plugins, 1)
 	assert.True(t, st.Plugins[0].Stale)
-	assert.Equal(t, Shadowed, st.Skipped[0].Reason)
-	assert.Equal(t, Warn, codes(&Desired{Problems: st.Problems})[Key{filepath.Join(root, "native", "gain", "libgain.so"), VersionDiverged}])
+	assert.Equal(t, state.Shadowed, st.Skipped[0].Reason)
+	assert.Equal(t, state.Warn, codes(&Desired{Problems: st.Problems})[state.Key{Path: filepath.Join(root, "native", "gain", "libgain.so"), Code: state.VersionDiverged}])
 	plugintest.Install(t, plugintest.Spec{Kind: "gain", Description: "market"}, market)
 	_, err = c.Reconcile(t.Context(), false)
 	require.NoError(t, err)

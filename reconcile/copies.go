@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -30,8 +31,6 @@ type copier struct {
 	seq atomic.Uint64
 	j   *journal // records every private file; nil records none
 }
-
-const copyMarker = ".plugwatch-"
 
 // private is one private copy; remove deletes it (and the mirror folder made for it,
 // if any). It holds its folder open, so that the copy is removed even when the user
@@ -130,7 +129,7 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 // and within the file system's limits (255 bytes a name, 4,095 a path) however long
 // base and dir are: base is shortened to fit.
 func (c *copier) name(dir, base string) string {
-	suffix := fmt.Sprintf("%s%d-%d", copyMarker, c.pid, c.seq.Add(1))
+	suffix := fmt.Sprintf("%s%d-%d", layout.CopyMarker, c.pid, c.seq.Add(1))
 	room := min(255, 4095-len(dir)) - 1 - len(suffix)
 	if len(base) > room {
 		base = base[:max(0, room)]
@@ -202,7 +201,7 @@ func removeLeftovers(root string) int {
 			}
 			return nil
 		}
-		if pid, ok := copyOwner(d.Name()); ok && !alive(pid) {
+		if pid, ok := layout.CopyOwner(d.Name()); ok && !alive(pid) {
 			if os.Remove(path) == nil {
 				n++
 			}
@@ -237,33 +236,11 @@ func removeMirrors() int {
 func holdsCopyOf(dir string, pid int) bool {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if owner, ok := copyOwner(e.Name()); ok && owner == pid && e.Type().IsRegular() {
+		if owner, ok := layout.CopyOwner(e.Name()); ok && owner == pid && e.Type().IsRegular() {
 			return true
 		}
 	}
 	return false
-}
-
-// IsPrivateCopy reports whether a file name is one of plugwatch's private copies
-// (docs/files.md), which remove unlinks with the plugin and a running daemon ignores.
-func IsPrivateCopy(name string) bool {
-	_, ok := copyOwner(name)
-	return ok
-}
-
-// copyOwner returns the process id in a private copy's name.
-func copyOwner(name string) (int, bool) {
-	i := strings.LastIndex(name, copyMarker)
-	if !strings.HasPrefix(name, ".") || i < 0 {
-		return 0, false
-	}
-	rest := name[i+len(copyMarker):]
-	pidText, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(pidText)
-	return pid, err == nil && pid > 0
 }
 
 func alive(pid int) bool {

@@ -6,21 +6,22 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/plugwatch/plugwatch/layout"
+
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
 )
 
-// KindPrefix is the namespace of every native plugin's registered kind (docs/formats.md).
-const KindPrefix = "plugin::native::"
-
 // Want is a plugin the desired state says must be loaded.
 type Want struct {
-	Plugin            // as the state document shows it (LoadedAt and Stale unset)
-	Resolved string   // the library after symlinks
-	Identity Identity // of Resolved, when it was probed
-	Meta     native.Metadata
-	from     string // the claim's origin: its record or bundle folder
-	claim    *claim // that claim: the same one, pass after pass, while its folder is unchanged
+	state.Plugin          // as the state document shows it (LoadedAt and Stale unset)
+	Resolved     string   // the library after symlinks
+	Identity     Identity // of Resolved, when it was probed
+	Meta         native.Metadata
+	from         string // the claim's origin: its record or bundle folder
+	claim        *claim // that claim: the same one, pass after pass, while its folder is unchanged
 }
 
 // Desired is the desired state computed from the disk (docs/desired-state.md).
@@ -29,8 +30,8 @@ type Desired struct {
 	// and DesiredHint fill it in; a Controller's pass reads the kinds it changed
 	// (wants, changed) instead.
 	Plugins  []Want
-	Skipped  []Skipped
-	Problems []Problem
+	Skipped  []state.Skipped
+	Problems []state.Problem
 	// Retry is when a pass should look at the files found too young to judge again.
 	Retry time.Time
 	// Probing counts the claims whose library is being probed off the pass; a new
@@ -70,13 +71,13 @@ func (d *Desired) want(kind string) *Want { return d.wants[kind] }
 // claim: the kind it provides (it is a candidate for it), or why it provides none.
 // A pass rules again only on the claims it read or looked up (see book).
 type ruling struct {
-	kind     string    // the registered kind, when it is a candidate
-	problems []Problem // its own: why it is not a candidate, or a kind_mismatch warning
-	skipped  *Skipped  // unsupported (wasm)
-	pending  bool      // not judged yet: its origin keeps its previous state
-	failed   bool      // a failure that keeps a loaded older version, stale
-	probing  bool      // its library is being probed off the pass
-	watch    string    // a folder its library resolves into, to watch
+	kind     string          // the registered kind, when it is a candidate
+	problems []state.Problem // its own: why it is not a candidate, or a kind_mismatch warning
+	skipped  *state.Skipped  // unsupported (wasm)
+	pending  bool            // not judged yet: its origin keeps its previous state
+	failed   bool            // a failure that keeps a loaded older version, stale
+	probing  bool            // its library is being probed off the pass
+	watch    string          // a folder its library resolves into, to watch
 }
 
 // rule works out the claim's ruling. It does no I/O.
@@ -88,13 +89,13 @@ func (b *book) rule(c *claim) ruling {
 	case !c.plain && c.Resolved != "" && c.Resolved != c.Library:
 		r.watch = filepath.Dir(c.Resolved)
 	}
-	add := func(p Problem) {
-		p.origin = c.Origin
+	add := func(p state.Problem) {
+		p.Origin = c.Origin
 		r.problems = append(r.problems, p)
 		r.failed = r.failed || keepsStale(p.Code)
 	}
 	if c.Wasm {
-		r.skipped = &Skipped{ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: Unsupported, origin: c.Origin}
+		r.skipped = &state.Skipped{ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library, Reason: state.Unsupported, Origin: c.Origin}
 		return r
 	}
 	r.probing = errors.Is(c.ProbeErr, errProbing)
@@ -106,7 +107,7 @@ func (b *book) rule(c *claim) ruling {
 		add(*c.Fail)
 		return r
 	case c.ProbeErr != nil:
-		add(ProbeProblem(c.Library, c.ProbeErr))
+		add(probeProblem(c.Library, c.ProbeErr))
 		return r
 	}
 	reported, err := c.reportedKind()
@@ -116,20 +117,20 @@ func (b *book) rule(c *claim) ruling {
 		if errors.As(err, &me) && me.Detail != "" {
 			why = me.Detail
 		}
-		add(problem(c.Library, InvalidKind, Error, fmt.Sprintf(
+		add(problem(c.Library, state.InvalidKind, state.Error, fmt.Sprintf(
 			"library reports an invalid kind: %s; fix the kind its get_metadata returns", why)))
 		return r
 	}
 	if c.mismatch {
-		if c.Source == SourceActive {
-			add(problem(c.Manifest, KindMismatch, Error, fmt.Sprintf(
+		if c.Source == state.SourceActive {
+			add(problem(c.Manifest, state.KindMismatch, state.Error, fmt.Sprintf(
 				"library %s reports kind %q but the record names %q; not loaded; reinstall the plugin",
 				b.display(c.Library), reported, c.NodeKind)))
 			return r
 		}
-		add(problem(c.Library, KindMismatch, Warn, fmt.Sprintf(
+		add(problem(c.Library, state.KindMismatch, state.Warn, fmt.Sprintf(
 			"library reports kind %q but %s names %q; loaded as %s%s; fix node_kind in the manifest",
-			reported, filepath.Base(c.Manifest), c.NodeKind, KindPrefix, reported)))
+			reported, filepath.Base(c.Manifest), c.NodeKind, layout.KindPrefix, reported)))
 	}
 	r.kind = c.registered
 	return r
@@ -147,7 +148,7 @@ func (b *book) decide(kind string) {
 	}
 	c := cands[0]
 	b.wants[kind] = &Want{
-		Plugin: Plugin{
+		Plugin: state.Plugin{
 			Kind: kind, ID: c.ID, Version: c.Version, Source: c.Source, Library: c.Library,
 			Manifest: c.Manifest, APIVersion: c.Meta.APIVersion, Description: c.Meta.Description,
 			Smoke: c.Smoke,
@@ -159,18 +160,18 @@ func (b *book) decide(kind string) {
 	}
 	var ct contest
 	for _, l := range cands[1:] {
-		reason := Conflict
-		if c.Source == SourceActive && l.Source == SourceDirectory {
-			reason = Shadowed
+		reason := state.Conflict
+		if c.Source == state.SourceActive && l.Source == state.SourceDirectory {
+			reason = state.Shadowed
 			if c.Version != l.Version {
-				p := b.divergedProblem(Plugin{ID: c.ID, Version: c.Version, Library: c.Library}, Plugin{ID: l.ID, Version: l.Version, Library: l.Library})
-				p.origin = l.Origin
+				p := b.divergedProblem(state.Plugin{ID: c.ID, Version: c.Version, Library: c.Library}, state.Plugin{ID: l.ID, Version: l.Version, Library: l.Library})
+				p.Origin = l.Origin
 				ct.problems = append(ct.problems, p)
 			}
 		}
-		ct.skipped = append(ct.skipped, Skipped{
+		ct.skipped = append(ct.skipped, state.Skipped{
 			Kind: kind, ID: l.ID, Version: l.Version, Source: l.Source, Library: l.Library,
-			Reason: reason, Winner: c.Library, origin: l.Origin,
+			Reason: reason, Winner: c.Library, Origin: l.Origin,
 		})
 	}
 	b.contests[kind] = ct
@@ -182,7 +183,7 @@ func (c *claim) reportedKind() (string, error) {
 	if c.kindOf != c.Meta {
 		c.kindOf = c.Meta
 		c.kind, c.kindErr = manifest.NormalizeKind(c.Meta.Kind)
-		c.registered = KindPrefix + c.kind
+		c.registered = layout.KindPrefix + c.kind
 		c.mismatch = c.kindErr == nil && c.NodeKind != "" && c.NodeKind != c.kind
 	}
 	return c.kind, c.kindErr
@@ -190,47 +191,30 @@ func (c *claim) reportedKind() (string, error) {
 
 // divergedProblem warns that a marketplace plugin shadows a local bundle of another
 // version, naming both versions and both paths.
-func (b *book) divergedProblem(market, local Plugin) Problem {
+func (b *book) divergedProblem(market, local state.Plugin) state.Problem {
 	return divergedProblem(b.display, market, local)
 }
 
-func divergedProblem(display func(string) string, market, local Plugin) Problem {
-	return problem(local.Library, VersionDiverged, Warn, fmt.Sprintf(
+func divergedProblem(display func(string) string, market, local state.Plugin) state.Problem {
+	return problem(local.Library, state.VersionDiverged, state.Warn, fmt.Sprintf(
 		"marketplace %s %s (%s) shadows local %s %s (%s); to run the local build, remove the marketplace one (plugwatch remove %s --marketplace), or remove the local one (plugwatch remove %s --local)",
 		market.ID, showVersion(market.Version), display(market.Library), local.ID, showVersion(local.Version), display(local.Library),
 		market.ID, filepath.Base(filepath.Dir(local.Library))))
 }
 
-// ProbeProblem is the problem (docs/state.md) that a Prober's error for the library lib
-// stands for: incomplete, abi_version, invalid_kind or load_failed.
-func ProbeProblem(lib string, err error) Problem {
-	msg := err.Error()
-	var ne *native.Error
-	var rf *refusal
-	if errors.As(err, &rf) {
-		msg = rf.reason
-	} else if errors.As(err, &ne) {
-		msg = ne.Err.Error()
-		if ne.Detail != "" {
-			msg += ": " + ne.Detail
-		}
-	}
+// probeProblem is the problem a claim's probe error stands for: that of a failed
+// smoke test, of a library refused for a reason of this process (refusal), or
+// state.ProbeProblem.
+func probeProblem(lib string, err error) state.Problem {
 	var se *SmokeError
+	var rf *refusal
 	switch {
 	case errors.As(err, &se):
-		return problem(lib, SmokeFailed, Error, se.Error()+"; it is not opened until the file changes; run plugwatch try on it to see more")
-	case errors.Is(err, native.ErrCrashed):
-		return problem(lib, Crashed, Error, msg+"; it is not opened again until the file changes")
-	case errors.Is(err, native.ErrIncomplete):
-		return problem(lib, Incomplete, Warn, msg+"; it is looked at again when it changes")
-	case errors.Is(err, native.ErrABIVersion):
-		return problem(lib, ABIVersion, Error, msg+"; rebuild it against a supported SDK or widen --abi")
-	case errors.Is(err, native.ErrInvalidKind):
-		return problem(lib, InvalidKind, Error, msg+"; fix the kind its get_metadata returns")
-	case errors.Is(err, native.ErrNoEntry):
-		return problem(lib, LoadFailed, Error, msg+"; is it a StreamKit native plugin?")
+		return problem(lib, state.SmokeFailed, state.Error, se.Error()+"; it is not opened until the file changes; run plugwatch try on it to see more")
+	case errors.As(err, &rf):
+		return problem(lib, state.LoadFailed, state.Error, rf.reason)
 	default:
-		return problem(lib, LoadFailed, Error, msg)
+		return state.ProbeProblem(lib, err)
 	}
 }
 

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"testing"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -12,7 +14,7 @@ import (
 // These tests drive the pure part of a pass: claims with their probe results in,
 // the desired state out. No file is touched.
 
-func probed(source Source, id, version, lib, nodeKind, kind string) *claim {
+func probed(source state.Source, id, version, lib, nodeKind, kind string) *claim {
 	return &claim{Source: source, ID: id, Version: version, Library: lib, Manifest: lib + ".yml",
 		NodeKind: nodeKind, Meta: &native.Metadata{Kind: kind, APIVersion: 6}}
 }
@@ -21,7 +23,7 @@ func decideAll(claims ...*claim) *Desired {
 	b := newBook(func(s string) string { return s })
 	kinds := map[string]bool{}
 	for i, c := range claims {
-		c.rank = rank{bundle: c.Source == SourceDirectory, idx: i}
+		c.rank = rank{bundle: c.Source == state.SourceDirectory, idx: i}
 		b.put(c, kinds)
 	}
 	for k := range kinds {
@@ -38,8 +40,8 @@ func kinds(d *Desired) []string {
 	return out
 }
 
-func codes(d *Desired) map[Key]Level {
-	out := map[Key]Level{}
+func codes(d *Desired) map[state.Key]state.Level {
+	out := map[state.Key]state.Level{}
 	for _, p := range d.Problems {
 		out[p.Key()] = p.Level
 	}
@@ -48,17 +50,17 @@ func codes(d *Desired) map[Key]Level {
 
 func TestDecideRecordShadowsDirectory(t *testing.T) {
 	d := decideAll(
-		probed(SourceActive, "gain", "1.2.0", "/b/libgain.so", "gain", "gain"),
-		probed(SourceDirectory, "gain", "1.1.0", "/n/gain/libgain.so", "gain", "plugin::native::gain"),
+		probed(state.SourceActive, "gain", "1.2.0", "/b/libgain.so", "gain", "gain"),
+		probed(state.SourceDirectory, "gain", "1.1.0", "/n/gain/libgain.so", "gain", "plugin::native::gain"),
 	)
 	assert.Equal(t, []string{"plugin::native::gain@/b/libgain.so"}, kinds(d))
 	require.Len(t, d.Skipped, 1)
-	assert.Equal(t, Skipped{Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0", Source: SourceDirectory,
-		Library: "/n/gain/libgain.so", Reason: Shadowed, Winner: "/b/libgain.so"}, d.Skipped[0])
+	assert.Equal(t, state.Skipped{Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0", Source: state.SourceDirectory,
+		Library: "/n/gain/libgain.so", Reason: state.Shadowed, Winner: "/b/libgain.so"}, d.Skipped[0])
 	require.Len(t, d.Problems, 1)
 	p := d.Problems[0]
-	assert.Equal(t, Key{"/n/gain/libgain.so", VersionDiverged}, p.Key())
-	assert.Equal(t, Warn, p.Level)
+	assert.Equal(t, state.Key{Path: "/n/gain/libgain.so", Code: state.VersionDiverged}, p.Key())
+	assert.Equal(t, state.Warn, p.Level)
 	assert.Equal(t, "marketplace gain 1.2.0 (/b/libgain.so) shadows local gain 1.1.0 (/n/gain/libgain.so); "+
 		"to run the local build, remove the marketplace one (plugwatch remove gain --marketplace), "+
 		"or remove the local one (plugwatch remove gain --local)", p.Message)
@@ -66,8 +68,8 @@ func TestDecideRecordShadowsDirectory(t *testing.T) {
 
 func TestDecideSameVersionShadowsQuietly(t *testing.T) {
 	d := decideAll(
-		probed(SourceActive, "gain", "1.2.0", "/b/libgain.so", "", "gain"),
-		probed(SourceDirectory, "gain", "1.2.0", "/n/gain/libgain.so", "", "gain"),
+		probed(state.SourceActive, "gain", "1.2.0", "/b/libgain.so", "", "gain"),
+		probed(state.SourceDirectory, "gain", "1.2.0", "/n/gain/libgain.so", "", "gain"),
 	)
 	assert.Len(t, d.Skipped, 1)
 	assert.Empty(t, d.Problems)
@@ -75,15 +77,15 @@ func TestDecideSameVersionShadowsQuietly(t *testing.T) {
 
 func TestDecideConflictFirstWins(t *testing.T) {
 	d := decideAll(
-		probed(SourceActive, "a", "1", "/b/a.so", "", "k"),
-		probed(SourceActive, "b", "1", "/b/b.so", "", "k"),
-		probed(SourceDirectory, "c", "1", "/n/c.so", "", "j"),
-		probed(SourceDirectory, "d", "1", "/n/d.so", "", "j"),
+		probed(state.SourceActive, "a", "1", "/b/a.so", "", "k"),
+		probed(state.SourceActive, "b", "1", "/b/b.so", "", "k"),
+		probed(state.SourceDirectory, "c", "1", "/n/c.so", "", "j"),
+		probed(state.SourceDirectory, "d", "1", "/n/d.so", "", "j"),
 	)
 	assert.Equal(t, []string{"plugin::native::k@/b/a.so", "plugin::native::j@/n/c.so"}, kinds(d))
 	require.Len(t, d.Skipped, 2)
 	for _, s := range d.Skipped {
-		assert.Equal(t, Conflict, s.Reason)
+		assert.Equal(t, state.Conflict, s.Reason)
 	}
 	// In document order: by kind.
 	assert.Equal(t, "/n/c.so", d.Skipped[0].Winner)
@@ -91,55 +93,55 @@ func TestDecideConflictFirstWins(t *testing.T) {
 }
 
 func TestDecideFailedClaimantLetsTheNextWin(t *testing.T) {
-	bad := probed(SourceActive, "gain", "2", "/b/libgain.so", "gain", "reverb") // record kind_mismatch
-	d := decideAll(bad, probed(SourceDirectory, "gain", "1", "/n/libgain.so", "gain", "gain"))
+	bad := probed(state.SourceActive, "gain", "2", "/b/libgain.so", "gain", "reverb") // record kind_mismatch
+	d := decideAll(bad, probed(state.SourceDirectory, "gain", "1", "/n/libgain.so", "gain", "gain"))
 	assert.Equal(t, []string{"plugin::native::gain@/n/libgain.so"}, kinds(d))
-	assert.Equal(t, map[Key]Level{{"/b/libgain.so.yml", KindMismatch}: Error}, codes(d))
+	assert.Equal(t, map[state.Key]state.Level{{Path: "/b/libgain.so.yml", Code: state.KindMismatch}: state.Error}, codes(d))
 }
 
 func TestDecideDirectoryKindMismatchLoadsUnderReportedKind(t *testing.T) {
-	d := decideAll(probed(SourceDirectory, "named", "1", "/n/libecho.so", "named", "echo"))
+	d := decideAll(probed(state.SourceDirectory, "named", "1", "/n/libecho.so", "named", "echo"))
 	assert.Equal(t, []string{"plugin::native::echo@/n/libecho.so"}, kinds(d))
-	assert.Equal(t, map[Key]Level{{"/n/libecho.so", KindMismatch}: Warn}, codes(d))
+	assert.Equal(t, map[state.Key]state.Level{{Path: "/n/libecho.so", Code: state.KindMismatch}: state.Warn}, codes(d))
 }
 
 func TestDecideProbeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		err   error
-		code  Code
-		level Level
+		code  state.Code
+		level state.Level
 	}{
-		{native.ErrIncomplete, Incomplete, Warn},
-		{native.ErrNotLoadable, LoadFailed, Error},
-		{native.ErrLoader, LoadFailed, Error},
-		{native.ErrNoEntry, LoadFailed, Error},
-		{native.ErrMetadata, LoadFailed, Error},
-		{native.ErrABIVersion, ABIVersion, Error},
-		{native.ErrInvalidKind, InvalidKind, Error},
+		{native.ErrIncomplete, state.Incomplete, state.Warn},
+		{native.ErrNotLoadable, state.LoadFailed, state.Error},
+		{native.ErrLoader, state.LoadFailed, state.Error},
+		{native.ErrNoEntry, state.LoadFailed, state.Error},
+		{native.ErrMetadata, state.LoadFailed, state.Error},
+		{native.ErrABIVersion, state.ABIVersion, state.Error},
+		{native.ErrInvalidKind, state.InvalidKind, state.Error},
 	} {
-		c := &claim{Source: SourceDirectory, ID: "x", Library: "/n/x/libx.so", ProbeErr: &native.Error{Op: "open", Path: "/n/x/libx.so", Err: tc.err}}
+		c := &claim{Source: state.SourceDirectory, ID: "x", Library: "/n/x/libx.so", ProbeErr: &native.Error{Op: "open", Path: "/n/x/libx.so", Err: tc.err}}
 		d := decideAll(c)
 		assert.Empty(t, d.Plugins, tc.err)
-		assert.Equal(t, map[Key]Level{{"/n/x/libx.so", tc.code}: tc.level}, codes(d), tc.err)
+		assert.Equal(t, map[state.Key]state.Level{{Path: "/n/x/libx.so", Code: tc.code}: tc.level}, codes(d), tc.err)
 	}
 }
 
 func TestDecideInvalidReportedKind(t *testing.T) {
 	for _, kind := range []string{"", "core:gain", "a b", "plugin::native::", "x::y"} {
-		d := decideAll(probed(SourceDirectory, "x", "", "/n/x.so", "", kind))
+		d := decideAll(probed(state.SourceDirectory, "x", "", "/n/x.so", "", kind))
 		assert.Empty(t, d.Plugins, kind)
-		assert.Equal(t, map[Key]Level{{"/n/x.so", InvalidKind}: Error}, codes(d), kind)
+		assert.Equal(t, map[state.Key]state.Level{{Path: "/n/x.so", Code: state.InvalidKind}: state.Error}, codes(d), kind)
 	}
 }
 
 func TestDecideWasmIsUnsupported(t *testing.T) {
-	d := decideAll(&claim{Source: SourceActive, ID: "w", Version: "1", Library: "/w.wasm", Wasm: true})
-	assert.Equal(t, []Skipped{{ID: "w", Version: "1", Source: SourceActive, Library: "/w.wasm", Reason: Unsupported}}, d.Skipped)
+	d := decideAll(&claim{Source: state.SourceActive, ID: "w", Version: "1", Library: "/w.wasm", Wasm: true})
+	assert.Equal(t, []state.Skipped{{ID: "w", Version: "1", Source: state.SourceActive, Library: "/w.wasm", Reason: state.Unsupported}}, d.Skipped)
 }
 
 func TestComparePaths(t *testing.T) {
-	assert.Equal(t, -1, ComparePaths("/r/a/x", "/r/a-b/x"))
-	assert.Equal(t, 1, ComparePaths("/r/a-b/x", "/r/a/x"))
-	assert.Equal(t, 0, ComparePaths("/r/a", "/r/a"))
-	assert.Equal(t, -1, ComparePaths("/r/a", "/r/a/b"))
+	assert.Equal(t, -1, state.ComparePaths("/r/a/x", "/r/a-b/x"))
+	assert.Equal(t, 1, state.ComparePaths("/r/a-b/x", "/r/a/x"))
+	assert.Equal(t, 0, state.ComparePaths("/r/a", "/r/a"))
+	assert.Equal(t, -1, state.ComparePaths("/r/a", "/r/a/b"))
 }

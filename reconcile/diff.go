@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // diff lists the changes from prev to st as events: unloaded before loaded for a
@@ -12,29 +14,29 @@ import (
 // changed is told by the loaded sets (a new *LoadedPlugin for its kind), not by the
 // documents.
 // changed holds the kinds whose plugin changed.
-func diff(prev, st *State, old, next map[string]*LoadedPlugin, changed map[string]bool) []Event {
-	var events []Event
+func diff(prev, st *state.State, old, next map[string]*LoadedPlugin, changed map[string]bool) []state.Event {
+	var events []state.Event
 	kinds := slices.Sorted(maps.Keys(changed))
 	for _, k := range kinds {
 		o, n := old[k], next[k]
 		switch {
 		case o == n:
 		case o == nil:
-			events = append(events, pluginEvent(Loaded, n.info))
+			events = append(events, pluginEvent(state.Loaded, n.info))
 		case n == nil:
-			events = append(events, pluginEvent(Unloaded, o.info))
+			events = append(events, pluginEvent(state.Unloaded, o.info))
 		case o.origin == n.origin:
-			e := pluginEvent(Reloaded, n.info)
+			e := pluginEvent(state.Reloaded, n.info)
 			e.OldVersion = o.info.Version
 			events = append(events, e)
 		default:
-			events = append(events, pluginEvent(Unloaded, o.info), pluginEvent(Loaded, n.info))
+			events = append(events, pluginEvent(state.Unloaded, o.info), pluginEvent(state.Loaded, n.info))
 		}
 	}
 
 	type skipKey struct {
 		kind, library string
-		reason        Reason
+		reason        state.Reason
 	}
 	before := map[skipKey]bool{}
 	if prev != nil {
@@ -44,12 +46,12 @@ func diff(prev, st *State, old, next map[string]*LoadedPlugin, changed map[strin
 	}
 	for _, s := range st.Skipped {
 		if !before[skipKey{s.Kind, s.Library, s.Reason}] {
-			events = append(events, Event{Type: Skip, Kind: s.Kind, ID: s.ID, Version: s.Version,
+			events = append(events, state.Event{Type: state.Skip, Kind: s.Kind, ID: s.ID, Version: s.Version,
 				Source: s.Source, Library: s.Library, Reason: s.Reason, Winner: s.Winner})
 		}
 	}
 
-	was, is := map[Key]bool{}, map[Key]bool{}
+	was, is := map[state.Key]bool{}, map[state.Key]bool{}
 	if prev != nil {
 		for _, p := range prev.Problems {
 			was[p.Key()] = true
@@ -58,45 +60,45 @@ func diff(prev, st *State, old, next map[string]*LoadedPlugin, changed map[strin
 	for _, p := range st.Problems {
 		is[p.Key()] = true
 		if !was[p.Key()] {
-			events = append(events, Event{Type: Appeared, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
+			events = append(events, state.Event{Type: state.Appeared, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
 		}
 	}
 	if prev != nil {
 		for _, p := range prev.Problems {
 			if !is[p.Key()] {
-				events = append(events, Event{Type: Resolved, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
+				events = append(events, state.Event{Type: state.Resolved, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
 			}
 		}
 	}
 	return events
 }
 
-func pluginEvent(t EventType, p Plugin) Event {
-	return Event{Type: t, Kind: p.Kind, ID: p.ID, Version: p.Version, Source: p.Source, Library: p.Library}
+func pluginEvent(t state.EventType, p state.Plugin) state.Event {
+	return state.Event{Type: t, Kind: p.Kind, ID: p.ID, Version: p.Version, Source: p.Source, Library: p.Library}
 }
 
 // logEvent writes the one log line of an event.
-func logEvent(log *slog.Logger, e Event) {
+func logEvent(log *slog.Logger, e state.Event) {
 	switch e.Type {
-	case Loaded, Unloaded:
+	case state.Loaded, state.Unloaded:
 		log.Info(string(e.Type), "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
-	case Reloaded:
+	case state.Reloaded:
 		log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source, "path", e.Library)
-	case Skip:
-		if e.Reason == Conflict {
+	case state.Skip:
+		if e.Reason == state.Conflict {
 			// Two plugins of one source claim a kind: the user meant one of them.
 			log.Warn("skipped: another plugin provides the same kind; remove one of the two or change its kind",
 				"kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
 			return
 		}
 		log.Info("skipped", "kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
-	case Appeared:
+	case state.Appeared:
 		level := slog.LevelWarn
-		if e.Level == Error {
+		if e.Level == state.Error {
 			level = slog.LevelError
 		}
 		log.Log(context.Background(), level, e.Message, "code", e.Code, "path", e.Path)
-	case Resolved:
+	case state.Resolved:
 		log.Info("resolved", "code", e.Code, "path", e.Path)
 	}
 }

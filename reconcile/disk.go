@@ -9,6 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugwatch/plugwatch/layout"
+
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
 )
@@ -17,7 +21,7 @@ import (
 // reader fills in where it comes from, resolve where its library is, and the prober
 // what the library reports; decide then picks the winners.
 type claim struct {
-	Source   Source
+	Source   state.Source
 	ID       string
 	Version  string
 	Manifest string // the record or manifest; "" for a bundle without one
@@ -25,12 +29,12 @@ type claim struct {
 	NodeKind string // normalised kind the record or manifest names; "" when none
 	Wasm     bool
 
-	Resolved string   // Library after symlinks
-	Identity Identity // of Resolved
-	Fail     *Problem // why it claims nothing before probing (missing_library, outside_root)
+	Resolved string         // Library after symlinks
+	Identity Identity       // of Resolved
+	Fail     *state.Problem // why it claims nothing before probing (missing_library, outside_root)
 
 	Meta     *native.Metadata
-	Smoke    *Smoke // its smoke test, under --smoke
+	Smoke    *state.Smoke // its smoke test, under --smoke
 	ProbeErr error
 
 	// Origin identifies where the claim comes from across passes: the record for a
@@ -62,7 +66,7 @@ type claim struct {
 }
 
 // layout is where a pass looks, with the root and --trust folders resolved.
-type layout struct {
+type rootPaths struct {
 	Root, Workdir string
 	RealRoot      string
 	Trust         []string // resolved
@@ -71,11 +75,11 @@ type layout struct {
 // diskReader reads the plugins root into claims and problems. It never probes a
 // library; it reads directories, records and manifests and stats files.
 type diskReader struct {
-	l        layout
+	l        rootPaths
 	readDir  func(string) ([]fs.DirEntry, error)
 	files    *fileCache
-	claims   []*claim  // of the bundle folder being read
-	problems []Problem // of records and the layout's folders; a unit keeps its own
+	claims   []*claim        // of the bundle folder being read
+	problems []state.Problem // of records and the layout's folders; a unit keeps its own
 
 	// Under run, files modified less than quiet before now are not judged yet
 	// (docs/desired-state.md): their failures go to pending instead of problems.
@@ -179,8 +183,8 @@ func (r *diskReader) defer_(origin string) {
 	r.pending[origin] = true
 }
 
-func (r *diskReader) add(p Problem) {
-	p.origin = r.origin
+func (r *diskReader) add(p state.Problem) {
+	p.Origin = r.origin
 	r.problems = append(r.problems, p)
 }
 
@@ -192,7 +196,7 @@ func (r *diskReader) dir(path string) ([]fs.DirEntry, bool) {
 		return entries, true
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		r.add(problem(path, Unreadable, Error, fmt.Sprintf(
+		r.add(problem(path, state.Unreadable, state.Error, fmt.Sprintf(
 			"cannot read folder: %v; give plugwatch read access to it (chmod u+rx) or move it out of the plugins root", cause(err))))
 	}
 	return nil, false
@@ -210,7 +214,7 @@ func (r *diskReader) readRecords() {
 	entries, _ := r.dir(dir)
 	for _, e := range entries {
 		name := e.Name()
-		if Ignored(name) || !strings.HasSuffix(name, ".json") || !isFile(dir, e) {
+		if layout.Ignored(name) || !strings.HasSuffix(name, ".json") || !isFile(dir, e) {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -222,7 +226,7 @@ func (r *diskReader) readRecords() {
 			continue
 		}
 		if err != nil {
-			r.add(problem(path, BadRecord, Error, message(err)))
+			r.add(problem(path, state.BadRecord, state.Error, message(err)))
 			continue
 		}
 		lib := rec.Entrypoint
@@ -231,7 +235,7 @@ func (r *diskReader) readRecords() {
 		}
 		kind, _ := manifest.NormalizeKind(rec.NodeKind)
 		c := &claim{
-			Source: SourceActive, ID: rec.PluginID, Version: rec.Version,
+			Source: state.SourceActive, ID: rec.PluginID, Version: rec.Version,
 			Manifest: path, Library: filepath.Clean(lib), NodeKind: kind,
 			Wasm: rec.Kind == "wasm", Origin: path, Young: r.young(path),
 			rank: rank{name: name},
@@ -254,7 +258,7 @@ func (r *diskReader) readBundle(dir string) {
 	files := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
-		if Ignored(name) {
+		if layout.Ignored(name) {
 			continue
 		}
 		fi, err := os.Stat(filepath.Join(dir, name))
@@ -262,10 +266,10 @@ func (r *diskReader) readBundle(dir string) {
 			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
 		}
 		switch {
-		case err != nil && IsLibraryName(name):
+		case err != nil && layout.IsLibraryName(name):
 			libs = append(libs, name) // a dangling symlink or loop: missing_library
 		case err != nil || !fi.Mode().IsRegular():
-		case IsLibraryName(name):
+		case layout.IsLibraryName(name):
 			libs = append(libs, name)
 			files[name] = true
 		default:
@@ -274,7 +278,7 @@ func (r *diskReader) readBundle(dir string) {
 	}
 	candidates := []string{"plugin.yml", "plugin.yaml"}
 	for _, lib := range libs {
-		stem := Stem(lib)
+		stem := layout.Stem(lib)
 		candidates = append(candidates, stem+".plugin.yml", stem+".plugin.yaml")
 	}
 	tried := false
@@ -292,18 +296,18 @@ func (r *diskReader) readBundle(dir string) {
 		if errors.Is(err, manifest.ErrEscapes) {
 			// A manifest whose entrypoint leaves the bundle folder is the folder's
 			// manifest: it names a library that must never be opened.
-			r.add(problem(path, OutsideRoot, Error, message(err)+
+			r.add(problem(path, state.OutsideRoot, state.Error, message(err)+
 				"; to load a library kept elsewhere, symlink it into the bundle folder and run plugwatch with --trust naming the folder it is in"))
 			return
 		}
 		if err != nil {
-			r.add(problem(path, BadManifest, Error, message(err)))
+			r.add(problem(path, state.BadManifest, state.Error, message(err)))
 			continue
 		}
 		kind, _ := manifest.NormalizeKind(m.NodeKind)
 		lib := filepath.Join(dir, filepath.Clean(m.Entrypoint))
 		r.claims = append(r.claims, &claim{
-			Source: SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
+			Source: state.SourceDirectory, ID: m.ID, Version: m.Version, Manifest: path,
 			Library: lib, NodeKind: kind, Wasm: m.Kind == "wasm",
 			Origin: dir, Young: r.young(path),
 		})
@@ -323,12 +327,12 @@ func (r *diskReader) readBundle(dir string) {
 		r.defer_(dir)
 		return
 	}
-	r.add(problem(dir, NoManifest, Warn,
+	r.add(problem(dir, state.NoManifest, state.Warn,
 		"bundle folder has no plugin.yml; each library in it loads under the kind it reports, with the folder name as id and no version; add a plugin.yml naming the entrypoint"))
 	id := filepath.Base(dir)
 	for _, lib := range libs {
 		path := filepath.Join(dir, lib)
-		r.claims = append(r.claims, &claim{Source: SourceDirectory, ID: id, Library: path, Origin: dir})
+		r.claims = append(r.claims, &claim{Source: state.SourceDirectory, ID: id, Library: path, Origin: dir})
 	}
 }
 
@@ -361,7 +365,7 @@ func (r *diskReader) resolve(c *claim) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			what = fmt.Sprintf("cannot be resolved (%v)", cause(err))
 		}
-		p := problem(at, MissingLibrary, Error, fmt.Sprintf(
+		p := problem(at, state.MissingLibrary, state.Error, fmt.Sprintf(
 			"library %s %s; build or copy it there, or fix the entrypoint", c.Library, what))
 		c.Fail = &p
 		return
@@ -371,14 +375,14 @@ func (r *diskReader) resolve(c *claim) {
 		if systemPath(real) {
 			fix = "a library there is never loaded; point the entrypoint at a library file"
 		}
-		p := problem(at, OutsideRoot, Error, fmt.Sprintf(
+		p := problem(at, state.OutsideRoot, state.Error, fmt.Sprintf(
 			"library %s resolves to %s, outside the plugins root %s; %s", c.Library, real, r.l.RealRoot, fix))
 		c.Fail = &p
 		return
 	}
 	fi, err := os.Stat(real)
 	if err != nil || !fi.Mode().IsRegular() {
-		p := problem(at, MissingLibrary, Error, fmt.Sprintf(
+		p := problem(at, state.MissingLibrary, state.Error, fmt.Sprintf(
 			"library %s is not a regular file; build or copy the library there, or fix the entrypoint", c.Library))
 		c.Fail = &p
 		return
@@ -444,7 +448,7 @@ func danglingDir(path string) string {
 
 // contains reports whether a resolved path lies inside the resolved root or a
 // --trust folder.
-func (l layout) contains(real string) bool {
+func (l rootPaths) contains(real string) bool {
 	if within(real, l.RealRoot) {
 		return true
 	}

@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/plugwatch/plugwatch/layout"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // readNative reads the entries of native/, in name order; a pass asked for by events
@@ -26,7 +30,7 @@ func (r *diskReader) readNative() {
 	entries, _ := r.dir(dir)
 	stats := r.statAll(dir, entries, plain)
 	for i, de := range entries {
-		if name := de.Name(); !Ignored(name) {
+		if name := de.Name(); !layout.Ignored(name) {
 			if e, ok := r.entryStatted(dir, name, plain, stats[i]); ok {
 				r.entries = append(r.entries, e)
 			}
@@ -43,7 +47,7 @@ func (r *diskReader) readNativeHint(dir string, plain bool) {
 	var names []string
 	for path := range r.dirty {
 		if filepath.Dir(path) == dir {
-			if name := filepath.Base(path); !Ignored(name) {
+			if name := filepath.Base(path); !layout.Ignored(name) {
 				names = append(names, name)
 			}
 		}
@@ -140,7 +144,7 @@ func (r *diskReader) statAll(dir string, entries []fs.DirEntry, plain bool) []st
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(entries); i += workers {
-				if name := entries[i].Name(); !Ignored(name) {
+				if name := entries[i].Name(); !layout.Ignored(name) {
 					out[i] = r.statEntry(dir, name, plain, entries[i].Type()&fs.ModeSymlink != 0)
 				}
 			}
@@ -175,10 +179,10 @@ func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nat
 			break
 		}
 		e.u = r.readUnit(path)
-	case fi.Mode().IsRegular() && IsLibraryName(name):
-		p := problem(path, BareLibrary, Warn, fmt.Sprintf(
-			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", Stem(name), name))
-		e.u = &unit{name: name, problems: []Problem{p}}
+	case fi.Mode().IsRegular() && layout.IsLibraryName(name):
+		p := problem(path, state.BareLibrary, state.Warn, fmt.Sprintf(
+			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", layout.Stem(name), name))
+		e.u = &unit{name: name, problems: []state.Problem{p}}
 		r.units = append(r.units, e.u)
 	}
 	return e, true

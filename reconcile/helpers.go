@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/plugwatch/plugwatch/layout"
 )
 
 // Helper libraries: a plugin that loads a library beside it (onnxruntime next to a
@@ -166,7 +168,7 @@ func (c *copier) withHelpers(p private, lib string, helpers []helper) (private, 
 		name := e.Name()
 		i := slices.IndexFunc(helpers, func(h helper) bool { return h.name == name })
 		switch {
-		case name == base || filepath.Join(dir, name) == priv || IsPrivateCopy(name):
+		case name == base || filepath.Join(dir, name) == priv || layout.IsPrivateCopy(name):
 		case i >= 0:
 			as := name
 			if u := uniqueName(name, c.seq.Add(1)); u != "" {

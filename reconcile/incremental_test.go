@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
@@ -88,5 +90,5 @@ func TestReopenThatFailsIsJudged(t *testing.T) {
 	defer cancel()
 	_, err = c.ReconcileHint(ctx, []string{record})
 	require.NoError(t, err)
-	require.True(t, slices.ContainsFunc(c.State().Problems, func(p Problem) bool { return p.Code == LoadFailed }))
+	require.True(t, slices.ContainsFunc(c.State().Problems, func(p state.Problem) bool { return p.Code == state.LoadFailed }))
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -249,7 +251,7 @@ func replay(path string, j *journal, log *slog.Logger, out *recovered) {
 				delete(suspects, *r.ID)
 				blamed[*r.ID] = record{Blamed: r.Opening, ID: r.ID, Detail: detail}
 				log.Error("a library is blamed for plugwatch's last death; it is not opened again until it changes",
-					"path", r.Opening, "code", Crashed)
+					"path", r.Opening, "code", state.Crashed)
 				continue
 			}
 			suspects[*r.ID] = record{Suspect: r.Opening, ID: r.ID, Detail: detail}

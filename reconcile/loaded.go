@@ -3,6 +3,8 @@ package reconcile
 import (
 	"sync"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -23,7 +25,7 @@ type Host interface {
 
 // LoadedPlugin is a plugin open in this process.
 type LoadedPlugin struct {
-	info     Plugin // as in the state document (Stale is set by the pass)
+	info     state.Plugin // as in the state document (Stale is set by the pass)
 	meta     native.Metadata
 	lib      *native.Library
 	copy     private
@@ -42,14 +44,14 @@ type LoadedPlugin struct {
 
 // Info returns the plugin as the state document shows it. It is safe to call from
 // any goroutine.
-func (p *LoadedPlugin) Info() Plugin {
+func (p *LoadedPlugin) Info() state.Plugin {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.info
 }
 
 // update changes the plugin's state-document entry, and reports whether it changed.
-func (p *LoadedPlugin) update(f func(*Plugin)) bool {
+func (p *LoadedPlugin) update(f func(*state.Plugin)) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	before := p.info

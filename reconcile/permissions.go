@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // checkPermissions refuses a library that other users can write (docs/files.md): the
@@ -14,7 +16,7 @@ import (
 // with or without the sticky bit: others could still add a library to them.
 func (r *diskReader) checkPermissions(c *claim, lib fs.FileInfo) {
 	fail := func(path, what string) {
-		p := problem(path, UnsafePermissions, Error, fmt.Sprintf(
+		p := problem(path, state.UnsafePermissions, state.Error, fmt.Sprintf(
 			"%s is writable by every user, so anyone could make plugwatch run their code; not loaded: run chmod o-w %s", what, path))
 		c.Fail = &p
 	}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // The document's plugin list, kept by changes, always equals the sorted entries of
@@ -14,21 +16,21 @@ import (
 func TestDocumentPluginsFollowTheirChanges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var d documentPlugins
-	model := map[string]Plugin{}
+	model := map[string]state.Plugin{}
 	type handed struct {
-		list []Plugin
-		want []Plugin
+		list []state.Plugin
+		want []state.Plugin
 	}
 	var out []handed
 	for pass := range 2000 {
-		next := map[string]*Plugin{}
+		next := map[string]*state.Plugin{}
 		for range rng.IntN(6) {
 			kind := fmt.Sprintf("plugin::native::k%03d", rng.IntN(200))
 			if rng.IntN(3) == 0 {
 				next[kind] = nil
 				continue
 			}
-			p := Plugin{Kind: kind, ID: kind[16:], Version: fmt.Sprint(pass), Library: "/r/native/" + kind[16:] + "/lib.so"}
+			p := state.Plugin{Kind: kind, ID: kind[16:], Version: fmt.Sprint(pass), Library: "/r/native/" + kind[16:] + "/lib.so"}
 			next[kind] = &p
 		}
 		want := false
@@ -50,7 +52,7 @@ func TestDocumentPluginsFollowTheirChanges(t *testing.T) {
 			}
 		}
 		if rng.IntN(10) == 0 {
-			wantList := slices.SortedFunc(maps.Values(model), byKind)
+			wantList := slices.SortedFunc(maps.Values(model), state.ComparePlugins)
 			got := d.sorted()
 			if got == nil || !slices.Equal(got, wantList) {
 				t.Fatalf("pass %d: sorted = %v, want %v", pass, got, wantList)

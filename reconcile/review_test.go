@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -109,5 +111,5 @@ func TestPendingLibraryKeepsItsProblem(t *testing.T) {
 	st := c.State()
 	require.Len(t, st.Plugins, 1)
 	assert.True(t, st.Plugins[0].Stale)
-	assert.Equal(t, Warn, codes(&Desired{Problems: st.Problems})[Key{lib, Incomplete}])
+	assert.Equal(t, state.Warn, codes(&Desired{Problems: st.Problems})[state.Key{Path: lib, Code: state.Incomplete}])
 }

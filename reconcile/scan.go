@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -216,7 +218,7 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 // in the probe stage without waiting, and decides. Claims whose probe is still running are
 // pending; the stage asks for another pass when results arrive.
 func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
-	l, err := s.layout()
+	l, err := s.paths()
 	if err != nil {
 		s.entries, s.book = nil, nil // read whole when it is back
 		return nil, err
@@ -274,7 +276,7 @@ func folderMode(path string) fs.FileMode {
 	return fi.Mode()
 }
 
-func (s *Scanner) layout() (layout, error) {
+func (s *Scanner) paths() (rootPaths, error) {
 	fi, err := os.Stat(s.root)
 	if err == nil && !fi.IsDir() {
 		err = errNotDir
@@ -283,13 +285,13 @@ func (s *Scanner) layout() (layout, error) {
 		_, err = s.readDir(s.root)
 	}
 	if err != nil {
-		return layout{}, &RootError{Path: s.root, Err: err}
+		return rootPaths{}, &RootError{Path: s.root, Err: err}
 	}
 	real, err := filepath.EvalSymlinks(s.root)
 	if err != nil {
-		return layout{}, &RootError{Path: s.root, Err: err}
+		return rootPaths{}, &RootError{Path: s.root, Err: err}
 	}
-	l := layout{Root: s.root, Workdir: s.workdir, RealRoot: real}
+	l := rootPaths{Root: s.root, Workdir: s.workdir, RealRoot: real}
 	for _, t := range s.trust {
 		if rt, err := filepath.EvalSymlinks(t); err == nil {
 			l.Trust = append(l.Trust, rt)
@@ -309,11 +311,11 @@ func (s *Scanner) display(path string) string {
 }
 
 // State renders d as the state document of docs/state.md, with every plugin loaded at at.
-func (d *Desired) State(root string, generation uint64, at time.Time) *State {
-	st := &State{Root: root, Generation: generation, ReconciledAt: Time{at}}
+func (d *Desired) State(root string, generation uint64, at time.Time) *state.State {
+	st := &state.State{Root: root, Generation: generation, ReconciledAt: state.Time{Time: at}}
 	for _, w := range d.Plugins {
 		p := w.Plugin
-		p.LoadedAt = Time{at}
+		p.LoadedAt = state.Time{Time: at}
 		st.Plugins = append(st.Plugins, p)
 	}
 	st.Skipped = append(st.Skipped, d.Skipped...)
@@ -347,7 +349,7 @@ func (s *Scanner) LibrariesOf(id string) []string {
 
 // Scan computes the desired state of opts.Root once and returns it as the state
 // document `plugwatch scan` prints: generation 1, every plugin "loaded" now.
-func Scan(ctx context.Context, opts Options) (*State, error) {
+func Scan(ctx context.Context, opts Options) (*state.State, error) {
 	s, err := NewScanner(opts)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -112,7 +114,7 @@ func TestUnreadableFolderIsAProblem(t *testing.T) {
 	d, err := s.Desired(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"plugin::native::gain@" + filepath.Join(root, "native", "gain", "libgain.so")}, kinds(d))
-	assert.Equal(t, Error, codes(d)[Key{locked, Unreadable}])
+	assert.Equal(t, state.Error, codes(d)[state.Key{Path: locked, Code: state.Unreadable}])
 	assert.Contains(t, d.Problems[1].Message, "permission denied")
 }
 
@@ -141,7 +143,7 @@ func TestContainment(t *testing.T) {
 	d := desired(t, Options{Root: root})
 	assert.Empty(t, d.Plugins)
 	p := d.Problems[len(d.Problems)-1]
-	assert.Equal(t, Key{link, OutsideRoot}, p.Key())
+	assert.Equal(t, state.Key{Path: link, Code: state.OutsideRoot}, p.Key())
 	assert.Contains(t, p.Message, "--trust "+outside)
 
 	d = desired(t, Options{Root: root, Trust: []string{outside}})
@@ -166,8 +168,8 @@ func TestSymlinkLoopIsMissingLibrary(t *testing.T) {
 	d := desired(t, Options{Root: root})
 	assert.Empty(t, d.Plugins)
 	c := codes(d)
-	assert.Equal(t, Error, c[Key{filepath.Join(dir, "liba.so"), MissingLibrary}])
-	assert.Equal(t, Error, c[Key{filepath.Join(dir, "libb.so"), MissingLibrary}])
+	assert.Equal(t, state.Error, c[state.Key{Path: filepath.Join(dir, "liba.so"), Code: state.MissingLibrary}])
+	assert.Equal(t, state.Error, c[state.Key{Path: filepath.Join(dir, "libb.so"), Code: state.MissingLibrary}])
 }
 
 func TestWorkdirResolvesRecordEntrypoints(t *testing.T) {
@@ -179,10 +181,10 @@ func TestWorkdirResolvesRecordEntrypoints(t *testing.T) {
 		`{"plugin_id":"gain","version":"1.0.0","node_kind":"gain","kind":"native","entrypoint":"../.plugins/bundles/gain/1.0.0/libgain.so","installed_at_ms":1}`)
 	d := desired(t, Options{Root: root, Workdir: work})
 	require.Len(t, d.Plugins, 1)
-	assert.Equal(t, SourceActive, d.Plugins[0].Source)
+	assert.Equal(t, state.SourceActive, d.Plugins[0].Source)
 	d = desired(t, Options{Root: root})
 	assert.Empty(t, d.Plugins)
-	assert.Equal(t, MissingLibrary, d.Problems[0].Code)
+	assert.Equal(t, state.MissingLibrary, d.Problems[0].Code)
 }
 
 func TestWorldWritableIsNeverOpened(t *testing.T) {
@@ -211,7 +213,7 @@ func TestWorldWritableIsNeverOpened(t *testing.T) {
 			probes := &counting{p: InProcess(native.DefaultRange())}
 			d := desired(t, Options{Root: root, Prober: probes})
 			assert.Empty(t, d.Plugins)
-			assert.Equal(t, map[Key]Level{{bad, UnsafePermissions}: Error}, codes(d))
+			assert.Equal(t, map[state.Key]state.Level{{Path: bad, Code: state.UnsafePermissions}: state.Error}, codes(d))
 			assert.Contains(t, d.Problems[0].Message, "chmod o-w "+bad)
 			assert.Zero(t, probes.n.Load(), "the library was opened")
 		})
@@ -300,7 +302,7 @@ func TestCrashedIsRememberedByIdentity(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.EqualValues(t, 2, probes.n.Load())
-	assert.Equal(t, Error, codes(c.scan.mustDesired(t))[Key{filepath.Join(root, "native", "abort", "libabort.so"), Crashed}])
+	assert.Equal(t, state.Error, codes(c.scan.mustDesired(t))[state.Key{Path: filepath.Join(root, "native", "abort", "libabort.so"), Code: state.Crashed}])
 }
 
 func (s *Scanner) mustDesired(t *testing.T) *Desired {
@@ -408,5 +410,5 @@ func TestFullPassSeesPermissionsOfNative(t *testing.T) {
 	d, err := s.Desired(t.Context())
 	require.NoError(t, err)
 	assert.Empty(t, d.Plugins)
-	assert.Equal(t, Error, codes(d)[Key{native, UnsafePermissions}], "%v", d.Problems)
+	assert.Equal(t, state.Error, codes(d)[state.Key{Path: native, Code: state.UnsafePermissions}], "%v", d.Problems)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -15,7 +17,7 @@ import (
 // ("ok", or the failure's call, packet and message in a *SmokeError), and an error
 // that wraps no native sentinel and is no *SmokeError when it could not run (no
 // helper): the library is then not judged yet.
-type Smoker func(ctx context.Context, path, lib string, meta native.Metadata) (*Smoke, error)
+type Smoker func(ctx context.Context, path, lib string, meta native.Metadata) (*state.Smoke, error)
 
 // SmokeError is a smoke test that was not ok: the library is not opened
 // (smoke_failed), and a changed library that fails keeps its older version stale.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plugwatch/plugwatch/state"
+
 	"github.com/plugwatch/plugwatch/native"
 )
 
@@ -95,7 +97,7 @@ type verdict struct {
 	done  bool
 	meta  *native.Metadata // once done without err; never changed afterwards
 	err   error
-	smoke *Smoke
+	smoke *state.Smoke
 
 	// Under run: the library opened in this process from copy, until a pass adopts
 	// it (take) or a pass that saw it leaves it (sweep).
@@ -347,7 +349,7 @@ type job struct {
 	v     *verdict
 	copy  private
 	res   ProbeResult
-	smoke *Smoke
+	smoke *state.Smoke
 	lib   *native.Library
 	skip  bool // judged nothing: forget it
 

@@ -3,12 +3,9 @@ package reconcile
 import (
 	"sync"
 	"time"
-)
 
-// Overflow is the event a subscriber receives in place of the events it fell too
-// far behind to be given: re-read the state document. Its JSON carries only the
-// generation (and the time).
-const Overflow EventType = "overflow"
+	"github.com/plugwatch/plugwatch/state"
+)
 
 // SubscriberBuffer is how many events a subscriber may fall behind before its
 // backlog is replaced by one Overflow event.
@@ -17,12 +14,12 @@ const SubscriberBuffer = 65536
 // subscriber is one Subscribe: a backlog the controller appends to without ever
 // blocking, and a goroutine that hands it to the channel in order.
 type subscriber struct {
-	out  chan Event
+	out  chan state.Event
 	wake chan struct{}
 	done chan struct{}
 
 	mu      sync.Mutex
-	backlog []Event
+	backlog []state.Event
 }
 
 // Subscribe returns a channel that receives every event from now on, in order, and a
@@ -31,8 +28,8 @@ type subscriber struct {
 // more than SubscriberBuffer events behind receives one Overflow event in place of
 // its backlog, then the events that follow. The channel is closed by the returned
 // function and by Close.
-func (c *Controller) Subscribe() (<-chan Event, func()) {
-	s := &subscriber{out: make(chan Event), wake: make(chan struct{}, 1), done: make(chan struct{})}
+func (c *Controller) Subscribe() (<-chan state.Event, func()) {
+	s := &subscriber{out: make(chan state.Event), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.mu.Lock()
 	c.subs[s] = struct{}{}
 	c.mu.Unlock()
@@ -56,7 +53,7 @@ func (c *Controller) Subscribe() (<-chan Event, func()) {
 	}
 }
 
-func (c *Controller) publish(events []Event) {
+func (c *Controller) publish(events []state.Event) {
 	if len(events) == 0 {
 		return
 	}
@@ -77,11 +74,11 @@ func (c *Controller) closeSubscribers() {
 	}
 }
 
-func (s *subscriber) add(events []Event) {
+func (s *subscriber) add(events []state.Event) {
 	s.mu.Lock()
 	if len(s.backlog)+len(events) > SubscriberBuffer {
 		last := events[len(events)-1]
-		s.backlog = append(s.backlog[:0], Event{Type: Overflow, Generation: last.Generation, At: Time{time.Now()}})
+		s.backlog = append(s.backlog[:0], state.Event{Type: state.Overflow, Generation: last.Generation, At: state.Time{Time: time.Now()}})
 	} else {
 		s.backlog = append(s.backlog, events...)
 	}

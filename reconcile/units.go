@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // unit is what a pass found in one bundle folder: its claims (resolved), problems
@@ -14,7 +16,7 @@ import (
 type unit struct {
 	name     string // of its entry of native/
 	claims   []*claim
-	problems []Problem
+	problems []state.Problem
 	pending  []string
 	young    bool     // something in it was modified within the quiet period
 	external bool     // a library in it resolves to another folder: its events come from there
@@ -111,7 +113,7 @@ func (r *diskReader) readUnit(dir string) *unit {
 	u := &unit{
 		name:     filepath.Base(dir),
 		claims:   append([]*claim(nil), r.claims[c0:]...),
-		problems: append([]Problem(nil), r.problems[p0:]...),
+		problems: append([]state.Problem(nil), r.problems[p0:]...),
 		folder:   folder,
 		readAt:   r.now,
 		plain:    folder != (Identity{}),

@@ -208,8 +208,8 @@ func (h *harness) inFsnotify(path string) bool {
 	return false
 }
 
-// layout makes folders (paths ending in /) and files under root.
-func layout(t *testing.T, root string, paths ...string) {
+// makeTree makes folders (paths ending in /) and files under root.
+func makeTree(t *testing.T, root string, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		full := filepath.Join(root, p)

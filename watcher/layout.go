@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
-	"github.com/plugwatch/plugwatch/internal/names"
+	"github.com/plugwatch/plugwatch/layout"
 )
 
 // level is where a folder sits in the plugins layout (docs/root-layout.md).
@@ -47,7 +47,7 @@ func (l level) top() bool {
 // child returns the level of the folder called name inside a folder at level l, or
 // levelNone when such a folder is not part of the layout.
 func (l level) child(name string) level {
-	if names.Ignored(name) {
+	if layout.Ignored(name) {
 		return levelNone
 	}
 	switch l {
@@ -95,7 +95,7 @@ func (s *spec) needed() bool { return s.signals() || len(s.want) > 0 }
 // for s is something the reconciler reads. In the root only active/, native/ and
 // bundles/ matter (cache/ and wasm/ do not); in active/ only *.json records.
 func (s *spec) matters(name string) bool {
-	if names.Ignored(name) {
+	if layout.Ignored(name) {
 		return false
 	}
 	if s.extra {
@@ -198,7 +198,7 @@ func holds(dir string) bool {
 	for {
 		list, err := f.Readdirnames(64)
 		for _, name := range list {
-			if !names.Ignored(name) {
+			if !layout.Ignored(name) {
 				return true
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plugwatch/plugwatch/internal/names"
+	"github.com/plugwatch/plugwatch/layout"
 )
 
 // Polling, when notifications are not available, stats each watched folder every
@@ -89,7 +89,7 @@ func (w *Watcher) readEntries(path string, s *spec) (map[string]stamp, bool) {
 	entries := make(map[string]stamp, len(list))
 	for _, e := range list {
 		name := e.Name()
-		if names.Ignored(name) && s.want[name] == 0 {
+		if layout.Ignored(name) && s.want[name] == 0 {
 			continue
 		}
 		child := filepath.Join(path, name)

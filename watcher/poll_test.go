@@ -42,7 +42,7 @@ func (h *harness) calm() {
 // so a file rewritten in place is seen within filePasses passes.
 func TestPollingListsOnlyChangedFolders(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/a/liba.so", "native/b/libb.so", "active/")
+	makeTree(t, root, "native/a/liba.so", "native/b/libb.so", "active/")
 	native := filepath.Join(root, "native")
 	h := startPolling(t, root, 0)
 	require.True(t, h.w.Polling())
@@ -94,7 +94,7 @@ func TestPollingListsOnlyChangedFolders(t *testing.T) {
 // within the same tick of the file system's clock would leave them as they are.
 func TestPollingListsRecentFoldersAgain(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/a/liba.so")
+	makeTree(t, root, "native/a/liba.so")
 	h := startPolling(t, root, time.Hour)
 	lists := h.state().lists
 	h.passes(3)
@@ -104,7 +104,7 @@ func TestPollingListsRecentFoldersAgain(t *testing.T) {
 // The root and its own folders appearing or going while polling is a full rescan.
 func TestPollingTopFolders(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	h := startPolling(t, root, 0)
 	h.settle()
 	require.NoError(t, os.Mkdir(filepath.Join(root, "bundles"), 0o755))
@@ -118,7 +118,7 @@ func TestPollingTopFolders(t *testing.T) {
 // looked at once it is an extra folder itself: a file rewritten in place there is seen.
 func TestPollingAncestorBecomesExtra(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	base := t.TempDir()
 	f := filepath.Join(base, "libf.so")
 	write(t, f)

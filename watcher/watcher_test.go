@@ -19,7 +19,7 @@ const quiet = 20 * time.Millisecond
 
 func TestNewFoldersAreWatched(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/", "active/")
+	makeTree(t, root, "native/", "active/")
 	h := start(t, root, quiet, nil)
 
 	// A folder created in native/, then a file written in it.
@@ -33,7 +33,7 @@ func TestNewFoldersAreWatched(t *testing.T) {
 
 	// A folder moved in with its files.
 	src := filepath.Join(t.TempDir(), "moved")
-	layout(t, src, "libmoved.so", "plugin.yml")
+	makeTree(t, src, "libmoved.so", "plugin.yml")
 	moved := filepath.Join(root, "native", "moved")
 	h.settle()
 	require.NoError(t, os.Rename(src, moved))
@@ -81,7 +81,7 @@ func TestNewFoldersAreWatched(t *testing.T) {
 
 func TestFoldersPresentAtStartAreWatched(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root,
+	makeTree(t, root,
 		"active/", "native/gain/", "native/.hidden/", "bundles/slint/0.5.0/lib/",
 		"bundles/slint/.tmp-123/", "cache/x/", "wasm/")
 	h := start(t, root, quiet, nil)
@@ -95,7 +95,7 @@ func TestFoldersPresentAtStartAreWatched(t *testing.T) {
 
 func TestIgnoredNamesDoNotSignal(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/gain/", "bundles/slint/0.5.0/", "active/")
+	makeTree(t, root, "native/gain/", "bundles/slint/0.5.0/", "active/")
 	version := filepath.Join(root, "bundles", "slint", "0.5.0")
 	h := start(t, root, quiet, nil)
 
@@ -130,7 +130,7 @@ func TestIgnoredNamesDoNotSignal(t *testing.T) {
 
 func TestBurstIsCoalesced(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/gain/")
+	makeTree(t, root, "native/gain/")
 	gain := filepath.Join(root, "native", "gain")
 	// A quiet period long enough that a busy machine does not make one inside the burst.
 	h := start(t, root, 250*time.Millisecond, nil)
@@ -156,11 +156,11 @@ func TestBurstIsCoalesced(t *testing.T) {
 
 func TestFirstEventIsSignalledAtOnce(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	h := start(t, root, time.Hour, nil)
 	h.settle()
 	src := filepath.Join(t.TempDir(), "gain")
-	layout(t, src, "libgain.so")
+	makeTree(t, src, "libgain.so")
 	require.NoError(t, os.Rename(src, filepath.Join(root, "native", "gain")))
 	select {
 	case <-h.w.C():
@@ -173,7 +173,7 @@ func TestRootAndNativeRecreated(t *testing.T) {
 	parent := t.TempDir()
 	root := filepath.Join(parent, ".plugins")
 	native := filepath.Join(root, "native")
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	h := start(t, root, quiet, nil)
 
 	require.NoError(t, os.RemoveAll(root))
@@ -219,7 +219,7 @@ func TestMissingRootIsPickedUp(t *testing.T) {
 
 func TestErrorsAskForFullRescan(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	errs := make(chan error)
 	h := start(t, root, quiet, func(_ *Watcher, f *fakeBackend) { f.errs = errs })
 
@@ -240,7 +240,7 @@ func TestWatchLimitFallsBackToPolling(t *testing.T) {
 	for _, at := range []string{"start", "later"} {
 		t.Run(at, func(t *testing.T) {
 			root := t.TempDir()
-			layout(t, root, "native/gain/")
+			makeTree(t, root, "native/gain/")
 			gain := filepath.Join(root, "native", "gain")
 			h := start(t, root, quiet, func(w *Watcher, f *fakeBackend) {
 				w.pollInterval = 5 * time.Millisecond
@@ -284,7 +284,7 @@ func TestWatchLimitFallsBackToPolling(t *testing.T) {
 
 func TestNotificationsUnavailable(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	h := start(t, root, quiet, func(w *Watcher, _ *fakeBackend) {
 		w.pollInterval = 5 * time.Millisecond
 		w.newBackend = func() (backend, error) { return nil, syscall.EMFILE }
@@ -298,7 +298,7 @@ func TestNotificationsUnavailable(t *testing.T) {
 
 func TestExtraFolders(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	one, two := t.TempDir(), t.TempDir()
 	h := start(t, root, quiet, nil)
 
@@ -369,7 +369,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 
 func TestRunStopsOnCancel(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/gain/", "bundles/a/1/")
+	makeTree(t, root, "native/gain/", "bundles/a/1/")
 	h := start(t, root, time.Hour, nil)
 	write(t, filepath.Join(root, "native", "gain", "libgain.so"))
 	write(t, filepath.Join(root, "native", "gain", "plugin.yml"))

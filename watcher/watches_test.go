@@ -17,7 +17,7 @@ import (
 // folder is watched; SetExtra with the folder, already watched, adds none either.
 func TestDropIsOneSignal(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/a/liba.so", "native/b/libb.so")
+	makeTree(t, root, "native/a/liba.so", "native/b/libb.so")
 	native := filepath.Join(root, "native")
 	h := start(t, root, quiet, nil)
 	h.w.SetExtra([]string{filepath.Join(native, "a"), filepath.Join(native, "b")})
@@ -25,7 +25,7 @@ func TestDropIsOneSignal(t *testing.T) {
 	h.settle()
 
 	src := filepath.Join(t.TempDir(), "gain")
-	layout(t, src, "libgain.so", "plugin.yml")
+	makeTree(t, src, "libgain.so", "plugin.yml")
 	gain := filepath.Join(native, "gain")
 	before := h.state()
 	require.NoError(t, os.Rename(src, gain))
@@ -59,7 +59,7 @@ func TestDropIsOneSignal(t *testing.T) {
 // it starts finds the library), and what is written after the watch sends its own.
 func TestWrittenBeforeTheWatchIsSeen(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	native := filepath.Join(root, "native")
 	x := filepath.Join(native, "x")
 	lib := filepath.Join(x, "libx.so")
@@ -91,7 +91,7 @@ func TestWrittenBeforeTheWatchIsSeen(t *testing.T) {
 // watched all the same: the folder is listed once its watch exists.
 func TestFolderCreatedWhileParentWatchIsSetUp(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "bundles/")
+	makeTree(t, root, "bundles/")
 	id := filepath.Join(root, "bundles", "slint")
 	version := filepath.Join(id, "0.6.0")
 	h := start(t, root, quiet, func(_ *Watcher, f *fakeBackend) {
@@ -114,7 +114,7 @@ func TestFolderCreatedWhileParentWatchIsSetUp(t *testing.T) {
 // signal of its own, no loop), and removing either name leaves the other watched.
 func TestSymlinkedFoldersShareAWatch(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/real/")
+	makeTree(t, root, "native/real/")
 	native := filepath.Join(root, "native")
 	real, link := filepath.Join(native, "real"), filepath.Join(native, "link")
 	require.NoError(t, os.Symlink("real", link))
@@ -147,7 +147,7 @@ func TestSymlinkedFoldersShareAWatch(t *testing.T) {
 // loses its watch unless the layout wants it.
 func TestSetExtraByDifference(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/a/", "native/b/")
+	makeTree(t, root, "native/a/", "native/b/")
 	native := filepath.Join(root, "native")
 	a, b := filepath.Join(native, "a"), filepath.Join(native, "b")
 	outside := t.TempDir()
@@ -175,7 +175,7 @@ func TestSetExtraByDifference(t *testing.T) {
 // again every second, and counts as a change once it is watched.
 func TestFailedWatchIsTriedAgain(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	native := filepath.Join(root, "native")
 	locked := filepath.Join(native, "locked")
 	var refuse atomic.Bool
@@ -210,7 +210,7 @@ func TestFailedWatchIsTriedAgain(t *testing.T) {
 // change only when it holds something.
 func TestExtraFolderAppears(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	native := filepath.Join(root, "native")
 	base := t.TempDir()
 	empty, full := filepath.Join(base, "empty"), filepath.Join(base, "full")
@@ -226,7 +226,7 @@ func TestExtraFolderAppears(t *testing.T) {
 	assert.Equal(t, 0, h.sentSince(before))
 
 	src := filepath.Join(t.TempDir(), "full")
-	layout(t, src, "libfull.so")
+	makeTree(t, src, "libfull.so")
 	require.NoError(t, os.Rename(src, full))
 	assert.Equal(t, []string{full}, h.next().Paths)
 	assert.True(t, h.watching(full))
@@ -236,7 +236,7 @@ func TestExtraFolderAppears(t *testing.T) {
 // An extra folder replaced by a new one under the same name is watched again.
 func TestExtraFolderReplaced(t *testing.T) {
 	root := t.TempDir()
-	layout(t, root, "native/")
+	makeTree(t, root, "native/")
 	extra := filepath.Join(t.TempDir(), "build")
 	require.NoError(t, os.Mkdir(extra, 0o755))
 	h := start(t, root, quiet, nil)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // TestRunConvergesToScan is a property test: random sequences of add, remove,
@@ -95,7 +96,7 @@ func TestRunConvergesToScan(t *testing.T) {
 		t.Logf("round %d: %v", round, ops)
 
 		var want string
-		d.waitFor("the daemon to converge to a fresh scan", func(st *reconcile.State) bool {
+		d.waitFor("the daemon to converge to a fresh scan", func(st *state.State) bool {
 			scan, err := reconcile.Scan(context.Background(), reconcile.Options{Root: root})
 			require.NoError(t, err)
 			want = summary(scan)
@@ -106,7 +107,7 @@ func TestRunConvergesToScan(t *testing.T) {
 
 // summary is what must agree between the daemon and a scan: which library provides
 // which kind, what is skipped, and the problems' identities.
-func summary(st *reconcile.State) string {
+func summary(st *state.State) string {
 	var lines []string
 	for _, p := range st.Plugins {
 		lines = append(lines, fmt.Sprintf("plugin %s %s %s stale=%v", p.Kind, p.Library, p.Version, p.Stale))

@@ -23,7 +23,7 @@ import (
 
 	"github.com/plugwatch/plugwatch/internal/lockedbuf"
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These tests run the real plugwatch binary (the test binary under the name
@@ -86,7 +86,7 @@ func startCommand(t *testing.T, root string, wrapper []string, args ...string) *
 		t.Fatalf("plugwatch run did not listen within %v\n%s", deadline, d.log)
 	}
 	t.Cleanup(func() { d.stop() })
-	d.waitFor("the first pass", func(*reconcile.State) bool { return true })
+	d.waitFor("the first pass", func(*state.State) bool { return true })
 	return d
 }
 
@@ -126,21 +126,21 @@ func (d *daemon) get(path string) (*http.Response, []byte) {
 	return resp, body
 }
 
-func (d *daemon) state() *reconcile.State {
+func (d *daemon) state() *state.State {
 	resp, body := d.get("/v1/state")
 	if resp.StatusCode != http.StatusOK {
 		return nil
 	}
-	var st reconcile.State
+	var st state.State
 	require.NoError(d.t, json.Unmarshal(body, &st))
 	return &st
 }
 
 // waitFor polls the state until cond holds, or fails the test at the deadline.
-func (d *daemon) waitFor(what string, cond func(*reconcile.State) bool) *reconcile.State {
+func (d *daemon) waitFor(what string, cond func(*state.State) bool) *state.State {
 	d.t.Helper()
 	end := time.Now().Add(deadline)
-	var st *reconcile.State
+	var st *state.State
 	for time.Now().Before(end) {
 		if st = d.state(); st != nil && cond(st) {
 			return st
@@ -152,7 +152,7 @@ func (d *daemon) waitFor(what string, cond func(*reconcile.State) bool) *reconci
 	return nil
 }
 
-func plugin(st *reconcile.State, kind string) *reconcile.Plugin {
+func plugin(st *state.State, kind string) *state.Plugin {
 	for i, p := range st.Plugins {
 		if p.Kind == kind {
 			return &st.Plugins[i]
@@ -161,7 +161,7 @@ func plugin(st *reconcile.State, kind string) *reconcile.Plugin {
 	return nil
 }
 
-func hasProblem(st *reconcile.State, path string, code reconcile.Code) bool {
+func hasProblem(st *state.State, path string, code state.Code) bool {
 	for _, p := range st.Problems {
 		if p.Path == path && p.Code == code {
 			return true
@@ -170,21 +170,21 @@ func hasProblem(st *reconcile.State, path string, code reconcile.Code) bool {
 	return false
 }
 
-func loadedWith(kind, description string) func(*reconcile.State) bool {
-	return func(st *reconcile.State) bool {
+func loadedWith(kind, description string) func(*state.State) bool {
+	return func(st *state.State) bool {
 		p := plugin(st, kind)
 		return p != nil && p.Description == description
 	}
 }
 
-func gone(kind string) func(*reconcile.State) bool {
-	return func(st *reconcile.State) bool { return plugin(st, kind) == nil }
+func gone(kind string) func(*state.State) bool {
+	return func(st *state.State) bool { return plugin(st, kind) == nil }
 }
 
 // events subscribes to /v1/events and collects what arrives.
 type events struct {
 	mu   sync.Mutex
-	list []reconcile.Event
+	list []state.Event
 	resp *http.Response
 	done chan struct{}
 }
@@ -205,9 +205,9 @@ func (d *daemon) subscribe() *events {
 			case strings.HasPrefix(line, "event: "):
 				name = strings.TrimPrefix(line, "event: ")
 			case strings.HasPrefix(line, "data: "):
-				var e reconcile.Event
+				var e state.Event
 				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e) == nil {
-					e.Type = reconcile.EventType(name)
+					e.Type = state.EventType(name)
 					ev.mu.Lock()
 					ev.list = append(ev.list, e)
 					ev.mu.Unlock()
@@ -300,9 +300,9 @@ func TestRunRebuildInPlaceAndBrokenRebuild(t *testing.T) {
 
 	// A broken rebuild (an API version out of range) keeps v2 loaded, stale.
 	require.NoError(t, exec.Command("cp", plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 12}), lib).Run())
-	st := d.waitFor("stale v2", func(st *reconcile.State) bool {
+	st := d.waitFor("stale v2", func(st *state.State) bool {
 		p := plugin(st, "plugin::native::gain")
-		return p != nil && p.Stale && hasProblem(st, lib, reconcile.ABIVersion)
+		return p != nil && p.Stale && hasProblem(st, lib, state.ABIVersion)
 	})
 	assert.Equal(t, "v2", plugin(st, "plugin::native::gain").Description)
 
@@ -327,9 +327,9 @@ func TestRunRecordOverLocalBundle(t *testing.T) {
 	record := filepath.Join(root, "active", "gain.json")
 	writeFile(t, record, `{"plugin_id":"gain","version":"1.2.0","node_kind":"gain","kind":"native","entrypoint":".plugins/bundles/gain/1.2.0/libgain.so","installed_at_ms":1764000000000}`)
 	st := d.waitFor("market", loadedWith("plugin::native::gain", "market"))
-	require.True(t, hasProblem(st, local, reconcile.VersionDiverged), "%+v", st.Problems)
+	require.True(t, hasProblem(st, local, state.VersionDiverged), "%+v", st.Problems)
 	require.Len(t, st.Skipped, 1)
-	assert.Equal(t, reconcile.Shadowed, st.Skipped[0].Reason)
+	assert.Equal(t, state.Shadowed, st.Skipped[0].Reason)
 	// The warning names both versions and both paths.
 	d.waitLog("marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so)")
 
@@ -344,11 +344,11 @@ func TestRunBareLibraryThenMovedIntoAFolder(t *testing.T) {
 	d := startDaemon(t, root)
 	bare := filepath.Join(root, "native", "libgain.so")
 	plugintest.Install(t, plugintest.Spec{Kind: "gain"}, bare)
-	d.waitFor("bare_library", func(st *reconcile.State) bool { return hasProblem(st, bare, reconcile.BareLibrary) })
+	d.waitFor("bare_library", func(st *state.State) bool { return hasProblem(st, bare, state.BareLibrary) })
 	require.NoError(t, os.Mkdir(filepath.Join(root, "native", "gain"), 0o755))
 	require.NoError(t, os.Rename(bare, filepath.Join(root, "native", "gain", "libgain.so")))
-	st := d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
-	assert.False(t, hasProblem(st, bare, reconcile.BareLibrary))
+	st := d.waitFor("loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	assert.False(t, hasProblem(st, bare, state.BareLibrary))
 	// The log is read from the daemon's stderr as it comes: wait for the resolution,
 	// logged after every warning about the bare library.
 	d.waitLog(`"msg":"resolved","code":"bare_library"`)
@@ -398,20 +398,20 @@ func TestRunNativeDeletedAndRecreated(t *testing.T) {
 	root := newRoot(t)
 	d := startDaemon(t, root)
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
-	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	d.waitFor("loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "native")))
 	d.waitFor("unloaded", gone("plugin::native::gain"))
 	require.NoError(t, os.Mkdir(filepath.Join(root, "native"), 0o755))
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "echo"}, "1.0.0"), filepath.Join(root, "native", "echo")))
-	d.waitFor("echo loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::echo") != nil })
+	d.waitFor("echo loaded", func(st *state.State) bool { return plugin(st, "plugin::native::echo") != nil })
 }
 
 func TestRunSIGHUPRescans(t *testing.T) {
 	root := newRoot(t)
 	d := startDaemon(t, root)
-	gen := d.waitFor("first pass", func(*reconcile.State) bool { return true }).Generation
+	gen := d.waitFor("first pass", func(*state.State) bool { return true }).Generation
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	d.waitFor("a new generation", func(st *reconcile.State) bool { return st.Generation == gen+1 })
+	d.waitFor("a new generation", func(st *state.State) bool { return st.Generation == gen+1 })
 }
 
 func TestRunOnChange(t *testing.T) {
@@ -419,16 +419,16 @@ func TestRunOnChange(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "changes.jsonl")
 	d := startDaemon(t, root, "--on-change", "cat >> "+out)
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
-	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	d.waitFor("loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
 	var lines []string
 	require.Eventually(t, func() bool {
 		data, _ := os.ReadFile(out)
 		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
 		return len(data) > 0
 	}, deadline, time.Millisecond)
-	var e reconcile.Event
+	var e state.Event
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &e))
-	assert.Equal(t, reconcile.Loaded, e.Type)
+	assert.Equal(t, state.Loaded, e.Type)
 	assert.Equal(t, "plugin::native::gain", e.Kind)
 }
 
@@ -454,7 +454,7 @@ func TestStatus(t *testing.T) {
 	root := newRoot(t)
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
 	d := startDaemon(t, root)
-	d.waitFor("loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	d.waitFor("loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
 
 	out, err := exec.Command("plugwatch", "status", "--addr", d.addr).CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -462,7 +462,7 @@ func TestStatus(t *testing.T) {
 
 	out, err = exec.Command("plugwatch", "status", "--json", "--addr", d.addr).Output()
 	require.NoError(t, err)
-	var st reconcile.State
+	var st state.State
 	require.NoError(t, json.Unmarshal(out, &st))
 	assert.Equal(t, root, st.Root)
 	assert.Len(t, st.Plugins, 1)
@@ -470,7 +470,7 @@ func TestStatus(t *testing.T) {
 	// The same document as a scan of the same disk, but for the times.
 	scan, err := exec.Command("plugwatch", "scan", "--json", "--root", root).Output()
 	require.NoError(t, err)
-	var sc reconcile.State
+	var sc state.State
 	require.NoError(t, json.Unmarshal(scan, &sc))
 	assert.Equal(t, summary(&sc), summary(&st))
 
@@ -507,8 +507,8 @@ func TestRunHostileLibraries(t *testing.T) {
 	d := startDaemon(t, root, "--probe-timeout", "1s", "--debounce", "20ms")
 	d.waitFor("good loaded", loadedWith("plugin::native::gain", "good"))
 
-	hostile := map[string]reconcile.Code{}
-	drop := func(name string, code reconcile.Code, place func(dst string)) {
+	hostile := map[string]state.Code{}
+	drop := func(name string, code state.Code, place func(dst string)) {
 		dst := filepath.Join(t.TempDir(), name, "lib"+name+".so")
 		place(dst)
 		final := filepath.Join(root, "native", name)
@@ -516,15 +516,15 @@ func TestRunHostileLibraries(t *testing.T) {
 		hostile[filepath.Join(final, "lib"+name+".so")] = code
 	}
 	for _, crash := range []string{"entry_segv", "ctor_abort", "ctor_hang"} {
-		drop(strings.ReplaceAll(crash, "_", ""), reconcile.Crashed, func(dst string) {
+		drop(strings.ReplaceAll(crash, "_", ""), state.Crashed, func(dst string) {
 			plugintest.Install(t, plugintest.Spec{Kind: "x" + strings.ReplaceAll(crash, "_", ""), Crash: crash}, dst)
 		})
 	}
-	drop("cut", reconcile.Incomplete, func(dst string) { plugintest.Truncated(t, plugintest.Spec{Kind: "cut"}, dst, 3000) })
-	drop("arm", reconcile.LoadFailed, func(dst string) { plugintest.ForeignArch(t, plugintest.Spec{Kind: "arm"}, dst) })
-	drop("text", reconcile.LoadFailed, func(dst string) { writeFile(t, dst, "not a library") })
+	drop("cut", state.Incomplete, func(dst string) { plugintest.Truncated(t, plugintest.Spec{Kind: "cut"}, dst, 3000) })
+	drop("arm", state.LoadFailed, func(dst string) { plugintest.ForeignArch(t, plugintest.Spec{Kind: "arm"}, dst) })
+	drop("text", state.LoadFailed, func(dst string) { writeFile(t, dst, "not a library") })
 
-	st := d.waitFor("every hostile library reported", func(st *reconcile.State) bool {
+	st := d.waitFor("every hostile library reported", func(st *state.State) bool {
 		for path, code := range hostile {
 			if !hasProblem(st, path, code) {
 				return false
@@ -542,7 +542,7 @@ func TestRunHostileLibraries(t *testing.T) {
 	helpers := strings.Count(d.log.String(), "probe helper started")
 	gen := st.Generation
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	d.waitFor("the rescan", func(st *reconcile.State) bool { return st.Generation > gen })
+	d.waitFor("the rescan", func(st *state.State) bool { return st.Generation > gen })
 	d.waitLog(`"rescan":true`)
 	assert.Equal(t, helpers, strings.Count(d.log.String(), "probe helper started"), d.log.String())
 	resp, _ := d.get("/healthz")
@@ -642,7 +642,7 @@ func TestRunMetrics(t *testing.T) {
 	d := startDaemon(t, root)
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "gain"}, "1.0.0"), filepath.Join(root, "native", "gain")))
 	writeFile(t, filepath.Join(root, "native", "libstray.so"), "x")
-	d.waitFor("loaded", func(st *reconcile.State) bool {
+	d.waitFor("loaded", func(st *state.State) bool {
 		return plugin(st, "plugin::native::gain") != nil && len(st.Problems) == 1
 	})
 	resp, body := d.get("/metrics")

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These tests keep the documentation in docs/ and README.md true: its links resolve
@@ -141,12 +141,12 @@ func TestReadmeSetUp(t *testing.T) {
 }
 
 // problemCodes are the problem codes of the state document, in their documented order.
-var problemCodes = []reconcile.Code{
-	reconcile.BareLibrary, reconcile.NoManifest, reconcile.VersionDiverged,
-	reconcile.BadRecord, reconcile.BadManifest, reconcile.MissingLibrary,
-	reconcile.OutsideRoot, reconcile.Incomplete, reconcile.LoadFailed,
-	reconcile.ABIVersion, reconcile.InvalidKind, reconcile.KindMismatch,
-	reconcile.Crashed, reconcile.UnsafePermissions, reconcile.Unreadable,
+var problemCodes = []state.Code{
+	state.BareLibrary, state.NoManifest, state.VersionDiverged,
+	state.BadRecord, state.BadManifest, state.MissingLibrary,
+	state.OutsideRoot, state.Incomplete, state.LoadFailed,
+	state.ABIVersion, state.InvalidKind, state.KindMismatch,
+	state.Crashed, state.UnsafePermissions, state.Unreadable,
 	"smoke_failed",
 }
 
@@ -164,7 +164,7 @@ func TestDocsProblemCodes(t *testing.T) {
 			Problem struct {
 				Properties struct {
 					Code struct {
-						Enum []reconcile.Code `json:"enum"`
+						Enum []state.Code `json:"enum"`
 					} `json:"code"`
 				} `json:"properties"`
 			} `json:"problem"`
@@ -495,8 +495,8 @@ func stateRoot(t *testing.T) string {
 }
 
 // codes returns the problem codes of a state document.
-func codes(st *reconcile.State) []reconcile.Code {
-	var cs []reconcile.Code
+func codes(st *state.State) []state.Code {
+	var cs []state.Code
 	for _, p := range st.Problems {
 		if !slices.Contains(cs, p.Code) {
 			cs = append(cs, p.Code)
@@ -521,27 +521,27 @@ func TestStateSchemaRealOutput(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err, "plugwatch scan --json: %s", stderr.String())
 	mustValidate(t, s, "scan --json", out)
-	var st reconcile.State
+	var st state.State
 	require.NoError(t, json.Unmarshal(out, &st))
-	want := []reconcile.Code{
-		reconcile.ABIVersion, reconcile.BadManifest, reconcile.BadRecord, reconcile.BareLibrary,
-		reconcile.Crashed, reconcile.Incomplete, reconcile.InvalidKind, reconcile.KindMismatch,
-		reconcile.LoadFailed, reconcile.MissingLibrary, reconcile.NoManifest, reconcile.OutsideRoot,
-		reconcile.UnsafePermissions, reconcile.VersionDiverged,
+	want := []state.Code{
+		state.ABIVersion, state.BadManifest, state.BadRecord, state.BareLibrary,
+		state.Crashed, state.Incomplete, state.InvalidKind, state.KindMismatch,
+		state.LoadFailed, state.MissingLibrary, state.NoManifest, state.OutsideRoot,
+		state.UnsafePermissions, state.VersionDiverged,
 	}
 	require.Equal(t, want, codes(&st), "the problems of the scan:\n%s", out)
-	var reasons []reconcile.Reason
+	var reasons []state.Reason
 	for _, sk := range st.Skipped {
 		reasons = append(reasons, sk.Reason)
 	}
 	slices.Sort(reasons)
-	require.Equal(t, []reconcile.Reason{reconcile.Conflict, reconcile.Shadowed, reconcile.Unsupported}, reasons, "the skipped of the scan:\n%s", out)
+	require.Equal(t, []state.Reason{state.Conflict, state.Shadowed, state.Unsupported}, reasons, "the skipped of the scan:\n%s", out)
 	require.GreaterOrEqual(t, len(st.Plugins), 3, "the plugins of the scan:\n%s", out)
 
 	// The daemon's first pass does not wait for slow probes (a crash is checked
 	// again alone before it is blamed): wait until it found what scan found.
 	d := startDaemon(t, root)
-	d.waitFor("the problems scan found", func(st *reconcile.State) bool { return slices.Equal(codes(st), want) })
+	d.waitFor("the problems scan found", func(st *state.State) bool { return slices.Equal(codes(st), want) })
 	resp, body := d.get("/v1/state")
 	require.Equal(t, 200, resp.StatusCode)
 	mustValidate(t, s, "GET /v1/state", body)

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Hostile libraries and files under a running daemon: nothing deletes, crashes or
@@ -47,7 +47,7 @@ func goodBundle(t *testing.T, root, kind string) {
 	require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: kind}, "1.0.0"), filepath.Join(root, "native", kind)))
 }
 
-func problemOf(st *reconcile.State, path string, code reconcile.Code) *reconcile.Problem {
+func problemOf(st *state.State, path string, code state.Code) *state.Problem {
 	for i, p := range st.Problems {
 		if p.Path == path && p.Code == code {
 			return &st.Problems[i]
@@ -57,13 +57,13 @@ func problemOf(st *reconcile.State, path string, code reconcile.Code) *reconcile
 }
 
 // tryState is state for a daemon that may die: nil when it does not answer.
-func (d *daemon) tryState() *reconcile.State {
+func (d *daemon) tryState() *state.State {
 	resp, err := http.Get("http://" + d.addr + "/v1/state")
 	if err != nil {
 		return nil
 	}
 	defer resp.Body.Close()
-	var st reconcile.State
+	var st state.State
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
 		return nil
 	}
@@ -97,8 +97,8 @@ func TestRunCrashAfterOpenIsBlamedAtNextStart(t *testing.T) {
 	t.Setenv("HOSTILE_LATE_UNLESS", "PLUGWATCH_PROBE_HELPER")
 	lib := hostileBundle(t, root, "late_crash")
 	goodBundle(t, root, "echo")
-	settled := func(st *reconcile.State) bool {
-		return plugin(st, "plugin::native::echo") != nil && problemOf(st, lib, reconcile.Crashed) != nil
+	settled := func(st *state.State) bool {
+		return plugin(st, "plugin::native::echo") != nil && problemOf(st, lib, state.Crashed) != nil
 	}
 	deaths := 0
 	for start := 1; ; start++ {
@@ -114,7 +114,7 @@ func TestRunCrashAfterOpenIsBlamedAtNextStart(t *testing.T) {
 			case <-time.After(50 * time.Millisecond): // polling interval
 			}
 			if st := d.tryState(); st != nil && settled(st) {
-				p := problemOf(st, lib, reconcile.Crashed)
+				p := problemOf(st, lib, state.Crashed)
 				assert.Contains(t, p.Message, "plugwatch died")
 				assert.Contains(t, p.Message, "s after opening it")
 				assert.Nil(t, plugin(st, "plugin::native::late_crash"))
@@ -144,15 +144,15 @@ func TestRunOpenThatHangsInPlugwatch(t *testing.T) {
 	d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
 
 	lib := hostileBundle(t, root, "host_hang")
-	st := d.waitFor("the hang judged", func(st *reconcile.State) bool { return problemOf(st, lib, reconcile.Crashed) != nil })
+	st := d.waitFor("the hang judged", func(st *state.State) bool { return problemOf(st, lib, state.Crashed) != nil })
 	assert.Equal(t, "library crashed or hung when opened: hung for more than 1s when opened in plugwatch; it is not opened again until the file changes",
-		problemOf(st, lib, reconcile.Crashed).Message)
+		problemOf(st, lib, state.Crashed).Message)
 
 	goodBundle(t, root, "gain")
 	gain := filepath.Join(root, "native", "gain", "libgain.so")
-	st = d.waitFor("gain refused", func(st *reconcile.State) bool { return problemOf(st, gain, reconcile.LoadFailed) != nil })
+	st = d.waitFor("gain refused", func(st *state.State) bool { return problemOf(st, gain, state.LoadFailed) != nil })
 	assert.Equal(t, "not opened: the dynamic loader is held by "+lib+", which hung when opened in plugwatch; restart plugwatch to load it",
-		problemOf(st, gain, reconcile.LoadFailed).Message)
+		problemOf(st, gain, state.LoadFailed).Message)
 	assert.NotNil(t, plugin(st, "plugin::native::echo"), "what was loaded stays loaded")
 	resp, _ := d.get("/healthz")
 	assert.Equal(t, 200, resp.StatusCode)
@@ -168,10 +168,10 @@ func TestRunOpenThatHangsInPlugwatch(t *testing.T) {
 	}
 
 	d = startDaemon(t, root, "--probe-timeout", "1s")
-	st = d.waitFor("the others loaded", func(st *reconcile.State) bool {
+	st = d.waitFor("the others loaded", func(st *state.State) bool {
 		return plugin(st, "plugin::native::echo") != nil && plugin(st, "plugin::native::gain") != nil
 	})
-	p := problemOf(st, lib, reconcile.Crashed)
+	p := problemOf(st, lib, state.Crashed)
 	require.NotNil(t, p, "the hanging library is not opened again\n%s", d.log)
 	assert.Contains(t, p.Message, "hung for more than 1s when opened in plugwatch")
 	assert.Len(t, st.Plugins, 2)
@@ -189,7 +189,7 @@ func TestRunFIFOEntrypoint(t *testing.T) {
 	goodBundle(t, root, "echo")
 	d := startDaemon(t, root)
 	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
-	p := problemOf(st, filepath.Join(dir, "plugin.yml"), reconcile.MissingLibrary)
+	p := problemOf(st, filepath.Join(dir, "plugin.yml"), state.MissingLibrary)
 	require.NotNil(t, p, "the FIFO is missing_library\n%s", d.log)
 	assert.Contains(t, p.Message, "not a regular file")
 	resp, _ := d.get("/healthz")
@@ -211,7 +211,7 @@ func TestRunPortAndLockConstructorsLoad(t *testing.T) {
 	hostileBundle(t, root, "bind_port")
 	hostileBundle(t, root, "flock")
 	d := startDaemon(t, root)
-	d.waitFor("both loaded", func(st *reconcile.State) bool {
+	d.waitFor("both loaded", func(st *state.State) bool {
 		return plugin(st, "plugin::native::bind_port") != nil && plugin(st, "plugin::native::flock") != nil
 	})
 	d.stopWithin(10 * time.Second)
@@ -226,8 +226,8 @@ func TestRunForkingConstructorIsRefused(t *testing.T) {
 	lib := hostileBundle(t, root, "fork")
 	goodBundle(t, root, "echo")
 	d := startDaemon(t, root)
-	st := d.waitFor("fork refused", func(st *reconcile.State) bool { return problemOf(st, lib, reconcile.LoadFailed) != nil })
-	assert.Contains(t, problemOf(st, lib, reconcile.LoadFailed).Message, "starts a process when loaded")
+	st := d.waitFor("fork refused", func(st *state.State) bool { return problemOf(st, lib, state.LoadFailed) != nil })
+	assert.Contains(t, problemOf(st, lib, state.LoadFailed).Message, "starts a process when loaded")
 	assert.NotNil(t, plugin(st, "plugin::native::echo"))
 	d.stopWithin(10 * time.Second)
 	data, _ := os.ReadFile(pids)
@@ -247,8 +247,8 @@ func TestRunFutureMtimeIsJudged(t *testing.T) {
 	future := time.Now().Add(24 * time.Hour)
 	require.NoError(t, os.Chtimes(filepath.Join(src, "plugin.yml"), future, future))
 	require.NoError(t, os.Rename(src, filepath.Join(root, "native", "bad")))
-	d.waitFor("bad_manifest", func(st *reconcile.State) bool {
-		return hasProblem(st, filepath.Join(root, "native", "bad", "plugin.yml"), reconcile.BadManifest)
+	d.waitFor("bad_manifest", func(st *state.State) bool {
+		return hasProblem(st, filepath.Join(root, "native", "bad", "plugin.yml"), state.BadManifest)
 	})
 }
 
@@ -311,10 +311,10 @@ func TestRunProcessLimits(t *testing.T) {
 				writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor(kind, "1.0.0", kind))
 			}
 			d := tc.start(t, root)
-			st := d.waitFor("every library judged", func(st *reconcile.State) bool {
+			st := d.waitFor("every library judged", func(st *state.State) bool {
 				failed := 0
 				for _, p := range st.Problems {
-					if p.Code == reconcile.LoadFailed {
+					if p.Code == state.LoadFailed {
 						failed++
 					}
 				}
@@ -322,7 +322,7 @@ func TestRunProcessLimits(t *testing.T) {
 			})
 			assert.NotEmpty(t, st.Plugins, "the others load")
 			for _, p := range st.Problems {
-				if p.Code == reconcile.LoadFailed {
+				if p.Code == state.LoadFailed {
 					assert.Contains(t, p.Message, tc.setting)
 				}
 			}
@@ -441,8 +441,8 @@ func TestRunProbeTimeoutHoldsForTheOpen(t *testing.T) {
 	plugintest.Install(t, plugintest.Spec{Kind: "slow", SlowMs: 6000}, filepath.Join(root, "native", "slow", "libslow.so"))
 	writeFile(t, filepath.Join(root, "native", "slow", "plugin.yml"), manifestFor("slow", "1.0.0", "slow"))
 	d := startDaemon(t, root, "--probe-timeout", "30s")
-	st := d.waitFor("slow loaded", func(st *reconcile.State) bool {
-		return slices.ContainsFunc(st.Plugins, func(p reconcile.Plugin) bool { return p.Kind == "plugin::native::slow" }) ||
+	st := d.waitFor("slow loaded", func(st *state.State) bool {
+		return slices.ContainsFunc(st.Plugins, func(p state.Plugin) bool { return p.Kind == "plugin::native::slow" }) ||
 			len(st.Problems) > 0
 	})
 	assert.Empty(t, st.Problems)
@@ -502,8 +502,8 @@ func TestRunFullFileSystem(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 
 	require.NoError(t, os.Remove(filler))
-	st = d.waitFor("late loaded once space is freed", func(st *reconcile.State) bool {
-		return slices.ContainsFunc(st.Plugins, func(p reconcile.Plugin) bool { return p.Kind == "plugin::native::late" })
+	st = d.waitFor("late loaded once space is freed", func(st *state.State) bool {
+		return slices.ContainsFunc(st.Plugins, func(p state.Plugin) bool { return p.Kind == "plugin::native::late" })
 	})
 	assert.Empty(t, st.Problems)
 	assert.Equal(t, 1, strings.Count(d.log.String(), "cannot make a private copy of a library"), "one line, not one a second")
@@ -544,7 +544,7 @@ func TestRunKilledDaemonsCopiesAreRemoved(t *testing.T) {
 	}
 
 	first := startDaemon(t, root, "--trust", trust)
-	first.waitFor("both loaded", func(st *reconcile.State) bool {
+	first.waitFor("both loaded", func(st *state.State) bool {
 		return plugin(st, "plugin::native::deep") != nil && plugin(st, "plugin::native::market") != nil
 	})
 	require.Len(t, copies(), 2, "a private copy of each")
@@ -554,7 +554,7 @@ func TestRunKilledDaemonsCopiesAreRemoved(t *testing.T) {
 
 	second := startDaemon(t, root, "--trust", trust)
 	second.waitLog("removed private copies left by earlier runs")
-	second.waitFor("both loaded", func(st *reconcile.State) bool {
+	second.waitFor("both loaded", func(st *state.State) bool {
 		return plugin(st, "plugin::native::deep") != nil && plugin(st, "plugin::native::market") != nil
 	})
 	assert.Len(t, copies(), 2, "only the new daemon's own copies are left")

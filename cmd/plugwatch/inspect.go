@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // inspected is the document `inspect --json` prints (docs/cli.md).
@@ -30,14 +31,14 @@ func inspectCommand(fs *flag.FlagSet) runFunc {
 		}
 		meta, err := a.prober().Probe(ctx, lib)
 		if err != nil {
-			p := reconcile.ProbeProblem(lib, err)
+			p := state.ProbeProblem(lib, err)
 			return a.fail("inspect %s: %s: %s", lib, p.Code, p.Message)
 		}
 		kind, err := manifest.NormalizeKind(meta.Kind)
 		if err != nil {
-			return a.fail("inspect %s: %s: library reports kind %q: %v", lib, reconcile.InvalidKind, meta.Kind, err)
+			return a.fail("inspect %s: %s: library reports kind %q: %v", lib, state.InvalidKind, meta.Kind, err)
 		}
-		meta.Kind = reconcile.KindPrefix + kind
+		meta.Kind = layout.KindPrefix + kind
 		doc := inspected{Library: lib, Metadata: meta}
 		if *asJSON {
 			err = writeJSON(a.Stdout, doc)

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These tests do to a running daemon what real build tools do, and assert the exact
@@ -180,7 +180,7 @@ func TestRunSlowConstructorDelaysOnlyItself(t *testing.T) {
 			start := time.Now()
 			require.NoError(t, os.Rename(bundle(t, plugintest.Spec{Kind: "echo"}, "1.0.0"), filepath.Join(root, "native", "echo")))
 			require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "old")))
-			st := d.waitFor("echo loaded and old unloaded", func(st *reconcile.State) bool {
+			st := d.waitFor("echo loaded and old unloaded", func(st *state.State) bool {
 				return plugin(st, "plugin::native::echo") != nil && plugin(st, "plugin::native::old") == nil
 			})
 			took := time.Since(start)
@@ -213,7 +213,7 @@ func TestRunStormReachesEverySubscriber(t *testing.T) {
 	}
 	msg, err := exec.Command("sh", "-c", "mv "+stage+"/* "+filepath.Join(root, "native")+"/").CombinedOutput()
 	require.NoError(t, err, "%s", msg)
-	d.waitFor("all loaded", func(st *reconcile.State) bool { return len(st.Plugins) == n })
+	d.waitFor("all loaded", func(st *state.State) bool { return len(st.Plugins) == n })
 	got := ev.waitEvents(t, n)
 	loaded := 0
 	for _, e := range got {

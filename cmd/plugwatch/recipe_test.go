@@ -22,7 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/layout"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These tests run the StreamKit recipe, scripts/streamkit-reload.sh, as plugwatch
@@ -82,7 +83,7 @@ type skSummary struct {
 func newFakeStreamKit(t *testing.T, loaded ...string) *fakeStreamKit {
 	f := &fakeStreamKit{allowHTTP: true, loaded: map[string]skPlugin{}}
 	for _, kind := range loaded {
-		f.loaded[kind] = skPlugin{FileName: "lib" + strings.TrimPrefix(kind, reconcile.KindPrefix) + ".so", Data: []byte("old " + kind)}
+		f.loaded[kind] = skPlugin{FileName: "lib" + strings.TrimPrefix(kind, layout.KindPrefix) + ".so", Data: []byte("old " + kind)}
 	}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -90,7 +91,7 @@ func newFakeStreamKit(t *testing.T, loaded ...string) *fakeStreamKit {
 }
 
 func (f *fakeStreamKit) summary(kind string, p skPlugin) skSummary {
-	return skSummary{Kind: kind, OriginalKind: strings.TrimPrefix(kind, reconcile.KindPrefix), FileName: p.FileName,
+	return skSummary{Kind: kind, OriginalKind: strings.TrimPrefix(kind, layout.KindPrefix), FileName: p.FileName,
 		Categories: []string{}, LoadedAtMs: time.Now().UnixMilli(), PluginType: "native"}
 }
 
@@ -155,7 +156,7 @@ func (f *fakeStreamKit) serve(w http.ResponseWriter, r *http.Request) {
 			kind = f.kindOf(req.Data)
 		}
 		if _, ok := f.loaded[kind]; ok {
-			short := strings.TrimPrefix(kind, reconcile.KindPrefix)
+			short := strings.TrimPrefix(kind, layout.KindPrefix)
 			answer(http.StatusUnprocessableEntity, fmt.Sprintf("A plugin providing node '%s' (registered as '%s') is already loaded", short, kind))
 			return
 		}
@@ -301,9 +302,9 @@ func runRecipe(t *testing.T, stdin string, env ...string) (int, []string) {
 }
 
 // eventLine is one event as plugwatch writes it to an --on-change command.
-func eventLine(t *testing.T, e reconcile.Event) string {
+func eventLine(t *testing.T, e state.Event) string {
 	t.Helper()
-	e.At = reconcile.Time{Time: time.Date(2026, 11, 24, 19, 29, 58, 1e6, time.UTC)}
+	e.At = state.Time{Time: time.Date(2026, 11, 24, 19, 29, 58, 1e6, time.UTC)}
 	var b bytes.Buffer
 	require.NoError(t, json.NewEncoder(&b).Encode(e)) // as plugwatch does: one line, HTML escaped
 	return b.String()
@@ -330,14 +331,14 @@ func TestStreamKitRecipe(t *testing.T) {
 
 	sk := newFakeStreamKit(t, "plugin::native::echo", "plugin::native::reverb")
 	const gainKind, echoKind, reverbKind, vendorKind = "plugin::native::gain", "plugin::native::echo", "plugin::native::reverb", "plugin::native::acme/gain"
-	stdin := eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: gainKind, ID: "gain", Version: "1.0.0", Source: reconcile.SourceDirectory, Library: gainLib, Generation: 3}) +
-		eventLine(t, reconcile.Event{Type: reconcile.Skip, Kind: gainKind, ID: "gain", Version: "0.9.0", Source: reconcile.SourceDirectory, Library: "/elsewhere/libgain.so", Reason: reconcile.Shadowed, Winner: gainLib, Generation: 3}) +
+	stdin := eventLine(t, state.Event{Type: state.Loaded, Kind: gainKind, ID: "gain", Version: "1.0.0", Source: state.SourceDirectory, Library: gainLib, Generation: 3}) +
+		eventLine(t, state.Event{Type: state.Skip, Kind: gainKind, ID: "gain", Version: "0.9.0", Source: state.SourceDirectory, Library: "/elsewhere/libgain.so", Reason: state.Shadowed, Winner: gainLib, Generation: 3}) +
 		// The same fields in another order, as another writer might put them.
 		fmt.Sprintf(`{"generation":3,"library":%q,"old_version":"0.6.0","version":"0.7.0","kind":%q,"id":"echo","source":"directory","event":"reloaded","at":"2026-11-24T19:29:58.002Z"}`+"\n", echoLib, echoKind) +
-		eventLine(t, reconcile.Event{Type: reconcile.Appeared, Path: filepath.Join(build, "libstray.so"), Code: reconcile.BareLibrary, Level: reconcile.Warn, Message: "native library directly in native/ is not loaded", Generation: 3}) +
-		eventLine(t, reconcile.Event{Type: reconcile.Unloaded, Kind: reverbKind, ID: "reverb", Source: reconcile.SourceDirectory, Library: "/gone/libreverb.so", Generation: 4}) +
-		eventLine(t, reconcile.Event{Type: reconcile.Resolved, Path: filepath.Join(build, "libstray.so"), Code: reconcile.BareLibrary, Level: reconcile.Warn, Generation: 4}) +
-		eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: vendorKind, ID: "vendor", Source: reconcile.SourceDirectory, Library: vendorLib, Generation: 4})
+		eventLine(t, state.Event{Type: state.Appeared, Path: filepath.Join(build, "libstray.so"), Code: state.BareLibrary, Level: state.Warn, Message: "native library directly in native/ is not loaded", Generation: 3}) +
+		eventLine(t, state.Event{Type: state.Unloaded, Kind: reverbKind, ID: "reverb", Source: state.SourceDirectory, Library: "/gone/libreverb.so", Generation: 4}) +
+		eventLine(t, state.Event{Type: state.Resolved, Path: filepath.Join(build, "libstray.so"), Code: state.BareLibrary, Level: state.Warn, Generation: 4}) +
+		eventLine(t, state.Event{Type: state.Loaded, Kind: vendorKind, ID: "vendor", Source: state.SourceDirectory, Library: vendorLib, Generation: 4})
 	require.Contains(t, stdin, `gain \u0026 co`, "plugwatch's encoder escapes & in paths")
 
 	code, lines := runRecipe(t, stdin, "STREAMKIT_URL="+sk.URL+"/")
@@ -374,7 +375,7 @@ func TestStreamKitRecipe(t *testing.T) {
 
 	t.Run("a loaded kind StreamKit already holds is replaced", func(t *testing.T) {
 		sk := newFakeStreamKit(t, gainKind)
-		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: gainKind, Library: gainLib}), "STREAMKIT_URL="+sk.URL)
+		code, lines := runRecipe(t, eventLine(t, state.Event{Type: state.Loaded, Kind: gainKind, Library: gainLib}), "STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 0, code, "%s", strings.Join(lines, "\n"))
 		assert.Equal(t, []skRequest{del("plugin::native::gain"), post(gainKind, "libgain.so", gain)}, sk.received())
 		assert.Equal(t, gain, sk.data(gainKind))
@@ -383,8 +384,8 @@ func TestStreamKitRecipe(t *testing.T) {
 	t.Run("only skipped and problems: no request", func(t *testing.T) {
 		sk := newFakeStreamKit(t)
 		code, lines := runRecipe(t,
-			eventLine(t, reconcile.Event{Type: reconcile.Skip, Kind: gainKind, Library: gainLib, Reason: reconcile.Conflict})+
-				eventLine(t, reconcile.Event{Type: reconcile.Appeared, Path: gainLib, Code: reconcile.Crashed, Level: reconcile.Error, Message: "crashed"}),
+			eventLine(t, state.Event{Type: state.Skip, Kind: gainKind, Library: gainLib, Reason: state.Conflict})+
+				eventLine(t, state.Event{Type: state.Appeared, Path: gainLib, Code: state.Crashed, Level: state.Error, Message: "crashed"}),
 			"STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 0, code)
 		assert.Empty(t, lines)
@@ -395,8 +396,8 @@ func TestStreamKitRecipe(t *testing.T) {
 		sk := newFakeStreamKit(t, echoKind)
 		sk.allowHTTP = false
 		code, lines := runRecipe(t,
-			eventLine(t, reconcile.Event{Type: reconcile.Reloaded, Kind: echoKind, Library: echoLib})+
-				eventLine(t, reconcile.Event{Type: reconcile.Unloaded, Kind: echoKind, Library: echoLib}),
+			eventLine(t, state.Event{Type: state.Reloaded, Kind: echoKind, Library: echoLib})+
+				eventLine(t, state.Event{Type: state.Unloaded, Kind: echoKind, Library: echoLib}),
 			"STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 1, code)
 		assert.Equal(t, []skRequest{del("plugin::native::echo"), del("plugin::native::echo")}, sk.received(), "no upload after a failed unload")
@@ -409,7 +410,7 @@ func TestStreamKitRecipe(t *testing.T) {
 		sk := newFakeStreamKit(t)
 		versioned := filepath.Join(build, "gain & co", "libgain.so.1")
 		data := writeLib(t, versioned, "gain build 3")
-		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: gainKind, Library: versioned}), "STREAMKIT_URL="+sk.URL)
+		code, lines := runRecipe(t, eventLine(t, state.Event{Type: state.Loaded, Kind: gainKind, Library: versioned}), "STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 1, code)
 		assert.Equal(t, []skRequest{del("plugin::native::gain"), post(gainKind, "libgain.so.1", data)}, sk.received())
 		require.Len(t, lines, 2)
@@ -419,7 +420,7 @@ func TestStreamKitRecipe(t *testing.T) {
 	t.Run("a library deleted before its upload", func(t *testing.T) {
 		sk := newFakeStreamKit(t, "plugin::native::gone")
 		missing := filepath.Join(build, "gone", "libgone.so")
-		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Reloaded, Kind: "plugin::native::gone", Library: missing}), "STREAMKIT_URL="+sk.URL)
+		code, lines := runRecipe(t, eventLine(t, state.Event{Type: state.Reloaded, Kind: "plugin::native::gone", Library: missing}), "STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 1, code)
 		assert.Empty(t, sk.received(), "StreamKit keeps the build it has")
 		assert.Equal(t, []string{"streamkit-reload: cannot read the library " + missing + " of plugin::native::gone; StreamKit was left as it was"}, lines)
@@ -428,7 +429,7 @@ func TestStreamKitRecipe(t *testing.T) {
 	t.Run("bearer token", func(t *testing.T) {
 		sk := newFakeStreamKit(t)
 		sk.token = "s3cret token"
-		ev := eventLine(t, reconcile.Event{Type: reconcile.Loaded, Kind: gainKind, Library: gainLib})
+		ev := eventLine(t, state.Event{Type: state.Loaded, Kind: gainKind, Library: gainLib})
 		code, lines := runRecipe(t, ev, "STREAMKIT_URL="+sk.URL, "STREAMKIT_TOKEN=s3cret token")
 		assert.Equal(t, 0, code, "%s", strings.Join(lines, "\n"))
 		for _, r := range sk.received() {
@@ -446,7 +447,7 @@ func TestStreamKitRecipe(t *testing.T) {
 	t.Run("StreamKit not running", func(t *testing.T) {
 		sk := newFakeStreamKit(t)
 		sk.Close()
-		code, lines := runRecipe(t, eventLine(t, reconcile.Event{Type: reconcile.Unloaded, Kind: gainKind, Library: gainLib}), "STREAMKIT_URL="+sk.URL)
+		code, lines := runRecipe(t, eventLine(t, state.Event{Type: state.Unloaded, Kind: gainKind, Library: gainLib}), "STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 1, code)
 		require.Len(t, lines, 1)
 		assert.Contains(t, lines[0], "streamkit-reload: unloading "+gainKind+" failed: the request to "+sk.URL+" failed: curl: (7)")

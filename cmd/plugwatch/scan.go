@@ -17,6 +17,7 @@ import (
 
 	"github.com/plugwatch/plugwatch"
 	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 func scanCommand(fs *flag.FlagSet) runFunc {
@@ -93,7 +94,7 @@ func writeJSON(w io.Writer, v any) error {
 // has one. A stale plugin (the old version still loaded after its new files failed)
 // is marked "(stale)" after its version and counted in the summary; a SMOKE column
 // appears when any plugin carries a smoke result.
-func writeState(w io.Writer, st *reconcile.State, raw []byte) error {
+func writeState(w io.Writer, st *state.State, raw []byte) error {
 	rel := func(p string) string {
 		if r, err := filepath.Rel(st.Root, p); err == nil && filepath.IsLocal(r) {
 			return r

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // run --smoke: a library is tried before it is opened; a rebuild that fails its
@@ -23,7 +23,7 @@ func TestRunSmokeGuardsEachReload(t *testing.T) {
 	writeFile(t, filepath.Join(root, "native", "gain", "plugin.yml"), manifestFor("gain", "1.0.0", "gain"))
 	d := startDaemon(t, root, "--smoke")
 	ev := d.subscribe()
-	st := d.waitFor("gain loaded", func(st *reconcile.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	st := d.waitFor("gain loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
 	p := plugin(st, "plugin::native::gain")
 	require.NotNil(t, p.Smoke, "the state document carries the smoke result")
 	assert.Equal(t, "ok", p.Smoke.Result)
@@ -33,7 +33,7 @@ func TestRunSmokeGuardsEachReload(t *testing.T) {
 	// A rebuild that fails at its first packet: the old version stays, stale.
 	msg, err := exec.Command("cp", plugintest.Build(t, plugintest.FaultyGain(6, "error")), lib).CombinedOutput()
 	require.NoError(t, err, "%s", msg)
-	st = d.waitFor("smoke_failed", func(st *reconcile.State) bool { return hasProblem(st, lib, reconcile.SmokeFailed) })
+	st = d.waitFor("smoke_failed", func(st *state.State) bool { return hasProblem(st, lib, state.SmokeFailed) })
 	p = plugin(st, "plugin::native::gain")
 	require.NotNil(t, p, "the old version stays loaded")
 	assert.True(t, p.Stale)
@@ -43,7 +43,7 @@ func TestRunSmokeGuardsEachReload(t *testing.T) {
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Gain(9)))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(lib, data, 0o755))
-	st = d.waitFor("v9 loaded", func(st *reconcile.State) bool {
+	st = d.waitFor("v9 loaded", func(st *state.State) bool {
 		p := plugin(st, "plugin::native::gain")
 		return p != nil && p.APIVersion == 9
 	})

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // serveState answers GET /v1/state with doc, as a running daemon's admin API does,
@@ -91,7 +91,7 @@ func TestStatusMarksStale(t *testing.T) {
 	d := startDaemon(t, root, "--debounce", "20ms")
 	d.waitFor("v1", loadedWith("plugin::native::gain", "v1"))
 	require.NoError(t, exec.Command("cp", plugintest.Build(t, plugintest.Spec{Kind: "gain", ABI: 12}), lib).Run())
-	d.waitFor("stale", func(st *reconcile.State) bool {
+	d.waitFor("stale", func(st *state.State) bool {
 		p := plugin(st, "plugin::native::gain")
 		return p != nil && p.Stale
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/plugwatch/plugwatch/probe"
 	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // libraryExt is the file name extension of a native library here.
@@ -83,7 +84,7 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 		}
 		var line string
 		if !r.Probed() {
-			p := reconcile.ProbeProblem(lib, r.Error.Err)
+			p := state.ProbeProblem(lib, r.Error.Err)
 			r.Error.Code, r.Error.Message = string(p.Code), p.Message
 			line = fmt.Sprintf("try %s: %s: %s", lib, p.Code, p.Message)
 		}

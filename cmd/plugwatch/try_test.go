@@ -16,7 +16,7 @@ import (
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // The plugins that run, for the try_*.txtar scripts (`plug NAME DEST`).
@@ -275,6 +275,6 @@ func TestTryProblemCodes(t *testing.T) {
 		native.ErrStartsProcess, os.ErrNotExist,
 	} {
 		err := &native.Error{Op: "probe", Path: "/x.so", Err: s}
-		require.Equal(t, string(reconcile.ProbeProblem("/x.so", err).Code), probe.ProblemCode(err), "%v", s)
+		require.Equal(t, string(state.ProbeProblem("/x.so", err).Code), probe.ProblemCode(err), "%v", s)
 	}
 }

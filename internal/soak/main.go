@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/reconcile"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 func main() {
@@ -188,7 +188,7 @@ func run(duration time.Duration, seed uint64) error {
 	var daemon, scan string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st, err := state(addr)
+		st, err := fetchState(addr)
 		if err != nil {
 			return err
 		}
@@ -197,7 +197,7 @@ func run(duration time.Duration, seed uint64) error {
 		if err != nil {
 			return fmt.Errorf("scan: %v", err)
 		}
-		var sc reconcile.State
+		var sc state.State
 		if err := json.Unmarshal(out, &sc); err != nil {
 			return err
 		}
@@ -216,7 +216,7 @@ func run(duration time.Duration, seed uint64) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	final, err := state(addr)
+	final, err := fetchState(addr)
 	if err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func waitAddr(log string) (string, error) {
 	return "", errors.New("plugwatch run did not log its address")
 }
 
-func state(addr string) (*reconcile.State, error) {
+func fetchState(addr string) (*state.State, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/v1/state", nil)
@@ -333,7 +333,7 @@ func state(addr string) (*reconcile.State, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var st reconcile.State
+	var st state.State
 	return &st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
@@ -357,7 +357,7 @@ func measure(pid int) (sample, error) {
 }
 
 // summary is what must agree between the daemon and a scan.
-func summary(st *reconcile.State) string {
+func summary(st *state.State) string {
 	var lines []string
 	for _, p := range st.Plugins {
 		lines = append(lines, fmt.Sprintf("plugin %s %s stale=%v", p.Kind, p.Library, p.Stale))

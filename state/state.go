@@ -1,4 +1,4 @@
-package reconcile
+package state
 
 import (
 	"cmp"
@@ -76,7 +76,9 @@ type Skipped struct {
 	Reason  Reason `json:"reason"`
 	Winner  string `json:"winner,omitempty"`
 
-	origin string // the claimant's record or bundle folder
+	// Origin is the claimant's record or bundle folder. It is not part of the
+	// document's JSON.
+	Origin string `json:"-"`
 }
 
 // Provided returns which kinds the document's plugins provide, by kind, with the
@@ -149,14 +151,16 @@ func (s *State) Sort() {
 	if s.Plugins == nil {
 		s.Plugins = []Plugin{}
 	}
-	if !slices.IsSortedFunc(s.Plugins, byKind) {
-		slices.SortStableFunc(s.Plugins, byKind)
+	if !slices.IsSortedFunc(s.Plugins, ComparePlugins) {
+		slices.SortStableFunc(s.Plugins, ComparePlugins)
 	}
-	s.sortJudged()
+	s.SortJudged()
 }
 
-// sortJudged is Sort for a document whose plugins are in order already.
-func (s *State) sortJudged() {
+// SortJudged is Sort for a document whose plugins are in document order already
+// (ComparePlugins), as a document kept up to date pass by pass is: it sorts the
+// skipped claimants and the problems only.
+func (s *State) SortJudged() {
 	if s.Skipped == nil {
 		s.Skipped = []Skipped{}
 	}
@@ -181,8 +185,9 @@ func (s *State) sortJudged() {
 	s.Problems = dedupe(s.Problems)
 }
 
-// byKind is the document order of plugins: by kind, then library.
-func byKind(a, b Plugin) int {
+// ComparePlugins is the document order of plugins: by kind, then library. It returns
+// -1, 0 or +1.
+func ComparePlugins(a, b Plugin) int {
 	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 		return c // cmp.Or would compare the paths too, every time
 	}
@@ -214,4 +219,15 @@ func ComparePaths(a, b string) int {
 		}
 		a, b = a[ai+1:], b[bi+1:]
 	}
+}
+
+// dedupe drops sorted problems with the key of the one before.
+func dedupe(ps []Problem) []Problem {
+	out := ps[:0]
+	for i, p := range ps {
+		if i == 0 || p.Key() != ps[i-1].Key() {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package reconcile
+package state
 
 // EventType names a change of the loaded set or of the problems (docs/http-api.md).
 type EventType string
@@ -32,3 +32,8 @@ type Event struct {
 	Generation uint64    `json:"generation"`
 	At         Time      `json:"at"`
 }
+
+// Overflow is the event a subscriber receives in place of the events it fell too
+// far behind to be given: re-read the state document. Its JSON carries only the
+// generation (and the time).
+const Overflow EventType = "overflow"
