@@ -138,10 +138,3 @@ func TestDecideWasmIsUnsupported(t *testing.T) {
 	d := decideAll(&claim{Source: state.SourceActive, ID: "w", Version: "1", Library: "/w.wasm", Wasm: true})
 	assert.Equal(t, []state.Skipped{{ID: "w", Version: "1", Source: state.SourceActive, Library: "/w.wasm", Reason: state.Unsupported}}, d.Skipped)
 }
-
-func TestComparePaths(t *testing.T) {
-	assert.Equal(t, -1, state.ComparePaths("/r/a/x", "/r/a-b/x"))
-	assert.Equal(t, 1, state.ComparePaths("/r/a-b/x", "/r/a/x"))
-	assert.Equal(t, 0, state.ComparePaths("/r/a", "/r/a"))
-	assert.Equal(t, -1, state.ComparePaths("/r/a", "/r/a/b"))
-}

@@ -1,0 +1,77 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugwatch/plugwatch/native"
+)
+
+func TestComparePaths(t *testing.T) {
+	assert.Equal(t, -1, ComparePaths("/r/a/x", "/r/a-b/x"))
+	assert.Equal(t, 1, ComparePaths("/r/a-b/x", "/r/a/x"))
+	assert.Equal(t, 0, ComparePaths("/r/a", "/r/a"))
+	assert.Equal(t, -1, ComparePaths("/r/a", "/r/a/b"))
+}
+
+// Sort gives every document of the same contents the same order, and the same
+// bytes: nil slices become empty ones, a problem's duplicates by key are dropped.
+func TestSortIsTheDocumentOrder(t *testing.T) {
+	st := State{
+		Plugins: []Plugin{{Kind: "plugin::native::b", Library: "/r/b"}, {Kind: "plugin::native::a", Library: "/r/a-b/x"}, {Kind: "plugin::native::a", Library: "/r/a/x"}},
+		Problems: []Problem{
+			{Path: "/r/a-b", Code: NoManifest, Message: "2"},
+			{Path: "/r/a", Code: NoManifest, Message: "z"},
+			{Path: "/r/a", Code: NoManifest, Message: "y"},
+		},
+	}
+	st.Sort()
+	assert.Equal(t, []Plugin{{Kind: "plugin::native::a", Library: "/r/a/x"}, {Kind: "plugin::native::a", Library: "/r/a-b/x"}, {Kind: "plugin::native::b", Library: "/r/b"}}, st.Plugins)
+	assert.Equal(t, []Problem{{Path: "/r/a", Code: NoManifest, Message: "y"}, {Path: "/r/a-b", Code: NoManifest, Message: "2"}}, st.Problems)
+	assert.Equal(t, []Skipped{}, st.Skipped)
+}
+
+// Times are UTC with milliseconds, both ways; Origin is never in the JSON.
+func TestJSON(t *testing.T) {
+	at := Time{Time: time.Date(2026, 12, 2, 3, 4, 5, 678900000, time.FixedZone("x", 3600))}
+	b, err := json.Marshal(Problem{Path: "/p", Code: Crashed, Level: Error, Message: "m", Origin: "/o"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"path":"/p","code":"crashed","level":"error","message":"m"}`, string(b))
+	b, err = json.Marshal(at)
+	require.NoError(t, err)
+	assert.Equal(t, `"2026-12-02T02:04:05.678Z"`, string(b))
+	var back Time
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.True(t, back.Equal(at.Truncate(time.Millisecond)))
+}
+
+func TestProbeProblem(t *testing.T) {
+	for _, tc := range []struct {
+		err     error
+		code    Code
+		level   Level
+		message string
+	}{
+		{&native.Error{Op: "open", Path: "/l.so", Err: native.ErrCrashed, Detail: "killed by signal SIGSEGV"}, Crashed, Error,
+			"library crashed or hung when opened: killed by signal SIGSEGV; it is not opened again until the file changes"},
+		{&native.Error{Op: "check", Path: "/l.so", Err: native.ErrIncomplete, Detail: "10 bytes"}, Incomplete, Warn,
+			"not a whole ELF file: 10 bytes; it is looked at again when it changes"},
+		{&native.Error{Op: "open", Path: "/l.so", Err: native.ErrABIVersion, Detail: "API version 12"}, ABIVersion, Error,
+			"unsupported API version: API version 12; rebuild it against a supported SDK or widen --abi"},
+		{&native.Error{Op: "open", Path: "/l.so", Err: native.ErrInvalidKind}, InvalidKind, Error,
+			"invalid kind; fix the kind its get_metadata returns"},
+		{&native.Error{Op: "open", Path: "/l.so", Err: native.ErrNoEntry}, LoadFailed, Error,
+			"missing symbol streamkit_native_plugin_api; is it a StreamKit native plugin?"},
+		{&native.Error{Op: "check", Path: "/l.so", Err: native.ErrNotLoadable, Detail: "ELF machine EM_AARCH64"}, LoadFailed, Error,
+			"not a shared object for this machine: ELF machine EM_AARCH64"},
+		{fmt.Errorf("probe: %w", errors.New("helper gone")), LoadFailed, Error, "probe: helper gone"},
+	} {
+		assert.Equal(t, Problem{Path: "/l.so", Code: tc.code, Level: tc.level, Message: tc.message}, ProbeProblem("/l.so", tc.err))
+	}
+}
