@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -43,25 +45,106 @@ type elfDeps struct {
 }
 
 // readDeps reads the elfDeps of the ELF file at path; the zero elfDeps when path is
-// not an ELF file it can read, or needs nothing.
+// not a 64-bit little-endian ELF file it can read (no other is loaded here), or needs
+// nothing. It reads what the dynamic loader reads, through the program headers: the
+// dynamic segment, and the strings it names in the string table (a few small reads,
+// whatever the size of the file; a library without section headers is read too).
 func readDeps(path string) elfDeps {
-	f, err := elf.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return elfDeps{}
 	}
 	defer f.Close()
-	paths, _ := f.DynString(elf.DT_RUNPATH)
-	if len(paths) == 0 {
-		paths, _ = f.DynString(elf.DT_RPATH)
+	le := binary.LittleEndian
+	var hdr [64]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:4]) != elf.ELFMAG ||
+		elf.Class(hdr[4]) != elf.ELFCLASS64 || elf.Data(hdr[5]) != elf.ELFDATA2LSB || le.Uint16(hdr[54:]) != 56 {
+		return elfDeps{}
+	}
+	phoff, phnum := le.Uint64(hdr[32:]), int(le.Uint16(hdr[56:]))
+	phdrs := make([]byte, phnum*56)
+	if phoff > 1<<40 {
+		return elfDeps{}
+	}
+	if _, err := f.ReadAt(phdrs, int64(phoff)); err != nil {
+		return elfDeps{}
+	}
+	type segment struct{ off, vaddr, size uint64 }
+	var loads []segment
+	var dynamic segment
+	for i := range phnum {
+		ph := phdrs[i*56:]
+		seg := segment{off: le.Uint64(ph[8:]), vaddr: le.Uint64(ph[16:]), size: le.Uint64(ph[32:])}
+		switch elf.ProgType(le.Uint32(ph)) {
+		case elf.PT_LOAD:
+			loads = append(loads, seg)
+		case elf.PT_DYNAMIC:
+			dynamic = seg
+		}
+	}
+	if dynamic.size == 0 || dynamic.size > maxDynamic {
+		return elfDeps{}
+	}
+	dyn := make([]byte, dynamic.size)
+	if _, err := f.ReadAt(dyn, int64(dynamic.off)); err != nil {
+		return elfDeps{}
+	}
+	var strtab uint64
+	var runpath, rpath, needed []uint64 // offsets in the string table
+	for i := 0; i+16 <= len(dyn); i += 16 {
+		tag, val := elf.DynTag(le.Uint64(dyn[i:])), le.Uint64(dyn[i+8:])
+		switch tag {
+		case elf.DT_NULL:
+			i = len(dyn)
+		case elf.DT_STRTAB:
+			strtab = val
+		case elf.DT_RUNPATH:
+			runpath = append(runpath, val)
+		case elf.DT_RPATH:
+			rpath = append(rpath, val)
+		case elf.DT_NEEDED:
+			needed = append(needed, val)
+		}
+	}
+	if len(runpath) == 0 {
+		runpath = rpath
+	}
+	base, ok := uint64(0), false
+	for _, l := range loads { // the string table's address, as an offset in the file
+		if strtab >= l.vaddr && strtab-l.vaddr < l.size {
+			base, ok = l.off+strtab-l.vaddr, true
+		}
+	}
+	if !ok || len(runpath) == 0 {
+		return elfDeps{}
 	}
 	var d elfDeps
-	for _, list := range paths {
-		d.runpath = append(d.runpath, strings.Split(list, ":")...)
+	for _, off := range runpath {
+		if s, ok := readString(f, base+off); ok {
+			d.runpath = append(d.runpath, strings.Split(s, ":")...)
+		}
 	}
-	if len(d.runpath) > 0 {
-		d.needed, _ = f.DynString(elf.DT_NEEDED)
+	for _, off := range needed {
+		if s, ok := readString(f, base+off); ok {
+			d.needed = append(d.needed, s)
+		}
 	}
 	return d
+}
+
+// maxDynamic bounds the dynamic segment readDeps reads (a library's holds a few
+// hundred bytes).
+const maxDynamic = 1 << 20
+
+// readString reads the NUL-terminated string at off in f, of at most 4,095 bytes
+// (a path's limit).
+func readString(f *os.File, off uint64) (string, bool) {
+	buf := make([]byte, 4096)
+	n, _ := f.ReadAt(buf, int64(off))
+	if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
+		return string(buf[:i]), true
+	}
+	return "", false
 }
 
 // searches reports whether the run path names the folder the library is loaded
