@@ -55,19 +55,61 @@ func readDeps(path string) elfDeps {
 		return elfDeps{}
 	}
 	defer f.Close()
+	dyn, strtab, ok := dynamicSegment(f)
+	if !ok {
+		return elfDeps{}
+	}
+	le := binary.LittleEndian
+	var runpath, rpath, needed []uint64 // offsets in the string table
+	for i := 0; i+16 <= len(dyn); i += 16 {
+		val := le.Uint64(dyn[i+8:])
+		switch elf.DynTag(le.Uint64(dyn[i:])) {
+		case elf.DT_NULL:
+			i = len(dyn)
+		case elf.DT_RUNPATH:
+			runpath = append(runpath, val)
+		case elf.DT_RPATH:
+			rpath = append(rpath, val)
+		case elf.DT_NEEDED:
+			needed = append(needed, val)
+		}
+	}
+	if len(runpath) == 0 {
+		runpath = rpath
+	}
+	if len(runpath) == 0 {
+		return elfDeps{}
+	}
+	var d elfDeps
+	for _, off := range runpath {
+		if s, ok := readString(f, strtab+off); ok {
+			d.runpath = append(d.runpath, strings.Split(s, ":")...)
+		}
+	}
+	for _, off := range needed {
+		if s, ok := readString(f, strtab+off); ok {
+			d.needed = append(d.needed, s)
+		}
+	}
+	return d
+}
+
+// dynamicSegment reads the dynamic segment of the 64-bit little-endian ELF file f,
+// and where its string table (DT_STRTAB, an address) lies in the file.
+func dynamicSegment(f *os.File) (dyn []byte, strtab uint64, ok bool) {
 	le := binary.LittleEndian
 	var hdr [64]byte
 	if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:4]) != elf.ELFMAG ||
 		elf.Class(hdr[4]) != elf.ELFCLASS64 || elf.Data(hdr[5]) != elf.ELFDATA2LSB || le.Uint16(hdr[54:]) != 56 {
-		return elfDeps{}
+		return nil, 0, false
 	}
 	phoff, phnum := le.Uint64(hdr[32:]), int(le.Uint16(hdr[56:]))
 	phdrs := make([]byte, phnum*56)
 	if phoff > 1<<40 {
-		return elfDeps{}
+		return nil, 0, false
 	}
 	if _, err := f.ReadAt(phdrs, int64(phoff)); err != nil {
-		return elfDeps{}
+		return nil, 0, false
 	}
 	type segment struct{ off, vaddr, size uint64 }
 	var loads []segment
@@ -83,53 +125,24 @@ func readDeps(path string) elfDeps {
 		}
 	}
 	if dynamic.size == 0 || dynamic.size > maxDynamic {
-		return elfDeps{}
+		return nil, 0, false
 	}
-	dyn := make([]byte, dynamic.size)
+	dyn = make([]byte, dynamic.size)
 	if _, err := f.ReadAt(dyn, int64(dynamic.off)); err != nil {
-		return elfDeps{}
+		return nil, 0, false
 	}
-	var strtab uint64
-	var runpath, rpath, needed []uint64 // offsets in the string table
+	var addr uint64
 	for i := 0; i+16 <= len(dyn); i += 16 {
-		tag, val := elf.DynTag(le.Uint64(dyn[i:])), le.Uint64(dyn[i+8:])
-		switch tag {
-		case elf.DT_NULL:
-			i = len(dyn)
-		case elf.DT_STRTAB:
-			strtab = val
-		case elf.DT_RUNPATH:
-			runpath = append(runpath, val)
-		case elf.DT_RPATH:
-			rpath = append(rpath, val)
-		case elf.DT_NEEDED:
-			needed = append(needed, val)
+		if elf.DynTag(le.Uint64(dyn[i:])) == elf.DT_STRTAB {
+			addr = le.Uint64(dyn[i+8:])
 		}
 	}
-	if len(runpath) == 0 {
-		runpath = rpath
-	}
-	base, ok := uint64(0), false
-	for _, l := range loads { // the string table's address, as an offset in the file
-		if strtab >= l.vaddr && strtab-l.vaddr < l.size {
-			base, ok = l.off+strtab-l.vaddr, true
+	for _, l := range loads { // the address, as an offset in the file
+		if addr >= l.vaddr && addr-l.vaddr < l.size {
+			return dyn, l.off + addr - l.vaddr, true
 		}
 	}
-	if !ok || len(runpath) == 0 {
-		return elfDeps{}
-	}
-	var d elfDeps
-	for _, off := range runpath {
-		if s, ok := readString(f, base+off); ok {
-			d.runpath = append(d.runpath, strings.Split(s, ":")...)
-		}
-	}
-	for _, off := range needed {
-		if s, ok := readString(f, base+off); ok {
-			d.needed = append(d.needed, s)
-		}
-	}
-	return d
+	return nil, 0, false
 }
 
 // maxDynamic bounds the dynamic segment readDeps reads (a library's holds a few
