@@ -80,6 +80,17 @@ type openRun struct {
 // and so is this.
 var heldBy atomic.Pointer[string]
 
+// loaderHeld is the refusal of the library at path while the loader is held
+// (heldBy), else nil.
+func loaderHeld(path string) error {
+	held := heldBy.Load()
+	if held == nil {
+		return nil
+	}
+	return &refusal{path: path, reason: fmt.Sprintf(
+		"not opened: the dynamic loader is held by %s, which hung when opened in plugwatch; restart plugwatch to load it", *held)}
+}
+
 // closeLibrary closes lib, unless the dynamic loader is held (heldBy): dlclose would
 // then wait forever, and the library is left mapped until the process ends.
 func closeLibrary(lib *native.Library) {
@@ -113,10 +124,9 @@ func (r *openRun) flush(s *stage) {
 func (s *stage) openJob(j *job, r *openRun) bool {
 	cp := j.copy
 	j.copy = private{} // from here on, held only with an open library
-	if held := heldBy.Load(); held != nil {
+	if err := loaderHeld(j.v.path); err != nil {
 		cp.remove()
-		j.res.Err, j.transient = &refusal{path: j.v.path, reason: fmt.Sprintf(
-			"not opened: the dynamic loader is held by %s, which hung when opened in plugwatch; restart plugwatch to load it", *held)}, true
+		j.res.Err, j.transient = err, true
 		r.add(s, j)
 		return true
 	}

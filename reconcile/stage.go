@@ -364,6 +364,12 @@ func (s *stage) run(batch []*verdict) {
 	for _, v := range batch {
 		j := &job{v: v}
 		jobs = append(jobs, j)
+		if s.open != nil {
+			if err := loaderHeld(v.path); err != nil {
+				j.res.Err, j.transient = err, true // neither copied nor probed: it could not be opened
+				continue
+			}
+		}
 		cp, err := s.copies.copy(v.path, v.id)
 		switch {
 		case errors.Is(err, errChanged):
