@@ -189,6 +189,7 @@ func (s *stage) openWatched(cp private, j *job, r *openRun) (_ *native.Library, 
 	t := time.AfterFunc(s.timeout, giveUp)
 	mu.Unlock()
 	stop := context.AfterFunc(s.ctx, func() { t.Reset(min(time.Second, s.timeout)) })
+	opened := time.Now()
 	lib, err := s.open(cp.path)
 	t.Stop()
 	stop()
@@ -201,6 +202,8 @@ func (s *stage) openWatched(cp private, j *job, r *openRun) (_ *native.Library, 
 		if lib != nil {
 			closeLibrary(lib)
 		}
+		s.log.Info("a library that hung when opened returned after all; the dynamic loader is free again",
+			"path", j.v.path, "took", time.Since(opened).Round(time.Millisecond))
 		return nil, nil, false
 	}
 	return lib, err, true

@@ -27,9 +27,10 @@
  *                     ($HOSTILE_LATE_MS milliseconds when set), unless the
  *                     variable $HOSTILE_LATE_UNLESS names is set: a crash that
  *                     only the process it is opened in for good ever sees.
- * HOSTILE_HOST_HANG   a constructor that never returns, unless the variable
- *                     $HOSTILE_HANG_UNLESS names is set: a hang that only the
- *                     process it is opened in for good ever sees.
+ * HOSTILE_HOST_HANG   a constructor that does not return until the file
+ *                     $HOSTILE_HANG_UNTIL exists (never, without it), unless the
+ *                     variable $HOSTILE_HANG_UNLESS names is set: a hang that only
+ *                     the process it is opened in for good ever sees.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -161,8 +162,12 @@ __attribute__((constructor)) static void host_hang(void)
 	const char *unless = getenv("HOSTILE_HANG_UNLESS");
 	if (unless != NULL && getenv(unless) != NULL)
 		return;
-	for (;;)
-		sleep(60);
+	const char *until = getenv("HOSTILE_HANG_UNTIL");
+	for (;;) {
+		if (until != NULL && access(until, F_OK) == 0)
+			return;
+		usleep(10000);
+	}
 }
 #endif
 

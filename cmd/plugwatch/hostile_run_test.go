@@ -178,6 +178,32 @@ func TestRunOpenThatHangsInPlugwatch(t *testing.T) {
 	d.stopWithin(10 * time.Second)
 }
 
+// A constructor that hangs in plugwatch and then returns (once a file exists): the
+// hanging library stays crashed; a library dropped while it hung is refused; once
+// the open returned, the log says so and a rescan (SIGHUP) loads the refused one.
+func TestRunOpenThatHangsThenReturns(t *testing.T) {
+	root := newRoot(t)
+	release := filepath.Join(t.TempDir(), "release")
+	t.Setenv("HOSTILE_HANG_UNLESS", "PLUGWATCH_PROBE_HELPER")
+	t.Setenv("HOSTILE_HANG_UNTIL", release)
+	lib := hostileBundle(t, root, "host_hang")
+	d := startDaemon(t, root, "--probe-timeout", "1s")
+	d.waitFor("the hang judged", func(st *state.State) bool { return problemOf(st, lib, state.Crashed) != nil })
+
+	goodBundle(t, root, "gain")
+	gain := filepath.Join(root, "native", "gain", "libgain.so")
+	d.waitFor("gain refused", func(st *state.State) bool { return problemOf(st, gain, state.LoadFailed) != nil })
+	writeFile(t, release, "")
+	d.waitLog(`"msg":"a library that hung when opened returned after all; the dynamic loader is free again","path":"` + lib + `"`)
+
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	st := d.waitFor("gain loaded", func(st *state.State) bool { return plugin(st, "plugin::native::gain") != nil })
+	assert.Nil(t, problemOf(st, gain, state.LoadFailed))
+	assert.NotNil(t, problemOf(st, lib, state.Crashed), "the hanging library stays crashed")
+	assert.Nil(t, plugin(st, "plugin::native::host_hang"))
+	d.stopWithin(10 * time.Second)
+}
+
 // A FIFO named as the entrypoint is never opened for reading: missing_library, the
 // neighbour loads, and SIGTERM is answered at once.
 func TestRunFIFOEntrypoint(t *testing.T) {

@@ -29,8 +29,9 @@ import (
 //	late_crash   a constructor starts a thread that aborts the process 1.5 s later
 //	             ($HOSTILE_LATE_MS milliseconds when set), unless the variable
 //	             $HOSTILE_LATE_UNLESS names is set in the process;
-//	host_hang    a constructor that never returns, unless the variable
-//	             $HOSTILE_HANG_UNLESS names is set in the process.
+//	host_hang    a constructor that does not return until the file
+//	             $HOSTILE_HANG_UNTIL exists (never, without it), unless the
+//	             variable $HOSTILE_HANG_UNLESS names is set in the process.
 //
 // The process that fork and daemon leave appends its pid to the file
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
