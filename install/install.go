@@ -98,7 +98,7 @@ const (
 // On every error Install removes what it created (staging files, a file it moved
 // into place, folders it made) and nothing else. Every error is an *Error
 // wrapping a sentinel, or the system's error when a file could not be read,
-// written or moved. ctx bounds the probe and the scan for Provided, and ends the
+// written or moved. ctx bounds the probe and Provided, and ends the
 // copy of body.
 func Install(ctx context.Context, opts Options, name string, body io.Reader, maxSize int64, manifest []byte) (Result, error) {
 	return install(ctx, opts, name, body, maxSize, manifest, defaultSteps())
@@ -334,6 +334,9 @@ func (j *job) probe(ctx context.Context, staged string, m *manifest.Manifest) (s
 	if j.opts.Prober == nil {
 		return "", j.fail(ErrInvalid, nil, "no prober to read the library with")
 	}
+	if j.opts.Provided == nil {
+		return "", j.fail(ErrInvalid, nil, "no way to tell which kinds are already provided")
+	}
 	meta, err := j.opts.Prober.Probe(ctx, staged)
 	if cerr := ctx.Err(); cerr != nil {
 		return "", j.fail(cerr, nil, fmt.Sprintf("probing the library: %v", cerr))
@@ -352,7 +355,7 @@ func (j *job) probe(ctx context.Context, staged string, m *manifest.Manifest) (s
 			return "", j.fail(ErrInvalid, nil, fmt.Sprintf("the manifest's node_kind %q is not the kind the library reports, %s; fix node_kind", m.NodeKind, kind))
 		}
 	}
-	provided, err := j.provided(ctx)
+	provided, err := j.opts.Provided(ctx)
 	if err != nil {
 		return "", j.fail(err, nil, fmt.Sprintf("cannot tell which kinds are already provided: %v", err))
 	}
@@ -360,14 +363,6 @@ func (j *job) probe(ctx context.Context, staged string, m *manifest.Manifest) (s
 		return "", j.fail(ErrKindProvided, nil, fmt.Sprintf("kind %s is already provided by %s; remove that plugin first", kind, j.rel(lib)))
 	}
 	return kind, nil
-}
-
-// provided returns the kinds already provided (opts.Provided).
-func (j *job) provided(ctx context.Context) (map[string]string, error) {
-	if j.opts.Provided == nil {
-		return nil, errors.New("no way to tell them (Options.Provided is nil)")
-	}
-	return j.opts.Provided(ctx)
 }
 
 // place moves a staged file to its final path, which must not exist. For the
