@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
 	"go.uber.org/goleak"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // fakeSource is a Source whose state and events the test drives. Like the real

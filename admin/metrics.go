@@ -4,9 +4,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Metrics holds plugwatch's Prometheus metrics in a registry of its own (never the

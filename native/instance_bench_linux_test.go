@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ebitengine/purego"
+
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
 )

@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // TestHintPassesAgreeWithAFreshScan drives one Scanner through random changes, each

@@ -11,10 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // ControllerOptions configures a Controller. The zero value of every field but

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/layout"
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/layout"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // recorder is a Host that records what it is told.

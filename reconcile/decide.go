@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/layout"
-
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Want is a plugin the desired state says must be loaded.

@@ -3,12 +3,11 @@ package reconcile
 import (
 	"testing"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These tests drive the pure part of a pass: claims with their probe results in,

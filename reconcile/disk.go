@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/layout"
-
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // claim is one record or bundle library that wants to provide a kind. The disk

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/plugwatch/plugwatch/layout"
-
 	"github.com/plugwatch/plugwatch/state"
 )
 

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // These pin down cases a pass that looks only at what changed once got wrong; the

@@ -12,9 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // The journal is a file per plugwatch process in <root>/.plugwatch/, one JSON record

@@ -3,9 +3,8 @@ package reconcile
 import (
 	"sync"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Host is how a process embedding plugwatch learns of every load, reload and

@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // A marketplace upgrade whose new library does not load keeps the old version,

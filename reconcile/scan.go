@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Options says where the plugins are and how to judge them. The zero value of every

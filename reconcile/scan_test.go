@@ -11,14 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 func TestMain(m *testing.M) {

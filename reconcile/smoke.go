@@ -5,9 +5,8 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // Smoker tries a library that passed its probe, on test input, in a helper process

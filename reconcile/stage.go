@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugwatch/plugwatch/state"
-
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // errProbing: the claim's library is being probed (or opened) off the pass. The

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+
 	"github.com/plugwatch/plugwatch/layout"
 )
 
