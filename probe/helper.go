@@ -95,6 +95,17 @@ func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 	if cmd == nil {
 		return nil, errors.New("Options.Command returned nil")
 	}
+	h, err := p.spawnHelper(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return p.greet(h, cancel)
+}
+
+// spawnHelper starts cmd as a helper with its three pipes (requests on descriptor
+// 3, replies on 4, the crash report on 5) and the goroutines that read its replies
+// and crash report and wait for it to exit.
+func (p *Prober) spawnHelper(cmd *exec.Cmd) (*helper, error) {
 	var fds [6]*os.File // parent and child ends of the three pipes
 	for i := 0; i < 6; i += 2 {
 		r, w, err := os.Pipe()
@@ -131,6 +142,14 @@ func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 		waited:  make(chan struct{}),
 		exited:  make(chan struct{}),
 	}
+	p.watch(h, repR, crashR)
+	return h, nil
+}
+
+// watch starts the helper's three goroutines: one hands its replies on, one keeps
+// the tail of its crash report, and one waits for it to exit, then lets the other
+// two drain for at most drainTimeout and closes the pipes.
+func (p *Prober) watch(h *helper, repR, crashR *os.File) {
 	h.goroutines.Add(3)
 	repliesDone := make(chan struct{})
 	crashDone := make(chan struct{})
@@ -168,39 +187,25 @@ func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 		<-crashDone
 		close(h.exited)
 		<-repliesDone
-		closeAll(repR, crashR, reqW)
+		closeAll(repR, crashR, h.req)
 	}()
+}
 
+// greet waits for the helper's hello and readies both ends with a first, empty
+// request; on any failure it stops the helper and says why.
+func (p *Prober) greet(h *helper, cancel <-chan struct{}) (*helper, error) {
 	t := time.NewTimer(startTimeout)
 	defer t.Stop()
 	select {
 	case r, ok := <-h.replies:
-		if ok && r.Hello == protocolVersion {
-			// A first request, for an empty path, readies both ends before a
-			// library's time is counted.
-			_, failure, aborted := h.probe("", native.Range{}, startTimeout, p.done, cancel)
-			switch {
-			case aborted:
-				h.stop()
-				select {
-				case <-p.done:
-					return nil, errClosed
-				default:
-					return nil, errCancelled
-				}
-			case failure != "":
-				h.stop()
-				if h.orphaned() {
-					return nil, fmt.Errorf("helper %d: %w", h.pid, errLauncherGone)
-				}
-				return nil, fmt.Errorf("helper %d failed its first request: %s", h.pid, failure)
-			}
-			return h, nil
-		}
-		h.stop()
-		if ok {
+		switch {
+		case ok && r.Hello == protocolVersion:
+			return p.ready(h, cancel)
+		case ok:
+			h.stop()
 			return nil, fmt.Errorf("helper %d speaks protocol %d, want %d", h.pid, r.Hello, protocolVersion)
 		}
+		h.stop()
 		if h.orphaned() {
 			return nil, fmt.Errorf("helper %d: %w", h.pid, errLauncherGone)
 		}
@@ -215,6 +220,29 @@ func (p *Prober) startOnce(cancel <-chan struct{}) (*helper, error) {
 		h.stop()
 		return nil, errCancelled
 	}
+}
+
+// ready sends a helper that said hello a first request, for an empty path, which
+// readies both ends before a library's time is counted.
+func (p *Prober) ready(h *helper, cancel <-chan struct{}) (*helper, error) {
+	_, failure, aborted := h.probe("", native.Range{}, startTimeout, p.done, cancel)
+	switch {
+	case aborted:
+		h.stop()
+		select {
+		case <-p.done:
+			return nil, errClosed
+		default:
+			return nil, errCancelled
+		}
+	case failure != "":
+		h.stop()
+		if h.orphaned() {
+			return nil, fmt.Errorf("helper %d: %w", h.pid, errLauncherGone)
+		}
+		return nil, fmt.Errorf("helper %d failed its first request: %s", h.pid, failure)
+	}
+	return h, nil
 }
 
 // Why start gave up, when it did not fail.
