@@ -304,7 +304,32 @@ func resolve(md native.Metadata, cfg Config) (*plan, error) {
 	default:
 		p.params = cfg.Params
 	}
-	for _, name := range cfg.Capture {
+	if err := checkCapture(md, cfg.Capture); err != nil {
+		return nil, err
+	}
+	pin, err := inputPin(md, cfg.Pin)
+	if err != nil {
+		return nil, err
+	}
+	if pin == nil {
+		return p, nil // no input pin: no packets (a source, or create-flush-destroy)
+	}
+	p.pin = pin.Name
+	if err := p.chooseSource(pin, cfg.Input); err != nil {
+		return nil, err
+	}
+	if p.inputType != native.RawAudio {
+		return p, nil
+	}
+	if err := p.shapeAudio(pin, cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkCapture checks that every output pin to capture exists and outputs audio.
+func checkCapture(md native.Metadata, capture []string) error {
+	for _, name := range capture {
 		i := -1
 		for j, o := range md.Outputs {
 			if o.Name == name {
@@ -313,44 +338,50 @@ func resolve(md native.Metadata, cfg Config) (*plan, error) {
 		}
 		switch {
 		case i < 0:
-			return nil, &OptionError{Option: "output", Value: name, Problem: "no output pin of that name; " + pinList("output", outputNames(md.Outputs))}
+			return &OptionError{Option: "output", Value: name, Problem: "no output pin of that name; " + pinList("output", outputNames(md.Outputs))}
 		case !audioType(md.Outputs[i].Type.Type):
-			return nil, &OptionError{Option: "output", Value: name, Problem: "the pin outputs " + md.Outputs[i].Type.Type.String() + ", not audio"}
+			return &OptionError{Option: "output", Value: name, Problem: "the pin outputs " + md.Outputs[i].Type.Type.String() + ", not audio"}
 		}
 	}
-	var pin *native.InputPin
+	return nil
+}
+
+// inputPin returns the input pin named name, or the first when name is empty; nil
+// when the plugin has no input pin and none was named.
+func inputPin(md native.Metadata, name string) (*native.InputPin, error) {
 	for i := range md.Inputs {
-		if cfg.Pin == "" || md.Inputs[i].Name == cfg.Pin {
-			pin = &md.Inputs[i]
-			break
+		if name == "" || md.Inputs[i].Name == name {
+			return &md.Inputs[i], nil
 		}
 	}
-	if pin == nil {
-		if cfg.Pin != "" {
-			var names []string
-			for _, in := range md.Inputs {
-				names = append(names, in.Name)
-			}
-			return nil, &OptionError{Option: "pin", Value: cfg.Pin, Problem: "no input pin of that name; " + pinList("input", names)}
-		}
-		return p, nil // no input pin: no packets (a source, or create-flush-destroy)
+	if name == "" {
+		return nil, nil
 	}
-	p.pin = pin.Name
+	var names []string
+	for _, in := range md.Inputs {
+		names = append(names, in.Name)
+	}
+	return nil, &OptionError{Option: "pin", Value: name, Problem: "no input pin of that name; " + pinList("input", names)}
+}
+
+// chooseSource sets what is sent to pin and as what type: the --input source when
+// one was given (it must suit the pin), else the default for the pin's first type.
+func (p *plan) chooseSource(pin *native.InputPin, input string) error {
 	var first native.PacketType = native.Any
 	if len(pin.Types) > 0 {
 		first = pin.Types[0].Type
 	}
-	if cfg.Input != "" {
-		src, err := ParseInput(cfg.Input)
+	if input != "" {
+		src, err := ParseInput(input)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		want := native.RawAudio
 		if !src.audio() {
 			want = native.Text
 		}
 		if !accepts(pin, want) {
-			return nil, &OptionError{Option: "input", Value: cfg.Input, Problem: "sends " + want.String() + " but pin " + pin.Name + " takes " + typeList(pin)}
+			return &OptionError{Option: "input", Value: input, Problem: "sends " + want.String() + " but pin " + pin.Name + " takes " + typeList(pin)}
 		}
 		p.src = src
 	} else {
@@ -372,11 +403,13 @@ func resolve(md native.Metadata, cfg Config) (*plan, error) {
 		p.inputType = native.RawAudio
 	default:
 		p.inputType = first
-		return p, nil
 	}
-	if p.inputType != native.RawAudio {
-		return p, nil
-	}
+	return nil
+}
+
+// shapeAudio sets the rate, channels, frame and length of the audio sent: the
+// options, else the pin's first audio format, else the defaults; a WAV file's own.
+func (p *plan) shapeAudio(pin *native.InputPin, cfg Config) error {
 	p.rate, p.channels = cfg.Rate, cfg.Channels
 	for _, t := range pin.Types {
 		if t.Type == native.RawAudio && t.AudioFormat != nil {
@@ -405,12 +438,12 @@ func resolve(md native.Metadata, cfg Config) (*plan, error) {
 	frame := cmp(cfg.Frame, DefaultFrame)
 	p.frame = int(math.Round(float64(p.rate) * frame.Seconds()))
 	if p.frame < 1 {
-		return nil, &OptionError{Option: "frame", Value: frame.String(), Problem: "shorter than one sample at " + strconv.Itoa(p.rate) + " Hz"}
+		return &OptionError{Option: "frame", Value: frame.String(), Problem: "shorter than one sample at " + strconv.Itoa(p.rate) + " Hz"}
 	}
 	if p.frame*p.channels > 1<<26 {
-		return nil, &OptionError{Option: "frame", Value: frame.String(), Problem: "over 64 Mi samples in one packet"}
+		return &OptionError{Option: "frame", Value: frame.String(), Problem: "over 64 Mi samples in one packet"}
 	}
-	return p, nil
+	return nil
 }
 
 // cmp returns d, or def when d is 0.
