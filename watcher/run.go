@@ -23,23 +23,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.started, w.running = true, true
 	w.mu.Unlock()
 	defer w.stop()
-
-	w.deb = newDebouncer(w.debounce)
-	if b, err := w.newBackend(); err != nil {
-		w.log.Error("watcher: cannot use file notifications; polling every second instead",
-			"path", w.root, "err", err)
-		w.polling.Store(true)
-	} else {
-		w.b = b
-	}
-	var gen uint64
-	w.runExtras, gen = w.loadExtras()
-	w.replan()
-	if w.lost {
-		w.abandon(nil)
-	}
-	w.markApplied(gen)
-	w.deliver(Signal{Full: true})
+	w.begin()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -99,16 +83,30 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-w.kick:
 			w.applyExtras()
 		case ask := <-w.probe:
-			st := probeState{pending: w.deb.pending, polls: w.polls, lists: w.lists, sent: w.sent, last: w.last, has: w.specs[ask.path] != nil}
-			if ask.folders {
-				st.watched = map[string]bool{}
-				for path := range w.specs {
-					st.watched[path] = true
-				}
-			}
-			ask.reply <- st
+			w.answer(ask)
 		}
 	}
+}
+
+// begin sets Run up: the debouncer, the backend (or polling when notifications
+// cannot be used), the first watch set; then it asks for the first, full pass.
+func (w *Watcher) begin() {
+	w.deb = newDebouncer(w.debounce)
+	if b, err := w.newBackend(); err != nil {
+		w.log.Error("watcher: cannot use file notifications; polling every second instead",
+			"path", w.root, "err", err)
+		w.polling.Store(true)
+	} else {
+		w.b = b
+	}
+	var gen uint64
+	w.runExtras, gen = w.loadExtras()
+	w.replan()
+	if w.lost {
+		w.abandon(nil)
+	}
+	w.markApplied(gen)
+	w.deliver(Signal{Full: true})
 }
 
 // stop releases everything when Run returns.
@@ -296,4 +294,16 @@ func (w *Watcher) loadExtras() ([]string, uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.extras, w.extraGen
+}
+
+// answer tells a test its state (probeAsk).
+func (w *Watcher) answer(ask probeAsk) {
+	st := probeState{pending: w.deb.pending, polls: w.polls, lists: w.lists, sent: w.sent, last: w.last, has: w.specs[ask.path] != nil}
+	if ask.folders {
+		st.watched = map[string]bool{}
+		for path := range w.specs {
+			st.watched[path] = true
+		}
+	}
+	ask.reply <- st
 }
