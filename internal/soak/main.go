@@ -42,27 +42,69 @@ func main() {
 
 type sample struct{ rssKiB, fds int }
 
+// soak is one run: its work folder and root, the plugwatch binary, the libraries the
+// operations drop in, and the daemon under test.
+type soak struct {
+	seed               uint64
+	rng                *rand.Rand
+	work, root, bin    string
+	good, bad, hostile []string
+	cmd                *exec.Cmd
+	addr               string
+	ops                int
+	samples            []sample
+}
+
 func run(duration time.Duration, seed uint64) error {
 	fmt.Printf("soak: %v, seed %d\n", duration, seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
 	work, err := os.MkdirTemp("", "plugwatch-soak-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
+	k := &soak{seed: seed, rng: rand.New(rand.NewPCG(seed, seed)), work: work, root: filepath.Join(work, ".plugins")}
+	if err := k.build(); err != nil {
+		return err
+	}
+	if err := k.start(); err != nil {
+		return err
+	}
+	defer k.cmd.Process.Kill()
+	if err := k.operate(duration); err != nil {
+		return err
+	}
+	k.heal()
+	if err := k.converge(); err != nil {
+		return err
+	}
+	if err := k.report(); err != nil {
+		return err
+	}
+	if err := k.stop(); err != nil {
+		return err
+	}
+	if err := k.bounded(); err != nil {
+		return err
+	}
+	fmt.Println("soak: ok")
+	return nil
+}
 
-	bin := filepath.Join(work, "plugwatch")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/plugwatch").CombinedOutput(); err != nil {
+// build builds plugwatch and the libraries the operations use: good ones of four
+// kinds, bad ones (crashing, hanging, of another ABI, reporting no kind) and
+// hostile ones.
+func (k *soak) build() error {
+	k.bin = filepath.Join(k.work, "plugwatch")
+	if out, err := exec.Command("go", "build", "-o", k.bin, "./cmd/plugwatch").CombinedOutput(); err != nil {
 		return fmt.Errorf("building plugwatch: %v\n%s", err, out)
 	}
-	var good, bad []string
-	for _, k := range []string{"k1", "k2", "k3", "k4"} {
+	for _, kind := range []string{"k1", "k2", "k3", "k4"} {
 		for _, desc := range []string{"x", "y"} {
-			lib, err := plugintest.Compile(plugintest.Spec{Kind: k, Description: k + desc})
+			lib, err := plugintest.Compile(plugintest.Spec{Kind: kind, Description: kind + desc})
 			if err != nil {
 				return err
 			}
-			good = append(good, lib)
+			k.good = append(k.good, lib)
 		}
 	}
 	for _, s := range []plugintest.Spec{{Crash: "entry_segv"}, {Crash: "ctor_abort"}, {Crash: "ctor_hang"}, {Kind: "k1", ABI: 12}, {NullKind: true}} {
@@ -70,130 +112,148 @@ func run(duration time.Duration, seed uint64) error {
 		if err != nil {
 			return err
 		}
-		bad = append(bad, lib)
+		k.bad = append(k.bad, lib)
 	}
-
 	// Hostile shapes: constructors that fork, bind a port, take a lock, close
 	// descriptors they do not own; metadata over its total bound.
-	var hostile []string
 	for _, v := range []string{"fork", "bind_port", "flock", "close_fds", "big_types"} {
 		lib, err := plugintest.CompileHostile(v)
 		if err != nil {
 			return err
 		}
-		hostile = append(hostile, lib)
+		k.hostile = append(k.hostile, lib)
 	}
 	os.Setenv("HOSTILE_PORT", "17999")
-	os.Setenv("HOSTILE_LOCK", filepath.Join(work, "lock"))
-	os.Setenv("HOSTILE_PIDFILE", filepath.Join(work, "pids"))
+	os.Setenv("HOSTILE_LOCK", filepath.Join(k.work, "lock"))
+	os.Setenv("HOSTILE_PIDFILE", filepath.Join(k.work, "pids"))
+	return nil
+}
 
-	root := filepath.Join(work, ".plugins")
-	addrFile := filepath.Join(work, "addr")
-	cmd := exec.Command(bin, "run", "--root", root, "--listen", "127.0.0.1:0", "--debounce", "50ms",
+// start starts the daemon on the root, logging to the work folder, and waits for
+// its admin address.
+func (k *soak) start() error {
+	k.cmd = exec.Command(k.bin, "run", "--root", k.root, "--listen", "127.0.0.1:0", "--debounce", "50ms",
 		"--probe-timeout", "1s", "--log-format", "json", "--log-level", "info")
-	logFile, err := os.Create(filepath.Join(work, "log"))
+	logFile, err := os.Create(filepath.Join(k.work, "log"))
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
+	k.cmd.Stderr = logFile
+	if err := k.cmd.Start(); err != nil {
 		return err
 	}
-	defer cmd.Process.Kill()
-	_ = addrFile
-	addr, err := waitAddr(filepath.Join(work, "log"))
-	if err != nil {
-		return err
-	}
-	pid := cmd.Process.Pid
+	k.addr, err = waitAddr(filepath.Join(k.work, "log"))
+	return err
+}
 
-	ids := []string{"a", "b", "c", "d", "e", "f"}
-	pick := func(s []string) string { return s[rng.IntN(len(s))] }
-	ops := 0
-	var samples []sample
+// operate runs random operations on the root for duration, sampling the daemon's
+// memory and open files every second.
+func (k *soak) operate(duration time.Duration) error {
 	end := time.Now().Add(duration)
 	nextSample := time.Now()
 	for time.Now().Before(end) {
-		id := pick(ids)
-		dir := filepath.Join(root, "native", id)
-		switch rng.IntN(9) {
-		case 0, 1: // add a bundle
-			os.RemoveAll(dir)
-			copyFile(pick(good), filepath.Join(dir, "libp.so"))
-		case 2: // remove it
-			os.RemoveAll(dir)
-		case 3: // rewrite its library in place
-			if _, err := os.Stat(dir); err == nil {
-				copyFile(pick(good), filepath.Join(dir, "libp.so"))
-			}
-		case 4: // rename it
-			os.Rename(dir, filepath.Join(root, "native", pick(ids)))
-		case 5: // a corrupt, truncated, crashing or hostile library
-			if _, err := os.Stat(dir); err == nil {
-				lib := filepath.Join(dir, "libp.so")
-				switch rng.IntN(6) {
-				case 3:
-					copyFile(pick(hostile), lib)
-				case 4: // a FIFO where the library should be
-					os.Remove(lib)
-					syscall.Mkfifo(lib, 0o644)
-				case 5: // a symlink swapped between a good and a bad library
-					os.Remove(lib)
-					os.Symlink(pick(bad), lib)
-					os.Remove(lib)
-					os.Symlink(pick(good), lib)
-				case 0:
-					copyFile(pick(bad), filepath.Join(dir, "libp.so"))
-				case 1:
-					data, _ := os.ReadFile(pick(good))
-					writeFile(lib, data[:rng.IntN(len(data))])
-				case 2:
-					writeFile(lib, []byte("not a library"))
-				}
-			}
-		case 6: // a marketplace record and its bundle
-			version := fmt.Sprintf("2.%d.0", rng.IntN(2))
-			copyFile(pick(good), filepath.Join(root, "bundles", id, version, "libp.so"))
-			rec, _ := json.Marshal(map[string]any{"plugin_id": id, "version": version, "node_kind": fmt.Sprintf("k%d", 1+rng.IntN(4)),
-				"kind": "native", "entrypoint": ".plugins/bundles/" + id + "/" + version + "/libp.so", "installed_at_ms": 1})
-			os.MkdirAll(filepath.Join(root, "active"), 0o755)
-			os.WriteFile(filepath.Join(root, "active", id+".json"), rec, 0o644)
-		case 7: // uninstall it
-			os.Remove(filepath.Join(root, "active", id+".json"))
-		case 8: // a bare library
-			copyFile(pick(good), filepath.Join(root, "native", "lib"+id+".so"))
-		}
-		ops++
-		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // the pace of the operations
+		k.operation()
+		k.ops++
+		time.Sleep(time.Duration(k.rng.IntN(20)) * time.Millisecond) // the pace of the operations
 		if time.Now().After(nextSample) {
-			s, err := measure(pid)
+			s, err := measure(k.cmd.Process.Pid)
 			if err != nil {
 				return fmt.Errorf("the daemon died: %v", err)
 			}
-			samples = append(samples, s)
+			k.samples = append(k.samples, s)
 			nextSample = time.Now().Add(time.Second)
 		}
 	}
+	return nil
+}
 
-	// Heal: remove what is broken, so no plugin is left stale, then compare with a scan.
-	filepath.WalkDir(filepath.Join(root, "native"), func(path string, d os.DirEntry, err error) error {
+// ids are the bundle and plugin ids the operations use.
+var ids = []string{"a", "b", "c", "d", "e", "f"}
+
+func (k *soak) pick(s []string) string { return s[k.rng.IntN(len(s))] }
+
+// operation does one random thing to the root.
+func (k *soak) operation() {
+	root := k.root
+	id := k.pick(ids)
+	dir := filepath.Join(root, "native", id)
+	switch k.rng.IntN(9) {
+	case 0, 1: // add a bundle
+		os.RemoveAll(dir)
+		copyFile(k.pick(k.good), filepath.Join(dir, "libp.so"))
+	case 2: // remove it
+		os.RemoveAll(dir)
+	case 3: // rewrite its library in place
+		if _, err := os.Stat(dir); err == nil {
+			copyFile(k.pick(k.good), filepath.Join(dir, "libp.so"))
+		}
+	case 4: // rename it
+		os.Rename(dir, filepath.Join(root, "native", k.pick(ids)))
+	case 5: // a corrupt, truncated, crashing or hostile library
+		if _, err := os.Stat(dir); err == nil {
+			k.spoil(filepath.Join(dir, "libp.so"))
+		}
+	case 6: // a marketplace record and its bundle
+		version := fmt.Sprintf("2.%d.0", k.rng.IntN(2))
+		copyFile(k.pick(k.good), filepath.Join(root, "bundles", id, version, "libp.so"))
+		rec, _ := json.Marshal(map[string]any{"plugin_id": id, "version": version, "node_kind": fmt.Sprintf("k%d", 1+k.rng.IntN(4)),
+			"kind": "native", "entrypoint": ".plugins/bundles/" + id + "/" + version + "/libp.so", "installed_at_ms": 1})
+		os.MkdirAll(filepath.Join(root, "active"), 0o755)
+		os.WriteFile(filepath.Join(root, "active", id+".json"), rec, 0o644)
+	case 7: // uninstall it
+		os.Remove(filepath.Join(root, "active", id+".json"))
+	case 8: // a bare library
+		copyFile(k.pick(k.good), filepath.Join(root, "native", "lib"+id+".so"))
+	}
+}
+
+// spoil puts something bad where the library lib is.
+func (k *soak) spoil(lib string) {
+	switch k.rng.IntN(6) {
+	case 0:
+		copyFile(k.pick(k.bad), lib)
+	case 1:
+		data, _ := os.ReadFile(k.pick(k.good))
+		writeFile(lib, data[:k.rng.IntN(len(data))])
+	case 2:
+		writeFile(lib, []byte("not a library"))
+	case 3:
+		copyFile(k.pick(k.hostile), lib)
+	case 4: // a FIFO where the library should be
+		os.Remove(lib)
+		syscall.Mkfifo(lib, 0o644)
+	case 5: // a symlink swapped between a good and a bad library
+		os.Remove(lib)
+		os.Symlink(k.pick(k.bad), lib)
+		os.Remove(lib)
+		os.Symlink(k.pick(k.good), lib)
+	}
+}
+
+// heal removes every library below native/ that plugwatch inspect refuses, so that
+// no plugin is left stale before the comparison with a scan.
+func (k *soak) heal() {
+	filepath.WalkDir(filepath.Join(k.root, "native"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".so") {
-			if out, err := exec.Command(bin, "inspect", path).CombinedOutput(); err != nil {
-				_ = out
+			if exec.Command(k.bin, "inspect", path).Run() != nil {
 				os.Remove(path)
 			}
 		}
 		return nil
 	})
-	var daemon, scan string
+}
+
+// converge waits up to 30 s for the daemon's state to equal a fresh scan's; when it
+// does not, it keeps the daemon's log, ending with its goroutines.
+func (k *soak) converge() error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st, err := fetchState(addr)
+		st, err := fetchState(k.addr)
 		if err != nil {
 			return err
 		}
-		daemon = summary(st)
-		out, err := exec.Command(bin, "scan", "--json", "--root", root).Output()
+		daemon := summary(st)
+		out, err := exec.Command(k.bin, "scan", "--json", "--root", k.root).Output()
 		if err != nil {
 			return fmt.Errorf("scan: %v", err)
 		}
@@ -201,41 +261,51 @@ func run(duration time.Duration, seed uint64) error {
 		if err := json.Unmarshal(out, &sc); err != nil {
 			return err
 		}
-		scan = summary(&sc)
+		scan := summary(&sc)
 		if daemon == scan {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			// Keep the evidence: the daemon's log, ending with its goroutines.
-			cmd.Process.Signal(syscall.SIGQUIT)
-			cmd.Wait()
-			kept := filepath.Join(os.TempDir(), fmt.Sprintf("plugwatch-soak-%d.log", seed))
-			data, _ := os.ReadFile(filepath.Join(work, "log"))
+			k.cmd.Process.Signal(syscall.SIGQUIT)
+			k.cmd.Wait()
+			kept := filepath.Join(os.TempDir(), fmt.Sprintf("plugwatch-soak-%d.log", k.seed))
+			data, _ := os.ReadFile(filepath.Join(k.work, "log"))
 			os.WriteFile(kept, data, 0o644)
 			return fmt.Errorf("the daemon did not converge to a scan (its log: %s):\ndaemon: %s\nscan:   %s", kept, daemon, scan)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	final, err := fetchState(addr)
+}
+
+// report prints the run's figures.
+func (k *soak) report() error {
+	final, err := fetchState(k.addr)
 	if err != nil {
 		return err
 	}
-	first, peak, last := samples[0], sample{}, samples[len(samples)-1]
-	for _, s := range samples {
+	if len(k.samples) == 0 {
+		return errors.New("no sample of the daemon's memory was taken")
+	}
+	first, peak, last := k.samples[0], sample{}, k.samples[len(k.samples)-1]
+	for _, s := range k.samples {
 		peak.rssKiB, peak.fds = max(peak.rssKiB, s.rssKiB), max(peak.fds, s.fds)
 	}
-	fmt.Printf("soak: %d operations, %d plugins loaded at the end, %d problems, generation %d\n", ops, len(final.Plugins), len(final.Problems), final.Generation)
+	fmt.Printf("soak: %d operations, %d plugins loaded at the end, %d problems, generation %d\n", k.ops, len(final.Plugins), len(final.Problems), final.Generation)
 	fmt.Printf("soak: memory (RSS) first %d KiB, peak %d KiB, last %d KiB\n", first.rssKiB, peak.rssKiB, last.rssKiB)
 	fmt.Printf("soak: open files first %d, peak %d, last %d\n", first.fds, peak.fds, last.fds)
+	return nil
+}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+// stop stops the daemon with SIGTERM and checks that nothing of plugwatch's is left:
+// no private file below the root, and no process of its (helpers) or of the
+// libraries it tried.
+func (k *soak) stop() error {
+	k.cmd.Process.Signal(syscall.SIGTERM)
+	if err := k.cmd.Wait(); err != nil {
 		return fmt.Errorf("plugwatch run did not exit 0 on SIGTERM: %v", err)
 	}
-	// Nothing of plugwatch's is left: no private file below the root, and no process
-	// of its (helpers) or of the libraries it tried.
 	var left []string
-	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+	filepath.WalkDir(k.root, func(path string, d os.DirEntry, err error) error {
 		if err == nil && strings.Contains(d.Name(), ".plugwatch") {
 			left = append(left, path)
 		}
@@ -244,34 +314,39 @@ func run(duration time.Duration, seed uint64) error {
 	if len(left) > 0 {
 		return fmt.Errorf("files of plugwatch's left after it stopped: %v", left)
 	}
-	if procs := processesOf(bin); len(procs) > 0 {
+	if procs := processesOf(k.bin); len(procs) > 0 {
 		return fmt.Errorf("processes of plugwatch's left after it stopped: %v", procs)
 	}
-	if data, err := os.ReadFile(filepath.Join(work, "pids")); err == nil {
+	if data, err := os.ReadFile(filepath.Join(k.work, "pids")); err == nil {
 		for _, f := range strings.Fields(string(data)) {
 			if pid, err := strconv.Atoi(f); err == nil && syscall.Kill(pid, 0) == nil {
 				return fmt.Errorf("a process a library started (pid %d) is still running", pid)
 			}
 		}
 	}
-	// Bounded: the last quarter's peak may not exceed the first quarter's by much.
-	q := len(samples) / 4
-	if q > 0 {
-		early, late := sample{}, sample{}
-		for _, s := range samples[:q] {
-			early.rssKiB, early.fds = max(early.rssKiB, s.rssKiB), max(early.fds, s.fds)
-		}
-		for _, s := range samples[len(samples)-q:] {
-			late.rssKiB, late.fds = max(late.rssKiB, s.rssKiB), max(late.fds, s.fds)
-		}
-		if late.rssKiB > early.rssKiB*2+20<<10 {
-			return fmt.Errorf("memory grew from %d KiB to %d KiB", early.rssKiB, late.rssKiB)
-		}
-		if late.fds > early.fds+64 {
-			return fmt.Errorf("open files grew from %d to %d", early.fds, late.fds)
-		}
+	return nil
+}
+
+// bounded checks that the last quarter's peak of memory and open files does not
+// exceed the first quarter's by much.
+func (k *soak) bounded() error {
+	q := len(k.samples) / 4
+	if q == 0 {
+		return nil
 	}
-	fmt.Println("soak: ok")
+	early, late := sample{}, sample{}
+	for _, s := range k.samples[:q] {
+		early.rssKiB, early.fds = max(early.rssKiB, s.rssKiB), max(early.fds, s.fds)
+	}
+	for _, s := range k.samples[len(k.samples)-q:] {
+		late.rssKiB, late.fds = max(late.rssKiB, s.rssKiB), max(late.fds, s.fds)
+	}
+	if late.rssKiB > early.rssKiB*2+20<<10 {
+		return fmt.Errorf("memory grew from %d KiB to %d KiB", early.rssKiB, late.rssKiB)
+	}
+	if late.fds > early.fds+64 {
+		return fmt.Errorf("open files grew from %d to %d", early.fds, late.fds)
+	}
 	return nil
 }
 
