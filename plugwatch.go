@@ -194,22 +194,33 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	hooks := newOnChange(ctx, d.cfg.OnChange, d.log)
 	defer hooks.wait()
 
-	// The first reconcile is finished when every library it found was probed.
+	d.firstReconcile(ctx, w, hooks)
+	d.summary("first reconcile finished")
+	if d.cfg.Ready != nil {
+		d.cfg.Ready(addr)
+	}
+	d.loop(ctx, w, hooks)
+	return nil
+}
+
+// firstReconcile runs passes until every library the first one found was probed.
+func (d *Daemon) firstReconcile(ctx context.Context, w *watcher.Watcher, hooks *onChange) {
 	for h := (reconcile.Hint{Full: true}); ; h = (reconcile.Hint{}) {
 		d.pass(ctx, h, w, hooks)
 		if d.ctl.Probing() == 0 || ctx.Err() != nil {
-			break
+			return
 		}
 		select {
 		case <-d.ctl.LookAgain():
 		case <-ctx.Done():
 		}
 	}
-	d.summary("first reconcile finished")
-	if d.cfg.Ready != nil {
-		d.cfg.Ready(addr)
-	}
+}
 
+// loop runs a pass for each reason to look again, until ctx is done: the watcher's
+// signals, probe results, a rescan asked for, the resync interval, and the time
+// when what was left to judge may be judged.
+func (d *Daemon) loop(ctx context.Context, w *watcher.Watcher, hooks *onChange) {
 	var resync <-chan time.Time
 	if d.cfg.Resync > 0 {
 		t := time.NewTicker(d.cfg.Resync)
@@ -226,7 +237,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case s := <-w.C():
 			d.pass(ctx, reconcile.Hint{Full: s.Full, Paths: s.Paths}, w, hooks)
 		case <-d.ctl.LookAgain():

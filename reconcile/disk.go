@@ -252,28 +252,7 @@ func (r *diskReader) readBundle(dir string) {
 	if !ok {
 		return
 	}
-	var libs []string
-	files := map[string]bool{}
-	for _, e := range entries {
-		name := e.Name()
-		if layout.Ignored(name) {
-			continue
-		}
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && e.Type()&fs.ModeSymlink == 0 && r.infos[dir] != nil {
-			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
-		}
-		switch {
-		case err != nil && layout.IsLibraryName(name):
-			libs = append(libs, name) // a dangling symlink or loop: missing_library
-		case err != nil || !fi.Mode().IsRegular():
-		case layout.IsLibraryName(name):
-			libs = append(libs, name)
-			files[name] = true
-		default:
-			files[name] = true
-		}
-	}
+	libs, files := r.bundleFiles(dir, entries)
 	candidates := []string{"plugin.yml", "plugin.yaml"}
 	for _, lib := range libs {
 		stem := layout.Stem(lib)
@@ -314,6 +293,40 @@ func (r *diskReader) readBundle(dir string) {
 	if tried || len(libs) == 0 {
 		return // every manifest is invalid, or this is not a bundle
 	}
+	r.noManifest(dir, libs)
+}
+
+// bundleFiles returns the library names among a bundle folder's entries (those that
+// do not resolve too: they are missing libraries) and the names of its regular
+// files; it remembers the entries of a plain folder in r.infos.
+func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []string, files map[string]bool) {
+	files = map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if layout.Ignored(name) {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && e.Type()&fs.ModeSymlink == 0 && r.infos[dir] != nil {
+			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
+		}
+		switch {
+		case err != nil && layout.IsLibraryName(name):
+			libs = append(libs, name) // a dangling symlink or loop: missing_library
+		case err != nil || !fi.Mode().IsRegular():
+		case layout.IsLibraryName(name):
+			libs = append(libs, name)
+			files[name] = true
+		default:
+			files[name] = true
+		}
+	}
+	return libs, files
+}
+
+// noManifest claims each library of a bundle folder without a valid manifest under
+// the folder's name, with a no_manifest warning, once its libraries are quiet.
+func (r *diskReader) noManifest(dir string, libs []string) {
 	// cp -r writes the library before plugin.yml: a folder without a manifest whose
 	// libraries are still changing is not judged yet. (Not the folder's own time:
 	// plugwatch's private copies change it.)

@@ -80,9 +80,38 @@ type job struct {
 
 // run copies, probes and (under run) opens one batch, then publishes the verdicts.
 func (s *stage) run(batch []*verdict) {
-	jobs := make([]*job, 0, len(batch))
-	var paths []string
-	var copied []*job
+	jobs, copied := s.copyAll(batch)
+	s.probeAll(copied)
+	var open []*job
+	for _, j := range copied {
+		if !j.skip && j.res.Err == nil && s.smoker != nil {
+			s.smokeTest(j)
+		}
+		if j.skip || j.res.Err != nil || s.open == nil {
+			j.copy.remove()
+			j.copy = private{}
+			continue
+		}
+		open = append(open, j)
+	}
+	s.publish(slices.DeleteFunc(jobs, func(j *job) bool { return j.copy.path != "" })) // all but those to open
+	if len(open) == 0 {
+		return
+	}
+	// The opener opens them while this worker goes on with the next batch.
+	select {
+	case s.opens <- open:
+	case <-s.ctx.Done():
+		for _, j := range open {
+			j.copy.remove()
+		}
+	}
+}
+
+// copyAll makes a job of each verdict of the batch and a private copy of its
+// library; it returns every job and those whose copy was made.
+func (s *stage) copyAll(batch []*verdict) (jobs, copied []*job) {
+	jobs = make([]*job, 0, len(batch))
 	for _, v := range batch {
 		j := &job{v: v}
 		jobs = append(jobs, j)
@@ -111,12 +140,22 @@ func (s *stage) run(batch []*verdict) {
 			j.skip = true
 		default:
 			j.copy = cp
-			paths = append(paths, cp.path)
 			copied = append(copied, j)
 			s.mu.Lock()
 			delete(s.warned, v.path)
 			s.mu.Unlock()
 		}
+	}
+	return jobs, copied
+}
+
+// probeAll probes the jobs' copies in one batch and records each result against
+// the library's own path. A job the helper could not judge is skipped, and the
+// helper's failure kept as the stage's cause unless the copy went with its folder.
+func (s *stage) probeAll(copied []*job) {
+	paths := make([]string, len(copied))
+	for i, j := range copied {
+		paths[i] = j.copy.path
 	}
 	for i, r := range s.probe(paths) {
 		j := copied[i]
@@ -129,30 +168,6 @@ func (s *stage) run(batch []*verdict) {
 			s.mu.Lock()
 			s.cause = r.Err
 			s.mu.Unlock()
-		}
-	}
-	var open []*job
-	for _, j := range copied {
-		if !j.skip && j.res.Err == nil && s.smoker != nil {
-			s.smokeTest(j)
-		}
-		if j.skip || j.res.Err != nil || s.open == nil {
-			j.copy.remove()
-			j.copy = private{}
-			continue
-		}
-		open = append(open, j)
-	}
-	s.publish(slices.DeleteFunc(jobs, func(j *job) bool { return j.copy.path != "" })) // all but those to open
-	if len(open) == 0 {
-		return
-	}
-	// The opener opens them while this worker goes on with the next batch.
-	select {
-	case s.opens <- open:
-	case <-s.ctx.Done():
-		for _, j := range open {
-			j.copy.remove()
 		}
 	}
 }
