@@ -72,55 +72,81 @@ func checkELF(path string) *Error {
 		return incomplete("%d bytes, shorter than the %d-byte ELF header", n, ehdrSize)
 	}
 
-	le := binary.LittleEndian
-	typ := elf.Type(le.Uint16(hdr[16:]))
-	machine := elf.Machine(le.Uint16(hdr[18:]))
-	phoff, shoff := le.Uint64(hdr[32:]), le.Uint64(hdr[40:])
-	phentsize, phnum := uint64(le.Uint16(hdr[54:])), uint64(le.Uint16(hdr[56:]))
-	shentsize, shnum := uint64(le.Uint16(hdr[58:])), uint64(le.Uint16(hdr[60:]))
-
-	if machine != thisMachine() {
-		return notLoadable("ELF machine %v, this machine is %v", machine, thisMachine())
-	}
-	if typ != elf.ET_DYN {
-		return notLoadable("ELF type %v, not a shared object (ET_DYN)", typ)
-	}
-	if phnum == 0 {
-		return notLoadable("no program headers")
-	}
-	if phentsize != phdrSize {
-		return notLoadable("program header size %d, want %d", phentsize, phdrSize)
-	}
-
-	// Program headers, then the file range of every segment.
-	phdrs, e := readTable(f, size, "program headers", phoff, phnum, phdrSize)
+	h, e := parseHeader(hdr)
 	if e != nil {
 		return e
 	}
-	for i := range phnum {
+	if e := checkSegments(f, size, h); e != nil {
+		return e
+	}
+	return checkSections(f, size, h)
+}
+
+// header is what the checks use of the ELF header.
+type header struct {
+	phoff, phnum, shoff, shentsize, shnum uint64
+}
+
+// parseHeader checks the machine, type and program header size of a whole ELF
+// header and returns where the tables are.
+func parseHeader(hdr []byte) (header, *Error) {
+	le := binary.LittleEndian
+	typ := elf.Type(le.Uint16(hdr[16:]))
+	machine := elf.Machine(le.Uint16(hdr[18:]))
+	h := header{phoff: le.Uint64(hdr[32:]), shoff: le.Uint64(hdr[40:])}
+	phentsize, phnum := uint64(le.Uint16(hdr[54:])), uint64(le.Uint16(hdr[56:]))
+	h.phnum, h.shentsize, h.shnum = phnum, uint64(le.Uint16(hdr[58:])), uint64(le.Uint16(hdr[60:]))
+	switch {
+	case machine != thisMachine():
+		return h, notLoadable("ELF machine %v, this machine is %v", machine, thisMachine())
+	case typ != elf.ET_DYN:
+		return h, notLoadable("ELF type %v, not a shared object (ET_DYN)", typ)
+	case phnum == 0:
+		return h, notLoadable("no program headers")
+	case phentsize != phdrSize:
+		return h, notLoadable("program header size %d, want %d", phentsize, phdrSize)
+	}
+	return h, nil
+}
+
+// checkSegments reads the program headers and checks that every segment's file
+// range lies within the file's size.
+func checkSegments(f *os.File, size uint64, h header) *Error {
+	le := binary.LittleEndian
+	phdrs, e := readTable(f, size, "program headers", h.phoff, h.phnum, phdrSize)
+	if e != nil {
+		return e
+	}
+	for i := range h.phnum {
 		ph := phdrs[i*phdrSize:]
 		off, filesz := le.Uint64(ph[8:]), le.Uint64(ph[32:])
 		if e := inFile(size, off, filesz, fmt.Sprintf("segment %d (%v)", i, elf.ProgType(le.Uint32(ph)))); e != nil {
 			return e
 		}
 	}
+	return nil
+}
 
-	// Section headers (optional), then the contents of every section that has some.
-	if shoff == 0 {
+// checkSections reads the section headers, if there are any, and checks that the
+// contents of every section that has some lie within the file's size.
+func checkSections(f *os.File, size uint64, h header) *Error {
+	if h.shoff == 0 {
 		return nil
 	}
-	if shentsize != shdrSize {
-		return notLoadable("section header size %d, want %d", shentsize, shdrSize)
+	if h.shentsize != shdrSize {
+		return notLoadable("section header size %d, want %d", h.shentsize, shdrSize)
 	}
+	le := binary.LittleEndian
+	shnum := h.shnum
 	if shnum == 0 {
 		// Extended numbering: the count is in the sh_size of section 0.
-		sh0, e := readTable(f, size, "section header 0", shoff, 1, shdrSize)
+		sh0, e := readTable(f, size, "section header 0", h.shoff, 1, shdrSize)
 		if e != nil {
 			return e
 		}
 		shnum = le.Uint64(sh0[32:])
 	}
-	shdrs, e := readTable(f, size, "section headers", shoff, shnum, shdrSize)
+	shdrs, e := readTable(f, size, "section headers", h.shoff, shnum, shdrSize)
 	if e != nil {
 		return e
 	}
