@@ -82,31 +82,38 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 		case r == nil:
 			return a.fail("try %s: %v", lib, err)
 		}
-		var line string
-		if !r.Probed() {
-			p := state.ProbeProblem(lib, r.Error.Err)
-			r.Error.Code, r.Error.Message = string(p.Code), p.Message
-			line = fmt.Sprintf("try %s: %s: %s", lib, p.Code, p.Message)
-		}
-		var werr error
-		if *asJSON {
-			werr = writeJSON(a.Stdout, r)
-		} else if r.Probed() {
-			werr = writeTry(a.Stdout, r)
-		}
-		if werr != nil {
-			return a.fail("writing the report: %v", werr)
-		}
-		switch {
-		case line != "":
-			return a.fail("%s", line)
-		case err != nil:
-			return a.fail("try %s: %v", lib, err)
-		case r.Result != probe.TryOK:
-			return exitFailed
-		}
-		return exitOK
+		return a.tryReport(lib, r, err, *asJSON)
 	}
+}
+
+// tryReport prints the try's report of lib (as JSON with asJSON) and returns the
+// exit status: a library that could not be opened is one line naming its problem
+// code; err is a failure after the report; a try that is not ok exits 1.
+func (a *app) tryReport(lib string, r *probe.Report, err error, asJSON bool) int {
+	var line string
+	if !r.Probed() {
+		p := state.ProbeProblem(lib, r.Error.Err)
+		r.Error.Code, r.Error.Message = string(p.Code), p.Message
+		line = fmt.Sprintf("try %s: %s: %s", lib, p.Code, p.Message)
+	}
+	var werr error
+	if asJSON {
+		werr = writeJSON(a.Stdout, r)
+	} else if r.Probed() {
+		werr = writeTry(a.Stdout, r)
+	}
+	if werr != nil {
+		return a.fail("writing the report: %v", werr)
+	}
+	switch {
+	case line != "":
+		return a.fail("%s", line)
+	case err != nil:
+		return a.fail("try %s: %v", lib, err)
+	case r.Result != probe.TryOK:
+		return exitFailed
+	}
+	return exitOK
 }
 
 // tryUsage prints one line for bad usage of try and returns exit status 2.
