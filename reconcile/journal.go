@@ -195,41 +195,8 @@ func replay(path string, j *journal, log *slog.Logger, out *recovered) {
 		return
 	}
 	defer f.Close()
-	files := map[string]record{}
-	var window []record // libraries opened since the last quiet record
-	blamed := map[Identity]record{}
-	suspects := map[Identity]record{}
-	var last int64
-	clean := false
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var r record
-		if json.Unmarshal(sc.Bytes(), &r) != nil {
-			continue // a line cut short by the death
-		}
-		last = max(last, r.T)
-		switch {
-		case r.Copy != "":
-			files[r.Copy] = r
-		case r.Removed != "":
-			delete(files, r.Removed)
-		case r.Opening != "" && r.ID != nil:
-			window = append(window, r)
-		case r.Blamed != "" && r.ID != nil:
-			blamed[*r.ID] = r
-		case r.Suspect != "" && r.ID != nil:
-			suspects[*r.ID] = r
-		case r.Quiet:
-			for _, o := range window {
-				delete(suspects, *o.ID) // it was open for blameWindow and plugwatch lived
-			}
-			window = nil
-		case r.Clean:
-			clean = true
-		}
-	}
-	for p, r := range files {
+	jr := readJournal(f)
+	for p, r := range jr.files {
 		if os.Remove(p) == nil {
 			out.removed++
 		}
@@ -237,34 +204,85 @@ func replay(path string, j *journal, log *slog.Logger, out *recovered) {
 			os.RemoveAll(r.Mirror)
 		}
 	}
-	if !clean {
-		var recent []record
-		for _, r := range window {
-			if last-r.T <= blameWindow.Milliseconds() {
-				recent = append(recent, r)
-			}
-		}
-		for _, r := range recent {
-			detail := fmt.Sprintf("plugwatch died %.1f s after opening it", float64(last-r.T)/1000)
-			if len(recent) == 1 {
-				delete(suspects, *r.ID)
-				blamed[*r.ID] = record{Blamed: r.Opening, ID: r.ID, Detail: detail}
-				log.Error("a library is blamed for plugwatch's last death; it is not opened again until it changes",
-					"path", r.Opening, "code", state.Crashed)
-				continue
-			}
-			suspects[*r.ID] = record{Suspect: r.Opening, ID: r.ID, Detail: detail}
-			log.Warn("a library was opened just before plugwatch's last death, with others; it is opened again alone",
-				"path", r.Opening)
-		}
+	if !jr.clean {
+		jr.blameDeath(log)
 	}
-	for id, r := range blamed {
+	for id, r := range jr.blamed {
 		j.write(record{Blamed: r.Blamed, ID: r.ID, Detail: r.Detail})
 		out.blamed = append(out.blamed, &verdict{id: id, path: r.Blamed, done: true,
 			err: &native.Error{Op: "open", Path: r.Blamed, Err: native.ErrCrashed, Detail: r.Detail}})
 	}
-	for id, r := range suspects {
+	for id, r := range jr.suspects {
 		j.write(record{Suspect: r.Suspect, ID: r.ID, Detail: r.Detail})
 		out.suspects = append(out.suspects, id)
+	}
+}
+
+// journalRead is what a dead process's journal says.
+type journalRead struct {
+	files    map[string]record   // private files made and not removed
+	window   []record            // libraries opened since the last quiet record
+	blamed   map[Identity]record // libraries blamed, by this journal or the ones before
+	suspects map[Identity]record // libraries to open again alone
+	last     int64               // the time of the last record, in ms
+	clean    bool                // the process ended cleanly
+}
+
+// readJournal reads a journal's records; a line cut short by the death is skipped.
+func readJournal(f *os.File) *journalRead {
+	jr := &journalRead{files: map[string]record{}, blamed: map[Identity]record{}, suspects: map[Identity]record{}}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var r record
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue // a line cut short by the death
+		}
+		jr.last = max(jr.last, r.T)
+		switch {
+		case r.Copy != "":
+			jr.files[r.Copy] = r
+		case r.Removed != "":
+			delete(jr.files, r.Removed)
+		case r.Opening != "" && r.ID != nil:
+			jr.window = append(jr.window, r)
+		case r.Blamed != "" && r.ID != nil:
+			jr.blamed[*r.ID] = r
+		case r.Suspect != "" && r.ID != nil:
+			jr.suspects[*r.ID] = r
+		case r.Quiet:
+			for _, o := range jr.window {
+				delete(jr.suspects, *o.ID) // it was open for blameWindow and plugwatch lived
+			}
+			jr.window = nil
+		case r.Clean:
+			jr.clean = true
+		}
+	}
+	return jr
+}
+
+// blameDeath judges the libraries opened within blameWindow before the process
+// died: one alone is blamed (crashed until it changes); several are suspects, each
+// opened again alone.
+func (jr *journalRead) blameDeath(log *slog.Logger) {
+	var recent []record
+	for _, r := range jr.window {
+		if jr.last-r.T <= blameWindow.Milliseconds() {
+			recent = append(recent, r)
+		}
+	}
+	for _, r := range recent {
+		detail := fmt.Sprintf("plugwatch died %.1f s after opening it", float64(jr.last-r.T)/1000)
+		if len(recent) == 1 {
+			delete(jr.suspects, *r.ID)
+			jr.blamed[*r.ID] = record{Blamed: r.Opening, ID: r.ID, Detail: detail}
+			log.Error("a library is blamed for plugwatch's last death; it is not opened again until it changes",
+				"path", r.Opening, "code", state.Crashed)
+			continue
+		}
+		jr.suspects[*r.ID] = record{Suspect: r.Opening, ID: r.ID, Detail: detail}
+		log.Warn("a library was opened just before plugwatch's last death, with others; it is opened again alone",
+			"path", r.Opening)
 	}
 }
