@@ -108,27 +108,35 @@ func serve(version string) int {
 			serveTry(enc, pipes, r)
 			continue // the parent stops us
 		}
-		if helperHook != nil {
-			helperHook(r.Path)
-		}
-		md, err := native.Probe(r.Path, r.ABI)
-		if hasChildren() {
-			n := killChildren(killChildrenTimeout)
-			md, err = native.Metadata{}, startsProcess(r.Path, n)
-		}
-		if !slices.Equal(descriptorIDs(3, 4), pipes) {
-			return exitLostConnection // what we would write to is no longer the parent's
-		}
-		if err := enc.Encode(toWire(md, err)); err != nil {
-			return exitLostConnection
-		}
-		if hasChildren() {
-			// Some survived killChildren: end here rather than blame them on the
-			// next library.
-			return 0
+		if code, end := answer(enc, pipes, r); end {
+			return code
 		}
 	}
 	return 0
+}
+
+// answer probes the library of one request and replies; end is true when the
+// helper must exit, with code: its pipes are no longer the parent's, or processes
+// the library started survived being killed (they are not blamed on the next one).
+func answer(enc *gob.Encoder, pipes []fileID, r request) (code int, end bool) {
+	if helperHook != nil {
+		helperHook(r.Path)
+	}
+	md, err := native.Probe(r.Path, r.ABI)
+	if hasChildren() {
+		n := killChildren(killChildrenTimeout)
+		md, err = native.Metadata{}, startsProcess(r.Path, n)
+	}
+	if !slices.Equal(descriptorIDs(3, 4), pipes) {
+		return exitLostConnection, true // what we would write to is no longer the parent's
+	}
+	if err := enc.Encode(toWire(md, err)); err != nil {
+		return exitLostConnection, true
+	}
+	if hasChildren() {
+		return 0, true
+	}
+	return 0, false
 }
 
 // startsProcess is the error of a library whose probe started n processes.
