@@ -66,10 +66,13 @@ func run(duration time.Duration, seed uint64) error {
 	if err := k.build(); err != nil {
 		return err
 	}
-	if err := k.start(); err != nil {
+	err = k.start()
+	if k.cmd != nil && k.cmd.Process != nil {
+		defer k.cmd.Process.Kill()
+	}
+	if err != nil {
 		return err
 	}
-	defer k.cmd.Process.Kill()
 	if err := k.operate(duration); err != nil {
 		return err
 	}
