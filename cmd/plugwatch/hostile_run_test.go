@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -480,60 +479,54 @@ func TestRunProbeTimeoutHoldsForTheOpen(t *testing.T) {
 // nothing in the state), the daemon and its other plugins go on, and once space is
 // freed the bundle loads by itself: no signal, no resync, no problem left.
 func TestRunFullFileSystem(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("needs a tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small file system here (needs root): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
-	root := filepath.Join(mnt, ".plugins")
-	require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
-	gainBundle(t, root, plugintest.Spec{Kind: "gain", Description: "gain"})
-	// The bundle to drop, prepared on the same file system (a rename moves no data).
-	ready := filepath.Join(mnt, "ready", "late")
-	plugintest.Install(t, plugintest.Spec{Kind: "late"}, filepath.Join(ready, "liblate.so"))
-	writeFile(t, filepath.Join(ready, "plugin.yml"), manifestFor("late", "1.0.0", "late"))
-	d := startDaemon(t, root)
-	d.waitFor("gain", loadedWith("plugin::native::gain", "gain"))
+	inSmallFileSystem(t, "4m", func(mnt string) {
+		root := filepath.Join(mnt, ".plugins")
+		require.NoError(t, os.MkdirAll(filepath.Join(root, "native"), 0o755))
+		gainBundle(t, root, plugintest.Spec{Kind: "gain", Description: "gain"})
+		// The bundle to drop, prepared on the same file system (a rename moves no data).
+		ready := filepath.Join(mnt, "ready", "late")
+		plugintest.Install(t, plugintest.Spec{Kind: "late"}, filepath.Join(ready, "liblate.so"))
+		writeFile(t, filepath.Join(ready, "plugin.yml"), manifestFor("late", "1.0.0", "late"))
+		d := startDaemon(t, root)
+		d.waitFor("gain", loadedWith("plugin::native::gain", "gain"))
 
-	// Fill the file system.
-	filler := filepath.Join(mnt, "filler")
-	f, err := os.Create(filler)
-	require.NoError(t, err)
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			require.ErrorIs(t, err, syscall.ENOSPC)
-			break
-		}
-	}
-	for _, n := range []int{4096, 512, 1} { // the last pages too
+		// Fill the file system.
+		filler := filepath.Join(mnt, "filler")
+		f, err := os.Create(filler)
+		require.NoError(t, err)
+		chunk := make([]byte, 64<<10)
 		for {
-			if _, err := f.Write(chunk[:n]); err != nil {
+			if _, err := f.Write(chunk); err != nil {
+				require.ErrorIs(t, err, syscall.ENOSPC)
 				break
 			}
 		}
-	}
-	f.Close()
+		for _, n := range []int{4096, 512, 1} { // the last pages too
+			for {
+				if _, err := f.Write(chunk[:n]); err != nil {
+					break
+				}
+			}
+		}
+		f.Close()
 
-	require.NoError(t, os.Rename(ready, filepath.Join(root, "native", "late")))
-	d.waitLog("cannot make a private copy of a library")
-	assert.Contains(t, d.log.String(), filepath.Join(root, "native", "late", "liblate.so"))
-	assert.Contains(t, d.log.String(), "no space left on device")
-	st := d.state()
-	assert.Empty(t, st.Problems, "a copy that could not be made is no verdict")
-	resp, _ := d.get("/healthz")
-	assert.Equal(t, 200, resp.StatusCode)
+		require.NoError(t, os.Rename(ready, filepath.Join(root, "native", "late")))
+		d.waitLog("cannot make a private copy of a library")
+		assert.Contains(t, d.log.String(), filepath.Join(root, "native", "late", "liblate.so"))
+		assert.Contains(t, d.log.String(), "no space left on device")
+		st := d.state()
+		assert.Empty(t, st.Problems, "a copy that could not be made is no verdict")
+		resp, _ := d.get("/healthz")
+		assert.Equal(t, 200, resp.StatusCode)
 
-	require.NoError(t, os.Remove(filler))
-	st = d.waitFor("late loaded once space is freed", func(st *state.State) bool {
-		return slices.ContainsFunc(st.Plugins, func(p state.Plugin) bool { return p.Kind == "plugin::native::late" })
+		require.NoError(t, os.Remove(filler))
+		st = d.waitFor("late loaded once space is freed", func(st *state.State) bool {
+			return slices.ContainsFunc(st.Plugins, func(p state.Plugin) bool { return p.Kind == "plugin::native::late" })
+		})
+		assert.Empty(t, st.Problems)
+		assert.Equal(t, 1, strings.Count(d.log.String(), "cannot make a private copy of a library"), "one line, not one a second")
+		d.stopWithin(10 * time.Second)
 	})
-	assert.Empty(t, st.Problems)
-	assert.Equal(t, 1, strings.Count(d.log.String(), "cannot make a private copy of a library"), "one line, not one a second")
-	d.stopWithin(10 * time.Second)
 }
 
 // The private copies of a killed daemon are removed at the next start wherever they
