@@ -249,9 +249,10 @@ func (a *app) fail(format string, args ...any) int {
 	return exitFailed
 }
 
-// usage prints one line for bad usage and returns exit status 2.
-func (a *app) usage(format string, args ...any) int {
-	fmt.Fprintf(a.Stderr, programName+": "+format+"; see '"+programName+" help'\n", args...)
+// usage prints one line for bad usage of command, pointing to its help, and returns
+// exit status 2.
+func (a *app) usage(command, format string, args ...any) int {
+	fmt.Fprintf(a.Stderr, programName+": "+format+"; see '"+programName+" help "+command+"'\n", args...)
 	return exitUsage
 }
 

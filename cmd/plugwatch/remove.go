@@ -17,7 +17,7 @@ func removeCommand(fs *flag.FlagSet) runFunc {
 		from := install.FromAny
 		switch {
 		case *local && *marketplace:
-			return a.usage("remove: --local and --marketplace exclude each other; give one")
+			return a.usage("remove", "remove: --local and --marketplace exclude each other; give one")
 		case *local:
 			from = install.FromLocal
 		case *marketplace:

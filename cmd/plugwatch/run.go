@@ -25,14 +25,14 @@ func runCommand(fs *flag.FlagSet) runFunc {
 	smokeParams := smokeParamsFlag(fs)
 	return func(ctx context.Context, a *app, _ []string) int {
 		if *debounce <= 0 {
-			return a.usage("--debounce must be positive")
+			return a.usage("run", "--debounce must be positive")
 		}
 		if *resync < 0 {
-			return a.usage("--resync must not be negative")
+			return a.usage("run", "--resync must not be negative")
 		}
 		limit, err := parseSize(*maxUpload)
 		if err != nil {
-			return a.usage("invalid --max-upload %q: use bytes, or a number with KiB, MiB or GiB", *maxUpload)
+			return a.usage("run", "invalid --max-upload %q: use bytes, or a number with KiB, MiB or GiB", *maxUpload)
 		}
 		token := strings.TrimSpace(a.Getenv("PLUGWATCH_ADMIN_TOKEN"))
 		if *tokenFile != "" {

@@ -53,7 +53,7 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, a *app, args []string) int {
 		for name, d := range map[string]time.Duration{"duration": *duration, "frame": *frame, "timeout": *timeout} {
 			if d <= 0 {
-				return a.tryUsage(fmt.Errorf("--%s %v: must be positive", name, d))
+				return a.usage("try", "try: --%s %v: must be positive", name, d)
 			}
 		}
 		opts := probe.TryOptions{
@@ -76,7 +76,7 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 		var pe *os.PathError
 		switch {
 		case errors.Is(err, probe.ErrTryOptions):
-			return a.tryUsage(err)
+			return a.usage("try", "try: %v", err)
 		case r == nil && errors.As(err, &pe):
 			return a.fail("try %s: --input %s: %v", lib, pe.Path, pe.Err) // the WAV file
 		case r == nil:
@@ -116,12 +116,6 @@ func (a *app) tryReport(lib string, r *probe.Report, err error, asJSON bool) int
 	return exitOK
 }
 
-// tryUsage prints one line for bad usage of try and returns exit status 2.
-func (a *app) tryUsage(err error) int {
-	fmt.Fprintf(a.Stderr, "%s: try: %v; see '%s help try'\n", programName, err, programName)
-	return exitUsage
-}
-
 // tryParams reads --params: JSON, @FILE or null.
 func (a *app) tryParams(s string) ([]byte, int) {
 	b := []byte(s)
@@ -131,12 +125,12 @@ func (a *app) tryParams(s string) ([]byte, int) {
 			return nil, a.fail("try: --params @%s: %v", name, cause(err))
 		}
 		if !json.Valid(b) {
-			return nil, a.tryUsage(fmt.Errorf("--params @%s: the file does not hold JSON", name))
+			return nil, a.usage("try", "try: --params @%s: the file does not hold JSON", name)
 		}
 		return b, exitOK
 	}
 	if !json.Valid(b) {
-		return nil, a.tryUsage(fmt.Errorf("--params %q: not JSON; give a JSON value such as '{\"gain\": 0.5}', @FILE or null", s))
+		return nil, a.usage("try", "try: --params %q: not JSON; give a JSON value such as '{\"gain\": 0.5}', @FILE or null", s)
 	}
 	return b, exitOK
 }
