@@ -21,9 +21,11 @@ import (
 // opened. At start, plugwatch reads the journals of processes that no longer run:
 // it removes the private files they left, wherever they are (below a symlinked root,
 // deep entrypoints, --trust folders), and when a process died without closing its
-// journal it blames the libraries it opened in the last blameWindow before it died:
-// they are crashed until their files change, so a library whose thread kills
-// plugwatch a second after it was opened never becomes a crash loop.
+// journal it judges the libraries it opened in the last blameWindow before it died:
+// one opened alone is crashed until its file changes, several are suspects, each
+// opened again alone, so a library whose thread kills plugwatch a second after it
+// was opened never becomes a crash loop. The blame and the suspicion are carried to
+// the new process's journal while the file is unchanged.
 
 // JournalDir is the folder of the root that holds the journals.
 const JournalDir = ".plugwatch"
@@ -208,14 +210,28 @@ func replay(path string, j *journal, log *slog.Logger, out *recovered) {
 		jr.blameDeath(log)
 	}
 	for id, r := range jr.blamed {
+		if !unchanged(r.Blamed, id) {
+			continue // a new build: judged afresh, and the blame is not carried on
+		}
 		j.write(record{Blamed: r.Blamed, ID: r.ID, Detail: r.Detail})
 		out.blamed = append(out.blamed, &verdict{id: id, path: r.Blamed, done: true,
 			err: &native.Error{Op: "open", Path: r.Blamed, Err: native.ErrCrashed, Detail: r.Detail}})
 	}
 	for id, r := range jr.suspects {
+		if !unchanged(r.Suspect, id) {
+			continue
+		}
 		j.write(record{Suspect: r.Suspect, ID: r.ID, Detail: r.Detail})
 		out.suspects = append(out.suspects, id)
 	}
+}
+
+// unchanged reports whether the file at path still has the identity id had (its
+// helpers aside: a changed helper makes a new identity, which the blame does not
+// match anyway).
+func unchanged(path string, id Identity) bool {
+	now, err := pathIdentity(path)
+	return err == nil && now == id.file()
 }
 
 // journalRead is what a dead process's journal says.
