@@ -89,7 +89,7 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 		return private{}, errChanged
 	}
 	dir, base := filepath.Split(lib)
-	name := c.name(dir, base)
+	name := c.name(dir, base, "", 0)
 	p := private{path: filepath.Join(dir, name)}
 	err = copyFrom(in, fi.Size(), p.path)
 	if err == nil {
@@ -125,12 +125,13 @@ func (c *copier) copy(lib string, want Identity) (private, error) {
 }
 
 // name is the private copy's name for a library called base in dir: hidden,
-// carrying the process id and a sequence number, ending in no library extension,
-// and within the file system's limits (255 bytes a name, 4,095 a path) however long
-// base and dir are: base is shortened to fit.
-func (c *copier) name(dir, base string) string {
-	suffix := fmt.Sprintf("%s%d-%d", layout.CopyMarker, c.pid, c.seq.Add(1))
-	room := min(255, 4095-len(dir)) - 1 - len(suffix)
+// carrying the process id and a sequence number, ending in ext (no library
+// extension), and within the file system's limits (255 bytes a name, 4,095 a path,
+// counting after more bytes that will follow the name in a path) however long base
+// and dir are: base is shortened to fit.
+func (c *copier) name(dir, base, ext string, after int) string {
+	suffix := fmt.Sprintf("%s%d-%d", layout.CopyMarker, c.pid, c.seq.Add(1)) + ext
+	room := min(255, 4095-len(dir)-after) - 1 - len(suffix)
 	if len(base) > room {
 		base = base[:max(0, room)]
 	}

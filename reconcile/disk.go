@@ -297,7 +297,7 @@ func (r *diskReader) readBundle(dir string) {
 }
 
 // bundleFiles returns the library names among a bundle folder's entries (those that
-// do not resolve too: they are missing libraries) and the names of its regular
+// are no regular file too: they are missing libraries) and the names of its regular
 // files; it remembers the entries of a plain folder in r.infos.
 func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []string, files map[string]bool) {
 	files = map[string]bool{}
@@ -311,8 +311,9 @@ func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []stri
 			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
 		}
 		switch {
-		case err != nil && layout.IsLibraryName(name):
-			libs = append(libs, name) // a dangling symlink or loop: missing_library
+		case (err != nil || !fi.Mode().IsRegular()) && layout.IsLibraryName(name):
+			// A dangling symlink or loop, a FIFO, a device or a folder: missing_library.
+			libs = append(libs, name)
 		case err != nil || !fi.Mode().IsRegular():
 		case layout.IsLibraryName(name):
 			libs = append(libs, name)
@@ -324,8 +325,8 @@ func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []stri
 	return libs, files
 }
 
-// noManifest claims each library of a bundle folder without a valid manifest under
-// the folder's name, with a no_manifest warning, once its libraries are quiet.
+// noManifest claims each library of a bundle folder that has no manifest file at all
+// under the folder's name, with a no_manifest warning, once its libraries are quiet.
 func (r *diskReader) noManifest(dir string, libs []string) {
 	// cp -r writes the library before plugin.yml: a folder without a manifest whose
 	// libraries are still changing is not judged yet. (Not the folder's own time:

@@ -246,7 +246,7 @@ func helperKey(hs []helper) uint64 {
 // is errChanged.
 func (c *copier) withHelpers(p private, lib string, helpers []helper) (private, error) {
 	dir, base := filepath.Split(lib)
-	priv := filepath.Join(dir, c.name(dir, base)+".d")
+	priv := filepath.Join(dir, c.name(dir, base, ".d", 1+len(base))) // priv/base is the copy
 	if err := os.Mkdir(priv, 0o700); err != nil {
 		return p, err
 	}

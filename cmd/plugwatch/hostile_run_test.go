@@ -203,20 +203,28 @@ func TestRunOpenThatHangsThenReturns(t *testing.T) {
 	d.stopWithin(10 * time.Second)
 }
 
-// A FIFO named as the entrypoint is never opened for reading: missing_library, the
-// neighbour loads, and SIGTERM is answered at once.
+// A FIFO named as the entrypoint, or as the library of a folder without a manifest,
+// is never opened for reading: missing_library, the neighbour loads, and SIGTERM is
+// answered at once.
 func TestRunFIFOEntrypoint(t *testing.T) {
 	root := newRoot(t)
 	dir := filepath.Join(root, "native", "x")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "libx.so"), 0o644))
 	writeFile(t, filepath.Join(dir, "plugin.yml"), manifestFor("x", "1.0.0", "x"))
+	bare := filepath.Join(root, "native", "y")
+	require.NoError(t, os.MkdirAll(bare, 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(bare, "liby.so"), 0o644))
 	goodBundle(t, root, "echo")
 	d := startDaemon(t, root)
 	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
 	p := problemOf(st, filepath.Join(dir, "plugin.yml"), state.MissingLibrary)
 	require.NotNil(t, p, "the FIFO is missing_library\n%s", d.log)
 	assert.Contains(t, p.Message, "not a regular file")
+	p = problemOf(st, filepath.Join(bare, "liby.so"), state.MissingLibrary)
+	require.NotNil(t, p, "the FIFO of a folder without a manifest is missing_library\n%v", st.Problems)
+	assert.Contains(t, p.Message, "not a regular file")
+	assert.NotNil(t, problemOf(st, bare, state.NoManifest))
 	resp, _ := d.get("/healthz")
 	assert.Equal(t, 200, resp.StatusCode)
 	d.stopWithin(10 * time.Second)
@@ -297,6 +305,30 @@ func TestRunLongPathLoads(t *testing.T) {
 		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
 	d := startDaemon(t, root)
 	d.waitFor("long loaded", loadedWith("plugin::native::long", ""))
+}
+
+// A plugin with a helper library, its name near 255 bytes and its path near 4,095,
+// loads: the private folder its copies go in is named to fit as well.
+func TestRunLongPathWithHelperLoads(t *testing.T) {
+	root := newRoot(t)
+	dir := filepath.Join(root, "native", "long")
+	for len(dir) < 3700 {
+		dir = filepath.Join(dir, strings.Repeat("d", min(200, 3700-len(dir))))
+	}
+	base := "lib" + strings.Repeat("x", 246) + ".so"
+	require.Len(t, base, 252)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	plugintest.HelperLibrary(t, 1, filepath.Join(dir, "libskhelper.so"))
+	lib := filepath.Join(dir, base)
+	plugintest.UsesHelper(t, "long", "with a helper", lib)
+	rel, err := filepath.Rel(filepath.Join(root, "native", "long"), lib)
+	require.NoError(t, err)
+	writeFile(t, filepath.Join(root, "native", "long", "plugin.yml"),
+		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
+	d := startDaemon(t, root)
+	d.waitFor("long loaded", loadedWith("plugin::native::long", "with a helper"))
+	assert.NotContains(t, d.log.String(), "cannot make a private copy")
+	d.stopWithin(10 * time.Second)
 }
 
 // A process limit never crashes plugwatch: with few open files allowed, or a low
