@@ -162,8 +162,10 @@ func (d *Daemon) Rescan() {
 
 // Run reconciles once, then watches the root and reconciles on every change until
 // ctx ends; then it stops watching, unloads every plugin, waits for the embedder to
-// release them and removes the private copies. It returns nil after a clean stop,
-// and an error when it could not start (the watcher, or the admin API's address).
+// release them and removes the private copies. It returns nil after a clean stop;
+// an error when it could not start (the watcher, or the admin API's address); and,
+// after ctx ended, an error matching context.DeadlineExceeded when the plugins were
+// not all released within Config.StopTimeout.
 func (d *Daemon) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -12,8 +12,9 @@ import (
 )
 
 // The stage's workers: each takes a batch of the queue, copies its libraries, probes
-// the copies in one helper (and smoke-tests them under --smoke), and hands those that
-// passed to the opener (opener.go), publishing the rest.
+// the copies in one call of the Prober (helper processes of up to 256 libraries
+// each), smoke-tests them under --smoke, and hands those that passed to the opener
+// (opener.go), publishing the rest.
 
 // maxBatch is the most libraries a worker takes at once: the queue is spread over
 // the workers, so a start with many libraries makes few batches (and few passes),
@@ -78,7 +79,8 @@ type job struct {
 	transient bool // a process limit refused it: judged again by the next full pass
 }
 
-// run copies, probes and (under run) opens one batch, then publishes the verdicts.
+// run copies and probes one batch, publishes the verdicts of the libraries that are
+// not to be opened, and (under run) hands the others to the opener.
 func (s *stage) run(batch []*verdict) {
 	jobs, copied := s.copyAll(batch)
 	s.probeAll(copied)

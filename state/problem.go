@@ -1,9 +1,9 @@
 package state
 
-// Code names a kind of problem (docs/state.md).
+// Code names a kind of problem (docs/problems.md).
 type Code string
 
-// The problem codes of docs/state.md.
+// The problem codes of docs/problems.md.
 const (
 	BareLibrary       Code = "bare_library"
 	NoManifest        Code = "no_manifest"
