@@ -90,6 +90,20 @@ type TypeInfo struct {
 	CustomTypeID string       `json:"custom_type_id,omitempty"`
 }
 
+// MarshalJSON writes the three keys always: audio_format and custom_type_id are null
+// where they do not apply, as the C pointers are NULL.
+func (t TypeInfo) MarshalJSON() ([]byte, error) {
+	var id *string
+	if t.CustomTypeID != "" {
+		id = &t.CustomTypeID
+	}
+	return json.Marshal(struct {
+		Type         PacketType   `json:"type"`
+		AudioFormat  *AudioFormat `json:"audio_format"`
+		CustomTypeID *string      `json:"custom_type_id"`
+	}{t.Type, t.AudioFormat, id})
+}
+
 // InputPin is a CInputPin: a named input and the packet types it accepts.
 // Types is never nil.
 type InputPin struct {

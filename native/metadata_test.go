@@ -77,16 +77,16 @@ func TestMetadataJSON(t *testing.T) {
 	  "description": "Adjusts volume",
 	  "inputs": [
 	    {"name": "in", "types": [
-	      {"type": "raw_audio", "audio_format": {"sample_rate": 48000, "channels": 2, "sample_format": 0}},
-	      {"type": "opus_audio"}]},
-	    {"name": "ctl", "types": [{"type": "custom", "custom_type_id": "streamkit.gain.ctl"}]},
+	      {"type": "raw_audio", "audio_format": {"sample_rate": 48000, "channels": 2, "sample_format": 0}, "custom_type_id": null},
+	      {"type": "opus_audio", "audio_format": null, "custom_type_id": null}]},
+	    {"name": "ctl", "types": [{"type": "custom", "audio_format": null, "custom_type_id": "streamkit.gain.ctl"}]},
 	    {"name": "enc", "types": [
-	      {"type": "encoded_video", "custom_type_id": "vp9"},
-	      {"type": "encoded_audio", "custom_type_id": "aac"}]}
+	      {"type": "encoded_video", "audio_format": null, "custom_type_id": "vp9"},
+	      {"type": "encoded_audio", "audio_format": null, "custom_type_id": "aac"}]}
 	  ],
 	  "outputs": [
-	    {"name": "out", "type": {"type": "raw_audio", "audio_format": {"sample_rate": 48000, "channels": 2, "sample_format": 0}}},
-	    {"name": "text", "type": {"type": "text"}}
+	    {"name": "out", "type": {"type": "raw_audio", "audio_format": {"sample_rate": 48000, "channels": 2, "sample_format": 0}, "custom_type_id": null}},
+	    {"name": "text", "type": {"type": "text", "audio_format": null, "custom_type_id": null}}
 	  ],
 	  "param_schema": {"type": "object", "properties": {"gain_db": {"type": "number", "default": 0}}},
 	  "categories": ["audio", "filters"]
