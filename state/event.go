@@ -1,5 +1,7 @@
 package state
 
+import "encoding/json"
+
 // EventType names a change of the loaded set or of the problems (docs/http-api.md).
 type EventType string
 
@@ -14,7 +16,9 @@ const (
 )
 
 // Event is one change, as /v1/events sends it and --on-change reads it. Fields that
-// do not apply are empty and omitted from the JSON.
+// do not apply are empty and omitted from the JSON; but a plugin's event (loaded,
+// reloaded, unloaded, skipped) always carries version, and reloaded old_version,
+// "" for a plugin without one (a folder without a manifest).
 type Event struct {
 	Type       EventType `json:"event"`
 	Kind       string    `json:"kind,omitempty"`
@@ -37,3 +41,40 @@ type Event struct {
 // far behind to be given: re-read the state document. Its JSON carries only the
 // generation (and the time).
 const Overflow EventType = "overflow"
+
+// MarshalJSON writes the fields that apply to the event's type (see Event).
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := eventJSON{
+		Type: e.Type, Kind: e.Kind, ID: e.ID, Source: e.Source, Library: e.Library,
+		Reason: e.Reason, Winner: e.Winner, Path: e.Path, Code: e.Code, Level: e.Level,
+		Message: e.Message, Generation: e.Generation, At: e.At,
+	}
+	plugin := e.Type == Loaded || e.Type == Unloaded || e.Type == Skip || e.Type == Reloaded
+	if plugin || e.Version != "" {
+		w.Version = &e.Version
+	}
+	if e.Type == Reloaded || e.OldVersion != "" {
+		w.OldVersion = &e.OldVersion
+	}
+	return json.Marshal(w)
+}
+
+// eventJSON is Event as its JSON is written: the versions are pointers, present
+// where they apply even when empty.
+type eventJSON struct {
+	Type       EventType `json:"event"`
+	Kind       string    `json:"kind,omitempty"`
+	ID         string    `json:"id,omitempty"`
+	Version    *string   `json:"version,omitempty"`
+	OldVersion *string   `json:"old_version,omitempty"`
+	Source     Source    `json:"source,omitempty"`
+	Library    string    `json:"library,omitempty"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Winner     string    `json:"winner,omitempty"`
+	Path       string    `json:"path,omitempty"`
+	Code       Code      `json:"code,omitempty"`
+	Level      Level     `json:"level,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	Generation uint64    `json:"generation"`
+	At         Time      `json:"at"`
+}

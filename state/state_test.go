@@ -75,3 +75,45 @@ func TestProbeProblem(t *testing.T) {
 		assert.Equal(t, Problem{Path: "/l.so", Code: tc.code, Level: tc.level, Message: tc.message}, ProbeProblem("/l.so", tc.err))
 	}
 }
+
+// A plugin's event carries its version, and reloaded its old version, even when
+// they are empty; a problem's event carries neither.
+func TestEventJSONCarriesVersions(t *testing.T) {
+	for _, tc := range []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Type: Reloaded, Kind: "k", ID: "gain", Source: SourceDirectory, Generation: 2},
+			`{"event":"reloaded","kind":"k","id":"gain","version":"","old_version":"","source":"directory","generation":2,"at":"0001-01-01T00:00:00.000Z"}`},
+		{Event{Type: Reloaded, Kind: "k", Version: "1.1.0", OldVersion: "1.0.0", Generation: 2},
+			`{"event":"reloaded","kind":"k","version":"1.1.0","old_version":"1.0.0","generation":2,"at":"0001-01-01T00:00:00.000Z"}`},
+		{Event{Type: Loaded, Kind: "k", Generation: 1},
+			`{"event":"loaded","kind":"k","version":"","generation":1,"at":"0001-01-01T00:00:00.000Z"}`},
+		{Event{Type: Appeared, Path: "/p", Code: BadManifest, Level: Error, Message: "m", Generation: 1},
+			`{"event":"problem","path":"/p","code":"bad_manifest","level":"error","message":"m","generation":1,"at":"0001-01-01T00:00:00.000Z"}`},
+	} {
+		b, err := json.Marshal(tc.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.ev.Type, b, tc.want)
+		}
+		var back Event
+		if err := json.Unmarshal(b, &back); err != nil || back != tc.ev {
+			t.Errorf("%s: read back as %+v, %v", tc.ev.Type, back, err)
+		}
+	}
+	// Every field is written: an event with all of them set reads back whole.
+	all := Event{Type: Skip, Kind: "k", ID: "i", Version: "v", OldVersion: "o", Source: SourceActive,
+		Library: "/l", Reason: Shadowed, Winner: "/w", Path: "/p", Code: BadManifest, Level: Warn,
+		Message: "m", Generation: 7, At: Time{time.UnixMilli(1).UTC()}}
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Event
+	if err := json.Unmarshal(b, &back); err != nil || back != all {
+		t.Errorf("all fields: read back as %+v from %s, %v", back, b, err)
+	}
+}
