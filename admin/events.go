@@ -27,14 +27,11 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	ch, cancel := h.src.Subscribe()
 	defer cancel()
 
+	// No write has a deadline: a client that stops reading is never dropped for it
+	// (its events wait in its subscription, then overflow); one that is gone is
+	// found by TCP keep-alive, and a stopping server closes every connection.
 	rc := http.NewResponseController(w)
 	send := func(s string) bool {
-		if h.writeTimeout > 0 {
-			err := rc.SetWriteDeadline(time.Now().Add(h.writeTimeout))
-			if err != nil && !errors.Is(err, http.ErrNotSupported) {
-				return false
-			}
-		}
 		if _, err := w.Write([]byte(s)); err != nil {
 			return false
 		}

@@ -17,16 +17,14 @@ import (
 // Default timings of the event stream.
 const (
 	keepAliveInterval = 15 * time.Second // a comment line on an idle stream
-	streamWriteLimit  = 10 * time.Second // a client that takes longer to accept one write is dropped
 )
 
 // handler serves the read side of the admin API.
 type handler struct {
-	src          Source
-	log          *slog.Logger
-	mux          *http.ServeMux
-	keepAlive    time.Duration // interval of keep-alive comments on /v1/events
-	writeTimeout time.Duration // deadline of each write to /v1/events
+	src       Source
+	log       *slog.Logger
+	mux       *http.ServeMux
+	keepAlive time.Duration // interval of keep-alive comments on /v1/events
 }
 
 // NewHandler returns the read side of the admin API (docs/http-api.md):
@@ -55,11 +53,10 @@ func NewHandler(src Source, m *Metrics, log *slog.Logger) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{
-		src:          src,
-		log:          log,
-		mux:          http.NewServeMux(),
-		keepAlive:    keepAliveInterval,
-		writeTimeout: streamWriteLimit,
+		src:       src,
+		log:       log,
+		mux:       http.NewServeMux(),
+		keepAlive: keepAliveInterval,
 	}
 	// GET patterns also match HEAD. Each path is registered a second time without
 	// a method, for the 405 of every other method (the mux's own 405 is not JSON).
