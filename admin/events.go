@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +30,11 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 
 	// No write has a deadline: a client that stops reading is never dropped for it
 	// (its events wait in its subscription, then overflow); one that is gone is
-	// found by TCP keep-alive, and a stopping server closes every connection.
+	// found by TCP keep-alive. When the request ends (the server is stopping), a
+	// write the client does not take is given up at once.
 	rc := http.NewResponseController(w)
+	stop := context.AfterFunc(r.Context(), func() { rc.SetWriteDeadline(time.Now()) })
+	defer stop()
 	send := func(s string) bool {
 		if _, err := w.Write([]byte(s)); err != nil {
 			return false

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -131,15 +132,34 @@ func TestEventsClientDisconnect(t *testing.T) {
 }
 
 // gatedWriter is a ResponseWriter whose writes after the first block until the gate
-// opens: a client that stopped reading.
+// opens, or until a write deadline set in the past expires them: a client that
+// stopped reading.
 type gatedWriter struct {
 	header  http.Header
 	gate    chan struct{} // closed to let writes through
 	blocked chan struct{} // receives once when a write starts waiting
 
-	mu     sync.Mutex
-	writes int
-	buf    strings.Builder
+	mu      sync.Mutex
+	writes  int
+	buf     strings.Builder
+	expired chan struct{} // closed by a deadline that passed; nil: none yet
+}
+
+// SetWriteDeadline is what http.ResponseController calls.
+func (w *gatedWriter) SetWriteDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired == nil {
+		w.expired = make(chan struct{})
+	}
+	if !t.After(time.Now()) {
+		select {
+		case <-w.expired:
+		default:
+			close(w.expired)
+		}
+	}
+	return nil
 }
 
 func (w *gatedWriter) Header() http.Header { return w.header }
@@ -156,7 +176,17 @@ func (w *gatedWriter) Write(p []byte) (int, error) {
 		case w.blocked <- struct{}{}:
 		default:
 		}
-		<-w.gate
+		w.mu.Lock()
+		if w.expired == nil {
+			w.expired = make(chan struct{})
+		}
+		expired := w.expired
+		w.mu.Unlock()
+		select {
+		case <-w.gate:
+		case <-expired:
+			return 0, os.ErrDeadlineExceeded
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -216,4 +246,26 @@ func TestFormatEventRejectsBadType(t *testing.T) {
 			t.Errorf("formatEvent accepted type %q", typ)
 		}
 	}
+}
+
+// A write a client does not take is given up as soon as its request ends (the server
+// stopping), and the handler returns; until then it waits, however long.
+func TestEventsStalledWriteEndsWithTheRequest(t *testing.T) {
+	checkLeaks(t)
+	src := newFakeSource(16)
+	h := NewHandler(src, nil, nil)
+	w := &gatedWriter{header: http.Header{}, gate: make(chan struct{}), blocked: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/events", nil).WithContext(ctx))
+	}()
+	wait(t, src.subscribed, "the handler to subscribe")
+	src.publish(testEvents()[0])
+	wait(t, w.blocked, "the handler to block writing the first event")
+	cancel()
+	wait(t, done, "the handler to return once its request ended")
+	wait(t, src.cancelled, "the handler to cancel its subscription")
+	defer close(w.gate)
 }
