@@ -31,10 +31,20 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	// No write has a deadline: a client that stops reading is never dropped for it
 	// (its events wait in its subscription, then overflow); one that is gone is
 	// found by TCP keep-alive. When the request ends (the server is stopping), a
-	// write the client does not take is given up at once.
+	// write the client does not take is given up at once; the deadline is lifted
+	// again as the handler returns, so that the server can end the response cleanly.
 	rc := http.NewResponseController(w)
-	stop := context.AfterFunc(r.Context(), func() { rc.SetWriteDeadline(time.Now()) })
-	defer stop()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(r.Context(), func() {
+		rc.SetWriteDeadline(time.Now())
+		close(fired)
+	})
+	defer func() {
+		if !stop() {
+			<-fired
+			rc.SetWriteDeadline(time.Time{})
+		}
+	}()
 	send := func(s string) bool {
 		if _, err := w.Write([]byte(s)); err != nil {
 			return false
