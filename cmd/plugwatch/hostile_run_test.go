@@ -289,42 +289,49 @@ func TestRunFutureMtimeIsJudged(t *testing.T) {
 // private copy's name is shortened to fit.
 func TestRunLongPathLoads(t *testing.T) {
 	root := newRoot(t)
-	dir := filepath.Join(root, "native", "long")
-	for len(dir) < 4000 {
-		dir = filepath.Join(dir, strings.Repeat("d", min(200, 4000-len(dir))))
-	}
+	dir := longDir(root, 4000)
 	lib := filepath.Join(dir, "lib"+strings.Repeat("x", 4080-len(dir)-7)+".so")
 	require.GreaterOrEqual(t, len(lib), 4080)
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "long"}))
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	longManifest(t, root, lib)
+	d := startDaemon(t, root)
+	d.waitFor("long loaded", loadedWith("plugin::native::long", ""))
+}
+
+// longDir returns a folder below native/long/ of the root whose path is n bytes long.
+func longDir(root string, n int) string {
+	dir := filepath.Join(root, "native", "long")
+	for len(dir) < n {
+		dir = filepath.Join(dir, strings.Repeat("d", min(200, n-len(dir))))
+	}
+	return dir
+}
+
+// longManifest writes native/long/plugin.yml of the root, naming lib (below the
+// folder) as the entrypoint of kind long.
+func longManifest(t *testing.T, root, lib string) {
+	t.Helper()
 	rel, err := filepath.Rel(filepath.Join(root, "native", "long"), lib)
 	require.NoError(t, err)
 	writeFile(t, filepath.Join(root, "native", "long", "plugin.yml"),
 		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
-	d := startDaemon(t, root)
-	d.waitFor("long loaded", loadedWith("plugin::native::long", ""))
 }
 
 // A plugin with a helper library, its name near 255 bytes and its path near 4,095,
 // loads: the private folder its copies go in is named to fit as well.
 func TestRunLongPathWithHelperLoads(t *testing.T) {
 	root := newRoot(t)
-	dir := filepath.Join(root, "native", "long")
-	for len(dir) < 3700 {
-		dir = filepath.Join(dir, strings.Repeat("d", min(200, 3700-len(dir))))
-	}
+	dir := longDir(root, 3700)
 	base := "lib" + strings.Repeat("x", 246) + ".so"
 	require.Len(t, base, 252)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	plugintest.HelperLibrary(t, 1, filepath.Join(dir, "libskhelper.so"))
 	lib := filepath.Join(dir, base)
 	plugintest.UsesHelper(t, "long", "with a helper", lib)
-	rel, err := filepath.Rel(filepath.Join(root, "native", "long"), lib)
-	require.NoError(t, err)
-	writeFile(t, filepath.Join(root, "native", "long", "plugin.yml"),
-		"id: long\nversion: 1.0.0\nnode_kind: long\nkind: native\nentrypoint: "+rel+"\n")
+	longManifest(t, root, lib)
 	d := startDaemon(t, root)
 	d.waitFor("long loaded", loadedWith("plugin::native::long", "with a helper"))
 	assert.NotContains(t, d.log.String(), "cannot make a private copy")
