@@ -20,7 +20,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // wait is how long a test waits for something that should happen within milliseconds.
-const wait = 5 * time.Second
+const wait = 30 * time.Second
 
 // syncBuffer collects log output written from Run's goroutine.
 type syncBuffer struct{ lockedbuf.Buffer }

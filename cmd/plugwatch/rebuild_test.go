@@ -73,7 +73,7 @@ func TestRunUnlinkThenWriteIsOneReload(t *testing.T) {
 	lib := gainBundle(t, root, plugintest.Spec{Kind: "gain", Description: "v1"})
 	// The quiet period is long enough for this test's own gap between the two steps
 	// on a busy machine; a linker's gap is a fraction of a millisecond.
-	d := startDaemon(t, root, "--debounce", "1s")
+	d := startDaemon(t, root, "--debounce", "3s")
 	ev := d.subscribe()
 	d.waitFor("v1", loadedWith("plugin::native::gain", "v1"))
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain", Description: "v2"}))
