@@ -182,6 +182,8 @@ func (s *stage) warnOnce(path string, err error) {
 	s.mu.Unlock()
 	if first {
 		s.log.Warn("cannot make a private copy of a library; trying again every second", "path", path, "err", err)
+	} else {
+		s.log.Debug("a private copy still cannot be made; trying again", "path", path, "err", err)
 	}
 }
 

@@ -554,6 +554,11 @@ func TestRunFullFileSystem(t *testing.T) {
 		d.waitLog("cannot make a private copy of a library")
 		assert.Contains(t, d.log.String(), filepath.Join(root, "native", "late", "liblate.so"))
 		assert.Contains(t, d.log.String(), "no space left on device")
+		// Two more tries, a second apart, while the disk is still full.
+		require.Eventually(t, func() bool {
+			return strings.Count(d.log.String(), "a private copy still cannot be made") >= 2
+		}, deadline, 10*time.Millisecond, "the copy is tried again while the disk is full")
+		assert.Equal(t, 1, strings.Count(d.log.String(), "cannot make a private copy of a library"), "one line, not one a try")
 		st := d.state()
 		assert.Empty(t, st.Problems, "a copy that could not be made is no verdict")
 		resp, _ := d.get("/healthz")

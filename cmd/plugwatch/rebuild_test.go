@@ -155,21 +155,21 @@ func TestRunRemoveManyFilesIsOneUnload(t *testing.T) {
 	assert.Empty(t, st.Problems)
 }
 
-// A bundle whose constructor sleeps 2 s holds up nothing else: a bundle dropped and
-// another removed 200 ms later are applied while it is still being probed.
+// A bundle whose constructor sleeps 10 s (or hangs) holds up nothing else: a bundle
+// dropped and another removed just after are applied while it is still being probed.
 func TestRunSlowConstructorDelaysOnlyItself(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		spec plugintest.Spec
 	}{
-		{"slow", plugintest.Spec{Kind: "slow", SlowMs: 2000}},
+		{"slow", plugintest.Spec{Kind: "slow", SlowMs: 10000}},
 		{"hanging", plugintest.Spec{Kind: "slow", Crash: "ctor_hang"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := newRoot(t)
 			old := bundle(t, plugintest.Spec{Kind: "old"}, "1.0.0")
 			require.NoError(t, os.Rename(old, filepath.Join(root, "native", "old")))
-			d := startDaemon(t, root, "--probe-timeout", "5s")
+			d := startDaemon(t, root, "--probe-timeout", "20s")
 			ev := d.subscribe()
 			d.waitFor("old", loadedWith("plugin::native::old", ""))
 
