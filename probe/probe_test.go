@@ -440,7 +440,8 @@ func TestContext(t *testing.T) {
 
 	// A batch whose context ends keeps the results it has.
 	q := newProber(t, probe.Options{Workers: 1, Timeout: time.Minute, Command: h.command})
-	short, cancel = context.WithTimeout(t.Context(), 3*time.Second)
+	// Long enough for a helper to start and probe the good one on a busy machine.
+	short, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	rs := q.ProbeBatch(short, []string{good, hang, good})
 	if rs[0].Err != nil || !errors.Is(rs[1].Err, context.DeadlineExceeded) || !errors.Is(rs[2].Err, context.DeadlineExceeded) {
