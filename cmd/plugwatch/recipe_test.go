@@ -517,8 +517,14 @@ func TestStreamKitRecipeWithDaemon(t *testing.T) {
 	got = waitRequests("unloaded", 5)
 	check(got[4], http.MethodDelete, "/api/v1/plugins/plugin::native::gain")
 	require.Eventually(t, func() bool { return len(sk.list(t)) == 0 }, deadline, time.Millisecond)
+
+	// Nothing more came for gain: the next requests are those of a bundle dropped after.
+	goodBundle(t, root, "echo")
+	got = waitRequests("a later bundle", 7)
+	check(got[5], http.MethodDelete, "/api/v1/plugins/plugin::native::echo")
+	check(got[6], http.MethodPost, "/api/v1/plugins")
 	assert.Empty(t, d.errorLines(), "the command never failed\n%s", d.log)
-	assert.Len(t, sk.received(), 5, "nothing more")
+	assert.Len(t, sk.received(), 7, "nothing more")
 }
 
 // The README's recipe names the script by the path this test runs.
