@@ -77,8 +77,9 @@ func (p *LoadedPlugin) Acquire() bool {
 	return true
 }
 
-// Release ends an Acquire. The last Release after an unload closes the library. A
-// Release without its Acquire panics: it would close a library still in use.
+// Release ends an Acquire. The last Release after an unload closes the library, on a
+// goroutine of its own (Done tells when). A Release without its Acquire panics: it
+// would close a library still in use.
 func (p *LoadedPlugin) Release() {
 	p.mu.Lock()
 	if p.refs <= 0 {
@@ -89,24 +90,28 @@ func (p *LoadedPlugin) Release() {
 	last := p.unloaded && p.refs == 0
 	p.mu.Unlock()
 	if last {
-		p.close()
+		go p.close()
 	}
 }
 
 // Done is closed once the library is closed and its private copy removed.
 func (p *LoadedPlugin) Done() <-chan struct{} { return p.closed }
 
-// unload marks p unloaded and closes it now, or at its last Release.
+// unload marks p unloaded and starts closing it now, or at its last Release.
 func (p *LoadedPlugin) unload() {
 	p.mu.Lock()
 	p.unloaded = true
 	last := p.refs == 0
 	p.mu.Unlock()
 	if last {
-		p.close()
+		go p.close()
 	}
 }
 
+// close closes the library and removes its private copy. It runs on a goroutine of
+// its own: dlclose waits for the dynamic loader's lock, which an open in progress
+// holds for as long as its constructor runs, and neither the pass nor the host's
+// Release waits for that.
 func (p *LoadedPlugin) close() {
 	closeLibrary(p.lib)
 	p.copy.remove()

@@ -30,7 +30,8 @@
  * HOSTILE_HOST_HANG   a constructor that does not return until the file
  *                     $HOSTILE_HANG_UNTIL exists (never, without it), unless the
  *                     variable $HOSTILE_HANG_UNLESS names is set: a hang that only
- *                     the process it is opened in for good ever sees.
+ *                     the process it is opened in for good ever sees. It creates
+ *                     the file $HOSTILE_HANG_MARK (when set) as it begins to hang.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -163,6 +164,9 @@ __attribute__((constructor)) static void host_hang(void)
 	if (unless != NULL && getenv(unless) != NULL)
 		return;
 	const char *until = getenv("HOSTILE_HANG_UNTIL");
+	const char *mark = getenv("HOSTILE_HANG_MARK");
+	if (mark != NULL)
+		close(open(mark, O_CREAT | O_WRONLY, 0644));
 	for (;;) {
 		if (until != NULL && access(until, F_OK) == 0)
 			return;

@@ -204,6 +204,45 @@ func TestRunOpenThatHangsThenReturns(t *testing.T) {
 	d.stopWithin(10 * time.Second)
 }
 
+// A plugin removed while another library's open hangs in plugwatch: the removal is
+// applied at once (closing a library waits for the dynamic loader's lock, which the
+// hanging constructor holds, but the pass does not wait for the close); once the
+// constructor returns, the library loads, the removed plugin's library is closed and
+// its private copy removed.
+func TestRunUnloadWhileAnOpenHangs(t *testing.T) {
+	root := newRoot(t)
+	release, mark := filepath.Join(t.TempDir(), "release"), filepath.Join(t.TempDir(), "hanging")
+	t.Setenv("HOSTILE_HANG_UNLESS", "PLUGWATCH_PROBE_HELPER")
+	t.Setenv("HOSTILE_HANG_UNTIL", release)
+	t.Setenv("HOSTILE_HANG_MARK", mark)
+	goodBundle(t, root, "echo")
+	d := startDaemon(t, root, "--probe-timeout", "60s")
+	d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
+	ev := d.subscribe()
+
+	lib := hostileBundle(t, root, "host_hang")
+	require.Eventually(t, func() bool { _, err := os.Stat(mark); return err == nil }, deadline, time.Millisecond,
+		"the constructor hangs in plugwatch")
+	echo := filepath.Join(root, "native", "echo")
+	away := filepath.Join(t.TempDir(), "echo")
+	require.NoError(t, os.Rename(echo, away))
+	st := d.waitFor("echo unloaded while the open hangs", gone("plugin::native::echo"))
+	assert.Nil(t, plugin(st, "plugin::native::host_hang"), "still being opened")
+	assert.Nil(t, problemOf(st, lib, state.Crashed))
+	assert.Equal(t, []string{"unloaded plugin::native::echo"}, ev.types())
+
+	writeFile(t, release, "")
+	d.waitFor("host_hang loaded", loadedWith("plugin::native::host_hang", ""))
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(away)
+		return len(entries) == 2 // libecho.so and plugin.yml only
+	}, deadline, time.Millisecond, "echo's private copy is removed once its library is closed")
+	require.Eventually(t, func() bool { return len(ev.types()) >= 2 }, deadline, time.Millisecond)
+	assert.Equal(t, []string{"unloaded plugin::native::echo", "loaded plugin::native::host_hang"}, ev.types())
+	d.stopWithin(10 * time.Second)
+	d.noCopyLeft()
+}
+
 // A FIFO named as the entrypoint, or as the library of a folder without a manifest,
 // is never opened for reading: missing_library, the neighbour loads, and SIGTERM is
 // answered at once.

@@ -31,7 +31,8 @@ import (
 //	             $HOSTILE_LATE_UNLESS names is set in the process;
 //	host_hang    a constructor that does not return until the file
 //	             $HOSTILE_HANG_UNTIL exists (never, without it), unless the
-//	             variable $HOSTILE_HANG_UNLESS names is set in the process.
+//	             variable $HOSTILE_HANG_UNLESS names is set in the process; it
+//	             creates the file $HOSTILE_HANG_MARK (when set) as it begins to hang.
 //
 // The process that fork and daemon leave appends its pid to the file
 // $HOSTILE_PIDFILE (when set) as a line and then waits forever; the constructor
