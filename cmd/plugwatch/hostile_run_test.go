@@ -229,6 +229,7 @@ func TestRunUnloadWhileAnOpenHangs(t *testing.T) {
 	st := d.waitFor("echo unloaded while the open hangs", gone("plugin::native::echo"))
 	assert.Nil(t, plugin(st, "plugin::native::host_hang"), "still being opened")
 	assert.Nil(t, problemOf(st, lib, state.Crashed))
+	require.Eventually(t, func() bool { return len(ev.types()) >= 1 }, deadline, time.Millisecond)
 	assert.Equal(t, []string{"unloaded plugin::native::echo"}, ev.types())
 
 	writeFile(t, release, "")
