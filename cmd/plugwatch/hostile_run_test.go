@@ -220,7 +220,10 @@ func TestRunUnloadWhileAnOpenHangs(t *testing.T) {
 	d.waitFor("echo loaded", loadedWith("plugin::native::echo", ""))
 	ev := d.subscribe()
 
-	lib := hostileBundle(t, root, "host_hang")
+	// Made aside and moved in, so that the only events are the ones asserted.
+	lib := hostileBundle(t, filepath.Join(t.TempDir(), ".plugins"), "host_hang")
+	require.NoError(t, os.Rename(filepath.Dir(lib), filepath.Join(root, "native", "host_hang")))
+	lib = filepath.Join(root, "native", "host_hang", filepath.Base(lib))
 	require.Eventually(t, func() bool { _, err := os.Stat(mark); return err == nil }, deadline, time.Millisecond,
 		"the constructor hangs in plugwatch")
 	echo := filepath.Join(root, "native", "echo")
