@@ -156,19 +156,7 @@ func readPacket(addr uintptr, version uint32, m *outputMemory) (p Packet, proble
 	}
 	switch t {
 	case RawAudio:
-		if int(n) < audioFrameSize(1) {
-			return nil, fmt.Sprintf("raw_audio packet of %d bytes", n)
-		}
-		f := AudioFrame{SampleRate: readU32(data + audRate), Channels: readU16(data + audChannels)}
-		samples, count := readPtr(data+audSamples), uintptr(readU64(data+audCount))
-		if samples == 0 && count > 0 {
-			return nil, "raw_audio frame with NULL samples"
-		}
-		f.Samples = m.copyFloats(samples, int(count))
-		if version >= 6 && int(n) >= audioFrameSize(6) {
-			f.Metadata = readMetadataPtr(readPtr(data + audMetadata))
-		}
-		return f, ""
+		return readAudio(data, n, version, m)
 	case Text:
 		b := peek(data, int(n))
 		if i := bytes.IndexByte(b, 0); i >= 0 {
@@ -186,54 +174,87 @@ func readPacket(addr uintptr, version uint32, m *outputMemory) (p Packet, proble
 	case EncodedVideo:
 		return EncodedVideoPacket(m.copyBytes(data, n)), ""
 	case Custom:
-		if n < cpSize {
-			return nil, fmt.Sprintf("custom packet of %d bytes", n)
-		}
-		c := CustomPacket{
-			TypeID:   cString(readPtr(data+cpTypeID), maxString),
-			Encoding: readI32(data + cpEncoding),
-			Metadata: readMetadataPtr(readPtr(data + cpMetadata)),
-		}
-		j, jn := readPtr(data+cpData), uintptr(readU64(data+cpLen))
-		if j == 0 && jn > 0 {
-			return nil, "custom packet with NULL data_json"
-		}
-		c.JSON = m.copyBytes(j, jn)
-		return c, ""
+		return readCustom(data, n, m)
 	case BinaryWithMeta:
-		if int(n) < binaryPacketSize(7) {
-			return nil, fmt.Sprintf("binary_with_meta packet of %d bytes", n)
-		}
-		b := BinaryWithMetaPacket{
-			ContentType: cString(readPtr(data+bpContentType), maxString),
-			Metadata:    readMetadataPtr(readPtr(data + bpMetadata)),
-		}
-		d, dn := readPtr(data+bpData), uintptr(readU64(data+bpLen))
-		if d == 0 && dn > 0 {
-			return nil, "binary_with_meta packet with NULL data"
-		}
-		b.Data = m.copyBytes(d, dn)
-		return b, ""
+		return readBinaryWithMeta(data, n, m)
 	case RawVideo:
-		if int(n) < videoFrameSize(3) {
-			return nil, fmt.Sprintf("raw_video packet of %d bytes", n)
-		}
-		v := VideoFrame{
-			Width:       readU32(data + vfWidth),
-			Height:      readU32(data + vfHeight),
-			PixelFormat: PixelFormat(readI32(data + vfFormat)),
-		}
-		d, dn := readPtr(data+vfData), uintptr(readU64(data+vfLen))
-		if d == 0 && dn > 0 {
-			return nil, "raw_video frame with NULL data"
-		}
-		v.Data = m.copyBytes(d, dn)
-		if version >= 6 && int(n) >= videoFrameSize(6) {
-			v.Metadata = readMetadataPtr(readPtr(data + vfMetadata))
-		}
-		return v, ""
+		return readVideo(data, n, version, m)
 	}
 	return nil, fmt.Sprintf("packet type %d cannot be output", int32(t))
+}
+
+// readAudio reads a raw_audio packet's AudioFrame of n bytes at data.
+func readAudio(data, n uintptr, version uint32, m *outputMemory) (Packet, string) {
+	if int(n) < audioFrameSize(1) {
+		return nil, fmt.Sprintf("raw_audio packet of %d bytes", n)
+	}
+	f := AudioFrame{SampleRate: readU32(data + audRate), Channels: readU16(data + audChannels)}
+	samples, count := readPtr(data+audSamples), uintptr(readU64(data+audCount))
+	if samples == 0 && count > 0 {
+		return nil, "raw_audio frame with NULL samples"
+	}
+	f.Samples = m.copyFloats(samples, int(count))
+	if version >= 6 && int(n) >= audioFrameSize(6) {
+		f.Metadata = readMetadataPtr(readPtr(data + audMetadata))
+	}
+	return f, ""
+}
+
+// readCustom reads a custom packet's CustomPacket of n bytes at data.
+func readCustom(data, n uintptr, m *outputMemory) (Packet, string) {
+	if n < cpSize {
+		return nil, fmt.Sprintf("custom packet of %d bytes", n)
+	}
+	c := CustomPacket{
+		TypeID:   cString(readPtr(data+cpTypeID), maxString),
+		Encoding: readI32(data + cpEncoding),
+		Metadata: readMetadataPtr(readPtr(data + cpMetadata)),
+	}
+	j, jn := readPtr(data+cpData), uintptr(readU64(data+cpLen))
+	if j == 0 && jn > 0 {
+		return nil, "custom packet with NULL data_json"
+	}
+	c.JSON = m.copyBytes(j, jn)
+	return c, ""
+}
+
+// readBinaryWithMeta reads a binary_with_meta packet's BinaryWithMetaPacket of n bytes
+// at data.
+func readBinaryWithMeta(data, n uintptr, m *outputMemory) (Packet, string) {
+	if int(n) < binaryPacketSize(7) {
+		return nil, fmt.Sprintf("binary_with_meta packet of %d bytes", n)
+	}
+	b := BinaryWithMetaPacket{
+		ContentType: cString(readPtr(data+bpContentType), maxString),
+		Metadata:    readMetadataPtr(readPtr(data + bpMetadata)),
+	}
+	d, dn := readPtr(data+bpData), uintptr(readU64(data+bpLen))
+	if d == 0 && dn > 0 {
+		return nil, "binary_with_meta packet with NULL data"
+	}
+	b.Data = m.copyBytes(d, dn)
+	return b, ""
+}
+
+// readVideo reads a raw_video packet's VideoFrame of n bytes at data.
+func readVideo(data, n uintptr, version uint32, m *outputMemory) (Packet, string) {
+	if int(n) < videoFrameSize(3) {
+		return nil, fmt.Sprintf("raw_video packet of %d bytes", n)
+	}
+	v := VideoFrame{
+		Width:       readU32(data + vfWidth),
+		Height:      readU32(data + vfHeight),
+		PixelFormat: PixelFormat(readI32(data + vfFormat)),
+	}
+	d, dn := readPtr(data+vfData), uintptr(readU64(data+vfLen))
+	if d == 0 && dn > 0 {
+		return nil, "raw_video frame with NULL data"
+	}
+	v.Data = m.copyBytes(d, dn)
+	if version >= 6 && int(n) >= videoFrameSize(6) {
+		v.Metadata = readMetadataPtr(readPtr(data + vfMetadata))
+	}
+	return v, ""
 }
 
 // Writing packets for a plugin, into an instance's C memory.

@@ -115,94 +115,119 @@ func readMetadata(md uintptr, version uint32) (Metadata, *Error) {
 
 func (r *reader) metadata(md uintptr) (Metadata, *Error) {
 	m := Metadata{APIVersion: r.version}
+	var e *Error
+	if e = r.header(md, &m); e != nil {
+		return m, e
+	}
+	if m.Inputs, e = r.inputs(md); e != nil {
+		return m, e
+	}
+	if m.Outputs, e = r.outputs(md); e != nil {
+		return m, e
+	}
+	m.Categories, e = r.categories(md)
+	return m, e
+}
 
+// header reads the kind, the description and the parameter schema ("{}" when
+// there is none) into m.
+func (r *reader) header(md uintptr, m *Metadata) *Error {
 	kind := readPtr(md + mdKind)
 	if kind == 0 {
-		return m, &Error{Err: ErrInvalidKind, Detail: "kind is NULL"}
+		return &Error{Err: ErrInvalidKind, Detail: "kind is NULL"}
 	}
 	var ok bool
 	var e *Error
 	if m.Kind, ok, e = r.cstring(kind, maxString); e != nil {
-		return m, e
+		return e
 	} else if !ok {
-		return m, &Error{Err: ErrInvalidKind, Detail: "kind is over 64 KiB"}
+		return &Error{Err: ErrInvalidKind, Detail: "kind is over 64 KiB"}
 	}
-
 	if m.Description, e = r.optionalString(readPtr(md+mdDescription), maxString, "description"); e != nil {
-		return m, e
+		return e
 	}
 	schema, e := r.optionalString(readPtr(md+mdParamSchema), maxSchema, "param_schema")
 	if e != nil {
-		return m, e
+		return e
 	}
 	if schema == "" {
 		schema = "{}"
 	}
 	m.ParamSchema = Schema(schema)
+	return nil
+}
 
-	// Inputs.
+// inputs reads the input pins, each with the types it accepts.
+func (r *reader) inputs(md uintptr) ([]InputPin, *Error) {
 	inputs, n, e := r.array(md+mdInputs, md+mdInputsCount, inputPinSize, "inputs")
 	if e != nil {
-		return m, e
+		return nil, e
 	}
-	m.Inputs = make([]InputPin, n)
+	out := make([]InputPin, n)
 	for i := range n {
 		pin := inputs + uintptr(i)*inputPinSize
 		name, e := r.pinName(pin+inName, "input", i)
 		if e != nil {
-			return m, e
+			return nil, e
 		}
 		where := fmt.Sprintf("input pin %d %q", i, name)
 		types, nt, e := r.array(pin+inTypes, pin+inTypesCount, typeInfoSize(r.version), where+": accepts_types")
 		if e != nil {
-			return m, e
+			return nil, e
 		}
-		m.Inputs[i] = InputPin{Name: name, Types: make([]TypeInfo, nt)}
+		out[i] = InputPin{Name: name, Types: make([]TypeInfo, nt)}
 		for j := range nt {
-			if m.Inputs[i].Types[j], e = r.readType(types+uintptr(j)*typeInfoSize(r.version), where); e != nil {
-				return m, e
+			if out[i].Types[j], e = r.readType(types+uintptr(j)*typeInfoSize(r.version), where); e != nil {
+				return nil, e
 			}
 		}
 	}
+	return out, nil
+}
 
-	// Outputs, whose type is inline.
+// outputs reads the output pins, whose type is inline.
+func (r *reader) outputs(md uintptr) ([]OutputPin, *Error) {
 	outputSize := ptrSize + typeInfoSize(r.version)
 	outputs, n, e := r.array(md+mdOutputs, md+mdOutputsCount, outputSize, "outputs")
 	if e != nil {
-		return m, e
+		return nil, e
 	}
-	m.Outputs = make([]OutputPin, n)
+	out := make([]OutputPin, n)
 	for i := range n {
 		pin := outputs + uintptr(i)*outputSize
 		name, e := r.pinName(pin+outName, "output", i)
 		if e != nil {
-			return m, e
+			return nil, e
 		}
 		t, e := r.readType(pin+outType, fmt.Sprintf("output pin %d %q", i, name))
 		if e != nil {
-			return m, e
+			return nil, e
 		}
-		m.Outputs[i] = OutputPin{Name: name, Type: t}
+		out[i] = OutputPin{Name: name, Type: t}
 	}
+	return out, nil
+}
 
-	// Categories.
+// categories reads the categories, none of them NULL.
+func (r *reader) categories(md uintptr) ([]string, *Error) {
 	cats, n, e := r.array(md+mdCategories, md+mdCategoriesCount, ptrSize, "categories")
 	if e != nil {
-		return m, e
+		return nil, e
 	}
-	m.Categories = make([]string, n)
+	out := make([]string, n)
 	for i := range n {
 		p := readPtr(cats + uintptr(i)*ptrSize)
 		if p == 0 {
-			return m, metadataError("category %d is NULL", i)
+			return nil, metadataError("category %d is NULL", i)
 		}
-		if m.Categories[i], ok, e = r.cstring(p, maxString); e != nil {
-			return m, e
+		var ok bool
+		if out[i], ok, e = r.cstring(p, maxString); e != nil {
+			return nil, e
 		} else if !ok {
-			return m, metadataError("category %d is over 64 KiB", i)
+			return nil, metadataError("category %d is over 64 KiB", i)
 		}
 	}
-	return m, nil
+	return out, nil
 }
 
 // array reads the pointer at ptrAddr and the count at countAddr of a C array of
