@@ -351,28 +351,41 @@ func launch(version string) int {
 		fmt.Fprintln(os.Stderr, "probe launcher:", err)
 		return 2
 	}
-	conn := c.(*net.UnixConn)
 	signal.Ignore(os.Interrupt)
-	var wmu sync.Mutex
-	send := func(m launcherMsg) {
-		wmu.Lock()
-		defer wmu.Unlock()
-		if m.Op == "ended" {
-			m.LauncherCPU = selfCPU().Microseconds() // in the order sent
-		}
-		b, _ := json.Marshal(m)
-		conn.Write(b)
-	}
-	send(launcherMsg{Op: "hello", Version: protocolVersion})
+	l := &launcherServer{conn: c.(*net.UnixConn), running: map[int]*os.Process{}}
+	l.send(launcherMsg{Op: "hello", Version: protocolVersion})
+	l.serve()
+	return 0
+}
 
-	var mu sync.Mutex
-	running := map[int]*os.Process{} // started and not waited for
+// launcherServer is the launcher's side of its socket: it starts and kills helpers
+// as asked, and says when each ended.
+type launcherServer struct {
+	conn *net.UnixConn
+	wmu  sync.Mutex // one message at a time
+
+	mu      sync.Mutex
+	running map[int]*os.Process // started and not waited for
+}
+
+func (l *launcherServer) send(m launcherMsg) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if m.Op == "ended" {
+		m.LauncherCPU = selfCPU().Microseconds() // in the order sent
+	}
+	b, _ := json.Marshal(m)
+	l.conn.Write(b)
+}
+
+// serve answers messages until the Prober closes the socket, or its process dies.
+func (l *launcherServer) serve() {
 	buf := make([]byte, launcherBuffer)
 	oob := make([]byte, syscall.CmsgSpace(16*4))
 	for {
-		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		n, oobn, _, _, err := l.conn.ReadMsgUnix(buf, oob)
 		if err != nil || n == 0 {
-			return 0 // the Prober closed, or its process died
+			return
 		}
 		files := receivedFiles(oob[:oobn])
 		var m launcherMsg
@@ -382,38 +395,49 @@ func launch(version string) int {
 		}
 		switch m.Op {
 		case "start":
-			// Pdeathsig: a helper never outlives its launcher, which alone can
-			// wait for it (and say how it ended).
-			cmd := &exec.Cmd{Path: m.Path, Args: m.Args, Env: m.Env, Dir: m.Dir, ExtraFiles: files,
-				SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
-			err := cmd.Start()
-			closeAll(files...)
-			if err != nil {
-				send(launcherMsg{Op: "started", Err: err.Error()})
-				continue
-			}
-			pid := cmd.Process.Pid
-			mu.Lock()
-			running[pid] = cmd.Process
-			mu.Unlock()
-			send(launcherMsg{Op: "started", PID: pid})
-			go func() {
-				cmd.Wait()
-				mu.Lock()
-				delete(running, pid)
-				mu.Unlock()
-				send(endedMsg(pid, cmd.ProcessState))
-			}()
+			l.start(m, files)
 		case "kill":
 			closeAll(files...)
-			mu.Lock()
-			if p := running[m.PID]; p != nil {
-				p.Kill()
-			}
-			mu.Unlock()
+			l.kill(m.PID)
 		default:
 			closeAll(files...)
 		}
+	}
+}
+
+// start starts the helper m describes, with files as its extra descriptors, and
+// says so; once it ends, it says how.
+func (l *launcherServer) start(m launcherMsg, files []*os.File) {
+	// Pdeathsig: a helper never outlives its launcher, which alone can wait for it
+	// (and say how it ended).
+	cmd := &exec.Cmd{Path: m.Path, Args: m.Args, Env: m.Env, Dir: m.Dir, ExtraFiles: files,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
+	err := cmd.Start()
+	closeAll(files...)
+	if err != nil {
+		l.send(launcherMsg{Op: "started", Err: err.Error()})
+		return
+	}
+	pid := cmd.Process.Pid
+	l.mu.Lock()
+	l.running[pid] = cmd.Process
+	l.mu.Unlock()
+	l.send(launcherMsg{Op: "started", PID: pid})
+	go func() {
+		cmd.Wait()
+		l.mu.Lock()
+		delete(l.running, pid)
+		l.mu.Unlock()
+		l.send(endedMsg(pid, cmd.ProcessState))
+	}()
+}
+
+// kill kills the helper pid, if it still runs.
+func (l *launcherServer) kill(pid int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.running[pid]; p != nil {
+		p.Kill()
 	}
 }
 

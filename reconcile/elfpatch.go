@@ -61,40 +61,60 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 	if err != nil {
 		return err
 	}
-	at := func(off uint64) (string, bool) {
-		if off >= uint64(len(str)) {
-			return "", false
-		}
-		end := bytes.IndexByte(str[off:], 0)
-		if end < 0 {
-			return "", false
-		}
-		return string(str[off : off+uint64(end)]), true
+	if !(dynStrings{str, refs}).rewrite(renames, folders) {
+		return nil
 	}
-	// alone reports whether the string at off is used by no reference but those of
-	// kind k starting there.
-	alone := func(off uint64, k refKind) bool {
-		s, _ := at(off)
-		end := off + uint64(len(s))
-		for _, r := range refs {
-			if r.off == off && r.kind == k {
-				continue
-			}
-			if t, ok := at(r.off); ok && r.off <= end && r.off+uint64(len(t)) >= off {
-				return false
-			}
-		}
-		return true
+	_, err = f.WriteAt(str, int64(strtab.Offset))
+	return err
+}
+
+// dynStrings is a dynamic string table and every reference into it.
+type dynStrings struct {
+	str  []byte
+	refs []stringRef
+}
+
+// at returns the string at off, if one ends in the table.
+func (d dynStrings) at(off uint64) (string, bool) {
+	if off >= uint64(len(d.str)) {
+		return "", false
 	}
+	end := bytes.IndexByte(d.str[off:], 0)
+	if end < 0 {
+		return "", false
+	}
+	return string(d.str[off : off+uint64(end)]), true
+}
+
+// alone reports whether the string at off is used by no reference but those of
+// kind k starting there.
+func (d dynStrings) alone(off uint64, k refKind) bool {
+	s, _ := d.at(off)
+	end := off + uint64(len(s))
+	for _, r := range d.refs {
+		if r.off == off && r.kind == k {
+			continue
+		}
+		if t, ok := d.at(r.off); ok && r.off <= end && r.off+uint64(len(t)) >= off {
+			return false
+		}
+	}
+	return true
+}
+
+// rewrite renames, in place, the needed libraries that renames names and the run
+// path entries that name one of folders (as $ORIGIN, padded with slashes), where no
+// other reference shares their bytes; it reports whether anything changed.
+func (d dynStrings) rewrite(renames map[string]string, folders []string) bool {
 	changed := false
-	for _, r := range refs {
-		name, ok := at(r.off)
+	for _, r := range d.refs {
+		name, ok := d.at(r.off)
 		switch {
 		case !ok:
-		case r.kind == refNeeded && renames[name] != "" && alone(r.off, refNeeded):
-			copy(str[r.off:], renames[name])
+		case r.kind == refNeeded && renames[name] != "" && d.alone(r.off, refNeeded):
+			copy(d.str[r.off:], renames[name])
 			changed = true
-		case r.kind == refPath && alone(r.off, refPath):
+		case r.kind == refPath && d.alone(r.off, refPath):
 			entries := strings.Split(name, ":")
 			for i, e := range entries {
 				if len(e) >= len("$ORIGIN") && namesFolder(e, folders) {
@@ -102,14 +122,10 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 					changed = true
 				}
 			}
-			copy(str[r.off:], strings.Join(entries, ":"))
+			copy(d.str[r.off:], strings.Join(entries, ":"))
 		}
 	}
-	if !changed {
-		return nil
-	}
-	_, err = f.WriteAt(str, int64(strtab.Offset))
-	return err
+	return changed
 }
 
 type refKind uint8
@@ -134,6 +150,13 @@ func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
 	if err != nil {
 		return nil, err
 	}
+	refs := dynamicRefs(ef, data)
+	refs = append(refs, versionRefs(ef)...)
+	return append(refs, symbolRefs(ef)...), nil
+}
+
+// dynamicRefs returns the strings the dynamic section data names.
+func dynamicRefs(ef *elf.File, data []byte) []stringRef {
 	var refs []stringRef
 	size := 16
 	if ef.Class == elf.ELFCLASS32 {
@@ -148,7 +171,7 @@ func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
 		}
 		switch elf.DynTag(tag) {
 		case elf.DT_NULL:
-			i = len(data)
+			return refs
 		case elf.DT_NEEDED:
 			refs = append(refs, stringRef{val, refNeeded})
 		case elf.DT_RPATH, elf.DT_RUNPATH:
@@ -157,6 +180,12 @@ func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
 			refs = append(refs, stringRef{val, refOther})
 		}
 	}
+	return refs
+}
+
+// versionRefs returns the strings the symbol version sections name.
+func versionRefs(ef *elf.File) []stringRef {
+	var refs []stringRef
 	u32 := func(b []byte, i int) uint64 { return uint64(ef.ByteOrder.Uint32(b[i:])) }
 	// chain calls each for the records of a linked list in v from i: records of at
 	// least size bytes whose u32 at nextAt is the offset of the next (0: the last).
@@ -189,21 +218,31 @@ func stringRefs(ef *elf.File, dyn *elf.Section) ([]stringRef, error) {
 			})
 		}
 	}
-	// Dynamic symbols: st_name is the first word of each entry.
-	if sec := ef.SectionByType(elf.SHT_DYNSYM); sec != nil {
-		if v, err := sec.Data(); err == nil {
-			entry := 24
-			if ef.Class == elf.ELFCLASS32 {
-				entry = 16
-			}
-			for i := 0; i+entry <= len(v); i += entry {
-				if off := u32(v, i); off != 0 {
-					refs = append(refs, stringRef{off, refOther})
-				}
-			}
+	return refs
+}
+
+// symbolRefs returns the names of the dynamic symbols: st_name is the first word of
+// each entry.
+func symbolRefs(ef *elf.File) []stringRef {
+	sec := ef.SectionByType(elf.SHT_DYNSYM)
+	if sec == nil {
+		return nil
+	}
+	v, err := sec.Data()
+	if err != nil {
+		return nil
+	}
+	var refs []stringRef
+	entry := 24
+	if ef.Class == elf.ELFCLASS32 {
+		entry = 16
+	}
+	for i := 0; i+entry <= len(v); i += entry {
+		if off := uint64(ef.ByteOrder.Uint32(v[i:])); off != 0 {
+			refs = append(refs, stringRef{off, refOther})
 		}
 	}
-	return refs, nil
+	return refs
 }
 
 // namesFolder reports whether a run path entry is an absolute path to one of
