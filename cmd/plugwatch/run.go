@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,15 +35,9 @@ func runCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return a.usage("run", "invalid --max-upload %q: use bytes, or a number with KiB, MiB or GiB", *maxUpload)
 		}
-		token := strings.TrimSpace(a.Getenv("PLUGWATCH_ADMIN_TOKEN"))
-		if *tokenFile != "" {
-			data, err := os.ReadFile(*tokenFile)
-			if err != nil {
-				return a.fail("--admin-token-file %s: %v; name a readable file holding the token", *tokenFile, cause(err))
-			}
-			if token = strings.TrimSpace(string(data)); token == "" {
-				return a.fail("--admin-token-file %s is empty; write the token into it", *tokenFile)
-			}
+		token, err := a.adminToken(*tokenFile)
+		if err != nil {
+			return a.fail("%v", err)
 		}
 		opts := a.rootOptions() // the daemon makes its own pool of probe helpers
 		d, err := plugwatch.New(plugwatch.Config{
@@ -54,35 +49,57 @@ func runCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return a.fail("cannot prepare the plugins root %s: %v", a.g.root, err)
 		}
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		ctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-hup:
-					d.Rescan()
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		err = d.Run(ctx)
-		cancel()
-		<-done
-		var le *admin.ListenError
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			a.log.Warn("stopped without closing every library: one did not close in time", "path", a.g.root)
-			return exitOK
-		case errors.As(err, &le):
-			return a.fail("--listen %s: cannot listen: %v; choose another address, or --listen off", le.Addr, le.Err)
-		case err != nil:
-			return a.fail("run: %v", err)
-		}
-		return exitOK
+		return a.runDaemon(ctx, d)
 	}
+}
+
+// adminToken returns the admin API's bearer token: the contents of file when one is
+// named, else $PLUGWATCH_ADMIN_TOKEN; trimmed.
+func (a *app) adminToken(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(a.Getenv("PLUGWATCH_ADMIN_TOKEN")), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file %s: %v; name a readable file holding the token", file, cause(err))
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", fmt.Errorf("--admin-token-file %s is empty; write the token into it", file)
+	}
+	return token, nil
+}
+
+// runDaemon runs d until ctx ends, rescanning on SIGHUP, and returns the exit status.
+func (a *app) runDaemon(ctx context.Context, d *plugwatch.Daemon) int {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-hup:
+				d.Rescan()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err := d.Run(ctx)
+	cancel()
+	<-done
+	var le *admin.ListenError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		a.log.Warn("stopped without closing every library: one did not close in time", "path", a.g.root)
+		return exitOK
+	case errors.As(err, &le):
+		return a.fail("--listen %s: cannot listen: %v; choose another address, or --listen off", le.Addr, le.Err)
+	case err != nil:
+		return a.fail("run: %v", err)
+	}
+	return exitOK
 }
