@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"runtime"
 	"sync"
 	"time"
@@ -133,8 +134,8 @@ func (s *stage) lookAgain() {
 
 // lookup gives every claim that needs a probe what the stage knows of its library:
 // Meta or ProbeErr, or errProbing while its job runs (a new identity's job is
-// queued). It forgets the identities no claim has any more, and returns how many
-// claims wait for a job.
+// queued). It forgets the identities of dropped (of all, in a full pass) that no
+// claim has any more, and starts the queued jobs.
 func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,65 +146,73 @@ func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 				delete(s.m, id) // a limit may have been raised, or plugins unloaded
 			}
 		}
+		dropped = maps.Keys(s.m)
 	}
 	used := make(map[Identity]bool, len(claims))
 	for _, c := range claims {
-		if c.Wasm || c.Fail != nil {
-			continue
+		if s.give(c) {
+			used[c.Identity] = true
 		}
-		if c.Rewriting {
-			c.Meta, c.Smoke, c.ProbeErr = nil, nil, errRewriting
-			continue
+	}
+	if dropped != nil {
+		for id := range dropped {
+			s.forget(id, used)
 		}
-		used[c.Identity] = true
-		v := s.m[c.Identity]
-		if v != nil {
-			v.orphan = false
-		}
-		if v == nil && s.probation[c.Identity] && s.open != nil && !s.onProbation(c.Identity) {
-			c.ProbeErr = errProbing // another suspect is alone on probation
-			continue
-		}
-		if v == nil {
-			v = &verdict{id: c.Identity, path: c.Library}
-			s.m[c.Identity] = v
-			s.queue = append(s.queue, v)
-		}
-		c.Meta, c.Smoke, c.ProbeErr = nil, nil, nil
-		if !v.done {
-			c.ProbeErr = errProbing
-			continue
-		}
-		if v.err != nil {
-			c.ProbeErr = v.err
-			continue
-		}
+	}
+	s.start()
+}
+
+// give sets the claim's Meta, Smoke and ProbeErr from its library's verdict, queuing
+// a job for an identity the stage has none for; it reports whether the claim needs
+// a verdict (Wasm, failed and rewriting claims need none).
+func (s *stage) give(c *claim) bool {
+	if c.Wasm || c.Fail != nil {
+		return false
+	}
+	if c.Rewriting {
+		c.Meta, c.Smoke, c.ProbeErr = nil, nil, errRewriting
+		return false
+	}
+	v := s.m[c.Identity]
+	if v != nil {
+		v.orphan = false
+	}
+	if v == nil && s.probation[c.Identity] && s.open != nil && !s.onProbation(c.Identity) {
+		c.ProbeErr = errProbing // another suspect is alone on probation
+		return true
+	}
+	if v == nil {
+		v = &verdict{id: c.Identity, path: c.Library}
+		s.m[c.Identity] = v
+		s.queue = append(s.queue, v)
+	}
+	c.Meta, c.Smoke, c.ProbeErr = nil, nil, nil
+	switch {
+	case !v.done:
+		c.ProbeErr = errProbing
+	case v.err != nil:
+		c.ProbeErr = v.err
+	default:
 		c.Meta, c.Smoke = v.meta, v.smoke
 		if v.lib != nil && v.seen != s.pass {
 			v.seen = s.pass
 			s.offered = append(s.offered, v)
 		}
 	}
-	drop := func(id Identity) {
-		switch v := s.m[id]; {
-		case v == nil || used[id]:
-		case v.done:
-			s.discard(v)
-			delete(s.m, id)
-		default:
-			v.orphan = true // publish forgets it
-		}
+	return true
+}
+
+// forget forgets the verdict of id unless a claim used it: at once when it is done
+// (closing its library), else when its job publishes.
+func (s *stage) forget(id Identity, used map[Identity]bool) {
+	switch v := s.m[id]; {
+	case v == nil || used[id]:
+	case v.done:
+		s.discard(v)
+		delete(s.m, id)
+	default:
+		v.orphan = true // publish forgets it
 	}
-	if full {
-		for id := range s.m {
-			drop(id)
-		}
-	} else if dropped != nil {
-		for id := range dropped {
-			drop(id)
-		}
-	}
-	s.start()
 }
 
 // onProbation reports whether the suspect id may be opened now, alone, and if so
