@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -27,38 +28,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	// ": connected" misses no later event.
 	ch, cancel := h.src.Subscribe()
 	defer cancel()
-
-	// No write has a deadline: a client that stops reading is never dropped for it
-	// (its events wait in its subscription, then overflow); one that is gone is
-	// found by TCP keep-alive. When the request ends (the server is stopping), a
-	// write the client does not take is given up at once; the deadline is lifted
-	// again as the handler returns, so that the server can end the response cleanly.
-	rc := http.NewResponseController(w)
-	fired := make(chan struct{})
-	stop := context.AfterFunc(r.Context(), func() {
-		rc.SetWriteDeadline(time.Now())
-		close(fired)
-	})
-	defer func() {
-		if !stop() {
-			<-fired
-			rc.SetWriteDeadline(time.Time{})
-		}
-	}()
-	send := func(s string) bool {
-		if _, err := w.Write([]byte(s)); err != nil {
-			return false
-		}
-		if err := rc.Flush(); err != nil {
-			if errors.Is(err, http.ErrNotSupported) {
-				h.log.Error("admin: event stream: the response writer cannot flush")
-			}
-			return false
-		}
-		return true
-	}
-
-	if !send(": connected\n\n") {
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), log: h.log}
+	defer s.giveUpWith(r.Context())()
+	if !s.send(": connected\n\n") {
 		return
 	}
 	tick := time.NewTicker(h.keepAlive)
@@ -77,14 +49,56 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 				h.log.Error("admin: event stream: dropping an event", "event", string(ev.Type), "err", err)
 				continue
 			}
-			if !send(msg) {
+			if !s.send(msg) {
 				return
 			}
 			tick.Reset(h.keepAlive)
 		case <-tick.C:
-			if !send(": keep-alive\n\n") {
+			if !s.send(": keep-alive\n\n") {
 				return
 			}
+		}
+	}
+}
+
+// sseWriter writes an event stream's messages, each flushed at once.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	log *slog.Logger
+}
+
+// send writes and flushes msg, and reports whether both worked.
+func (s *sseWriter) send(msg string) bool {
+	if _, err := s.w.Write([]byte(msg)); err != nil {
+		return false
+	}
+	if err := s.rc.Flush(); err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			s.log.Error("admin: event stream: the response writer cannot flush")
+		}
+		return false
+	}
+	return true
+}
+
+// giveUpWith makes a write the client does not take give up at once when ctx (the
+// request's) ends, and returns what lifts that deadline again, for the handler's
+// return, so that the server can end the response cleanly.
+//
+// Otherwise no write has a deadline: a client that stops reading is never dropped
+// for it (its events wait in its subscription, then overflow); one that is gone is
+// found by TCP keep-alive.
+func (s *sseWriter) giveUpWith(ctx context.Context) (lift func()) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		s.rc.SetWriteDeadline(time.Now())
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+			s.rc.SetWriteDeadline(time.Time{})
 		}
 	}
 }
