@@ -25,28 +25,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer w.stop()
 	w.begin()
 
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var ticker *time.Ticker
-	defer func() {
-		if ticker != nil {
-			ticker.Stop()
-		}
-	}()
+	clock := runClock{timer: time.NewTimer(time.Hour), every: w.pollInterval}
+	defer clock.stop()
 	for {
-		if due, ok := w.deb.due(); ok {
-			timer.Reset(max(0, due.Sub(time.Now())))
-		} else {
-			timer.Stop()
-		}
+		due, ok := w.deb.due()
 		// Polling, or trying again the folders whose watch failed, every pollInterval.
-		var tick <-chan time.Time
-		if w.polling.Load() || len(w.failed) > 0 {
-			if ticker == nil {
-				ticker = time.NewTicker(w.pollInterval)
-			}
-			tick = ticker.C
-		}
+		fire, tick := clock.set(due, ok, w.polling.Load() || len(w.failed) > 0)
 		var events <-chan fsnotify.Event
 		var errs <-chan error
 		if w.b != nil {
@@ -70,7 +54,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				break
 			}
 			w.onError(err)
-		case <-timer.C:
+		case <-fire:
 			if s, ok := w.deb.tick(time.Now()); ok {
 				w.deliver(s)
 			}
@@ -306,4 +290,36 @@ func (w *Watcher) answer(ask probeAsk) {
 		}
 	}
 	ask.reply <- st
+}
+
+// runClock is Run's two clocks: a timer for the debouncer's next deadline, and a
+// ticker, made when first needed, for polling and for trying failed watches again.
+type runClock struct {
+	timer  *time.Timer
+	ticker *time.Ticker
+	every  time.Duration
+}
+
+// set arms the timer for due (stops it when there is none) and returns its channel
+// and, when ticking, the ticker's (nil otherwise).
+func (c *runClock) set(due time.Time, ok, ticking bool) (fire, tick <-chan time.Time) {
+	if ok {
+		c.timer.Reset(max(0, time.Until(due)))
+	} else {
+		c.timer.Stop()
+	}
+	if !ticking {
+		return c.timer.C, nil
+	}
+	if c.ticker == nil {
+		c.ticker = time.NewTicker(c.every)
+	}
+	return c.timer.C, c.ticker.C
+}
+
+func (c *runClock) stop() {
+	c.timer.Stop()
+	if c.ticker != nil {
+		c.ticker.Stop()
+	}
 }
