@@ -138,26 +138,8 @@ type placed struct {
 }
 
 func install(ctx context.Context, opts Options, name string, body io.Reader, maxSize int64, manifestData []byte, st steps) (res Result, err error) {
-	check := CheckName
-	if manifestData != nil {
-		check = checkFileName // the manifest's id names the folder, not the file's stem
-	}
-	n, err := check(name)
+	j, n, m, err := prepare(opts, name, manifestData, st)
 	if err != nil {
-		return Result{}, err
-	}
-	j := &job{opts: opts, st: st, t: newTarget(opts.Root, n, "")}
-	if err := checkRoot("install", n, opts.Root); err != nil {
-		return Result{}, err
-	}
-	var m *manifest.Manifest
-	if manifestData != nil {
-		if m, err = j.checkManifest(manifestData); err != nil {
-			return Result{}, err
-		}
-		j.t = newTarget(opts.Root, n, m.ID)
-	}
-	if err := j.t.free(); err != nil {
 		return Result{}, err
 	}
 	defer func() {
@@ -176,12 +158,8 @@ func install(ctx context.Context, opts Options, name string, body io.Reader, max
 	if err != nil {
 		return Result{}, err
 	}
-	kind := ""
-	if j.t.wasm {
-		if head != wasmMagic {
-			return Result{}, j.fail(ErrInvalid, nil, `the file does not begin with the WebAssembly magic bytes "\0asm"; is it a .wasm module?`)
-		}
-	} else if kind, err = j.probe(ctx, staged, m); err != nil {
+	kind, err := j.judge(ctx, staged, head, m)
+	if err != nil {
 		return Result{}, err
 	}
 	var stagedManifest string
@@ -202,6 +180,46 @@ func install(ctx context.Context, opts Options, name string, body io.Reader, max
 	}
 	syncDir(j.t.dir)
 	return Result{Path: j.t.path, Kind: kind}, nil
+}
+
+// prepare checks the name, the root and the manifest (when one comes with the
+// library), and returns the job for a target that is free, with the checked name.
+func prepare(opts Options, name string, manifestData []byte, st steps) (*job, string, *manifest.Manifest, error) {
+	check := CheckName
+	if manifestData != nil {
+		check = checkFileName // the manifest's id names the folder, not the file's stem
+	}
+	n, err := check(name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	j := &job{opts: opts, st: st, t: newTarget(opts.Root, n, "")}
+	if err := checkRoot("install", n, opts.Root); err != nil {
+		return nil, "", nil, err
+	}
+	var m *manifest.Manifest
+	if manifestData != nil {
+		if m, err = j.checkManifest(manifestData); err != nil {
+			return nil, "", nil, err
+		}
+		j.t = newTarget(opts.Root, n, m.ID)
+	}
+	if err := j.t.free(); err != nil {
+		return nil, "", nil, err
+	}
+	return j, n, m, nil
+}
+
+// judge checks the staged file: a WebAssembly module by its magic bytes (head), a
+// native library by probing it; it returns the kind the library reports.
+func (j *job) judge(ctx context.Context, staged, head string, m *manifest.Manifest) (string, error) {
+	if !j.t.wasm {
+		return j.probe(ctx, staged, m)
+	}
+	if head != wasmMagic {
+		return "", j.fail(ErrInvalid, nil, `the file does not begin with the WebAssembly magic bytes "\0asm"; is it a .wasm module?`)
+	}
+	return "", nil
 }
 
 // fail returns an *Error of this install.
