@@ -149,30 +149,43 @@ func (w *Watcher) pollFolder(path string, s *spec, paths, dirty *[]string) {
 	}
 	if now == ps.dir && !ps.recent {
 		// The same entries as last time: only files rewritten in place can have changed.
-		if w.polls%filePasses != ps.turn {
-			return
-		}
-		for name, old := range ps.entries {
-			if old == (stamp{}) {
-				continue
-			}
-			child := filepath.Join(path, name)
-			if w.specs[child] != nil {
-				ps.entries[name] = stamp{} // polled itself
-				continue
-			}
-			st, ok := entryStamp(child)
-			if !ok {
-				ps.recent = true // gone, yet the folder looks the same: list it next pass
-				continue
-			}
-			if st != old {
-				ps.entries[name] = st
-				w.noteEntry(path, s, name, st.id != old.id || st.dir != old.dir, paths, dirty)
-			}
+		if w.polls%filePasses == ps.turn {
+			w.restatFiles(path, s, paths, dirty)
 		}
 		return
 	}
+	w.relist(path, s, now, paths, dirty)
+}
+
+// restatFiles stats again the files of the folder path, whose entries are the same
+// as last time, adding the ones rewritten in place to paths.
+func (w *Watcher) restatFiles(path string, s *spec, paths, dirty *[]string) {
+	ps := s.poll
+	for name, old := range ps.entries {
+		if old == (stamp{}) {
+			continue
+		}
+		child := filepath.Join(path, name)
+		if w.specs[child] != nil {
+			ps.entries[name] = stamp{} // polled itself
+			continue
+		}
+		st, ok := entryStamp(child)
+		if !ok {
+			ps.recent = true // gone, yet the folder looks the same: list it next pass
+			continue
+		}
+		if st != old {
+			ps.entries[name] = st
+			w.noteEntry(path, s, name, st.id != old.id || st.dir != old.dir, paths, dirty)
+		}
+	}
+}
+
+// relist lists the folder path (now its stamp) again and compares its entries with
+// the last listing.
+func (w *Watcher) relist(path string, s *spec, now stamp, paths, dirty *[]string) {
+	ps := s.poll
 	at := time.Now()
 	entries, readable := w.readEntries(path, s)
 	if readable != ps.readable && s.signals() {
