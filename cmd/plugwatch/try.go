@@ -21,14 +21,7 @@ import (
 const libraryExt = ".so"
 
 func tryCommand(fs *flag.FlagSet) runFunc {
-	var params *string // nil: not given
-	fs.Func("params", "JSON for create_instance, @FILE to read it, null for NULL (default: the defaults of the plugin's param_schema)", func(s string) error {
-		if s == "" {
-			return errors.New("give a JSON value, @FILE or null")
-		}
-		params = &s
-		return nil
-	})
+	params := paramsFlag(fs)
 	input := fs.String("input", "", "sine:HZ, silence, noise, FILE.wav or text:STRING (default: what the pin takes: sine:440 for audio, text:hello for text)")
 	pin := fs.String("pin", "", "the input pin to send to (default: the first)")
 	duration := fs.Duration("duration", time.Second, "how long synthetic audio lasts")
@@ -36,18 +29,7 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 	rate := fs.Uint("rate", 0, "the sample rate of synthetic audio (default: the pin's, else 48000)")
 	channels := fs.Uint("channels", 0, "the channels of synthetic audio (default: the pin's, else 1)")
 	ticks := fs.Uint("ticks", 0, "how often a source is ticked (default: its max_ticks, else 50)")
-	outputs := map[string]string{}
-	fs.Func("output", "write an output pin's audio as 32-bit float WAV (repeatable)", func(s string) error {
-		pin, file, ok := strings.Cut(s, "=")
-		switch {
-		case !ok || pin == "" || file == "":
-			return errors.New("use PIN=FILE.wav, such as out=out.wav")
-		case outputs[pin] != "":
-			return fmt.Errorf("pin %s is given twice", pin)
-		}
-		outputs[pin] = file
-		return nil
-	})
+	outputs := outputsFlag(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "the time one call may take before it counts as hung")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	return func(ctx context.Context, a *app, args []string) int {
@@ -61,8 +43,8 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 			Rate: int(min(*rate, 1<<30)), Channels: int(min(*channels, 1<<30)), Ticks: int(min(*ticks, 1<<30)),
 			Outputs: outputs, Timeout: *timeout,
 		}
-		if params != nil {
-			b, code := a.tryParams(*params)
+		if *params != nil {
+			b, code := a.tryParams(**params)
 			if code != exitOK {
 				return code
 			}
@@ -84,6 +66,38 @@ func tryCommand(fs *flag.FlagSet) runFunc {
 		}
 		return a.tryReport(lib, r, err, *asJSON)
 	}
+}
+
+// paramsFlag defines --params; what it returns points to nil until the flag is
+// given.
+func paramsFlag(fs *flag.FlagSet) **string {
+	var params *string
+	fs.Func("params", "JSON for create_instance, @FILE to read it, null for NULL (default: the defaults of the plugin's param_schema)", func(s string) error {
+		if s == "" {
+			return errors.New("give a JSON value, @FILE or null")
+		}
+		params = &s
+		return nil
+	})
+	return &params
+}
+
+// outputsFlag defines the repeatable --output PIN=FILE.wav, and returns the files by
+// pin.
+func outputsFlag(fs *flag.FlagSet) map[string]string {
+	outputs := map[string]string{}
+	fs.Func("output", "write an output pin's audio as 32-bit float WAV (repeatable)", func(s string) error {
+		pin, file, ok := strings.Cut(s, "=")
+		switch {
+		case !ok || pin == "" || file == "":
+			return errors.New("use PIN=FILE.wav, such as out=out.wav")
+		case outputs[pin] != "":
+			return fmt.Errorf("pin %s is given twice", pin)
+		}
+		outputs[pin] = file
+		return nil
+	})
+	return outputs
 }
 
 // tryReport prints the try's report of lib (as JSON with asJSON) and returns the
