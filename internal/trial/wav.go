@@ -26,6 +26,30 @@ const maxWAV = 1 << 30
 // ErrWAV is what ReadWAV's errors about a file's content match.
 var ErrWAV = errors.New("not a WAV file plugwatch reads")
 
+// wavFormat returns the sample format and bits of the decoder d of data, or what
+// plugwatch cannot read about them, its rate or its channels.
+func wavFormat(d *wav.Decoder, data []byte) (format, bits int, problem string) {
+	format, bits = int(d.WavAudioFormat), int(d.BitDepth)
+	if format == formatExtensible {
+		format = extensibleSubformat(data)
+	}
+	switch {
+	case format == formatPCM && (bits == 16 || bits == 24 || bits == 32):
+	case format == formatFloat && bits == 32:
+	case format == formatPCM || format == formatFloat:
+		return 0, 0, fmt.Sprintf("%d-bit samples; use 16, 24 or 32-bit PCM or 32-bit float", bits)
+	default:
+		return 0, 0, fmt.Sprintf("format %d; use PCM (1) or IEEE float (3)", format)
+	}
+	if d.SampleRate == 0 || d.SampleRate > maxRate {
+		return 0, 0, fmt.Sprintf("sample rate %d; plugwatch reads 1 to %d Hz", d.SampleRate, maxRate)
+	}
+	if d.NumChans > maxChannels {
+		return 0, 0, fmt.Sprintf("%d channels; plugwatch reads 1 to %d", d.NumChans, maxChannels)
+	}
+	return format, bits, ""
+}
+
 // ReadWAV reads a WAV file of 16, 24 or 32-bit PCM or 32-bit float samples (the
 // plain formats or WAVE_FORMAT_EXTENSIBLE) into float samples: PCM scaled to
 // [-1, 1), float as it is. A file it cannot read is an *os.PathError: the system's
@@ -59,23 +83,9 @@ func ReadWAV(path string) (s *Samples, err error) {
 	if !d.IsValidFile() {
 		return fail("no RIFF WAVE header with a format and audio data")
 	}
-	format, bits := int(d.WavAudioFormat), int(d.BitDepth)
-	if format == formatExtensible {
-		format = extensibleSubformat(data)
-	}
-	switch {
-	case format == formatPCM && (bits == 16 || bits == 24 || bits == 32):
-	case format == formatFloat && bits == 32:
-	case format == formatPCM || format == formatFloat:
-		return fail("%d-bit samples; use 16, 24 or 32-bit PCM or 32-bit float", bits)
-	default:
-		return fail("format %d; use PCM (1) or IEEE float (3)", format)
-	}
-	if d.SampleRate == 0 || d.SampleRate > maxRate {
-		return fail("sample rate %d; plugwatch reads 1 to %d Hz", d.SampleRate, maxRate)
-	}
-	if d.NumChans > maxChannels {
-		return fail("%d channels; plugwatch reads 1 to %d", d.NumChans, maxChannels)
+	format, bits, problem := wavFormat(d, data)
+	if problem != "" {
+		return fail("%s", problem)
 	}
 	buf, err := d.FullPCMBuffer()
 	if err != nil {
