@@ -44,8 +44,9 @@ type handler struct {
 //
 // An event stream starts with the comment ": connected", sends a keep-alive comment
 // every 15 s while idle, and ends when the client goes away, src closes its
-// channel, a write blocks for 10 s, or the request's context is done (Serve cancels
-// it on shutdown). A nil log discards.
+// channel, or the request's context is done (Serve cancels it on shutdown). No write
+// has a deadline until then: a client that stops reading is not dropped for it. A
+// nil log discards.
 //
 // The handler never changes src or its documents and is safe for concurrent use.
 func NewHandler(src Source, m *Metrics, log *slog.Logger) http.Handler {

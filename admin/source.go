@@ -12,7 +12,8 @@ type Source interface {
 
 	// Subscribe returns a channel of every event from now on and a cancel func.
 	// The sender never blocks: a subscriber that falls behind by more than its
-	// buffer has its channel closed (the SSE client then reconnects). cancel is
-	// idempotent and may be called after the channel was closed.
+	// buffer receives one state.Overflow event in place of its backlog, then the
+	// events that follow. cancel is idempotent and may be called after the channel
+	// was closed.
 	Subscribe() (<-chan state.Event, func())
 }

@@ -50,7 +50,7 @@ func kindProblem(k string) string {
 	return ""
 }
 
-// SafeComponent reports whether s is "one safe path component" (docs/formats.md): not empty,
+// SafeComponent checks that s is "one safe path component" (docs/formats.md): not empty,
 // no leading or trailing white space (unicode.IsSpace), no "/" or "\", not "." or
 // "..", no NUL byte, at most 255 bytes. It returns nil when s is one, else an *Error
 // wrapping ErrInvalidField whose Error() names s and the rule it breaks.

@@ -60,7 +60,7 @@ var (
 // Error is every failure of Check, Open, Probe and Close. Match Err with errors.Is
 // against the sentinels; Detail is for people, never for control flow.
 type Error struct {
-	Op     string // "check", "open" or "close"
+	Op     string // "check", "open", "close", "probe" (in a helper) or "read" (copying it)
 	Path   string // the library's path as the caller gave it
 	Err    error  // a sentinel, or a system error for a file that cannot be read
 	Detail string // what exactly was wrong; may be empty

@@ -29,7 +29,7 @@ type reply struct {
 	Meta    wireMeta
 	HasErr  bool
 	Err     wireError
-	Try     *tryMsg // the messages of a try (tryWire.go)
+	Try     *tryMsg // the messages of a try (tryhelper.go)
 }
 
 // wireMeta is native.Metadata with nothing gob would change: no pointers (a pointer

@@ -203,7 +203,7 @@ func (c *Controller) adopt(w *Want, ex *extras, set *edits, now time.Time) {
 func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extras, set func(string, *LoadedPlugin), now time.Time) {
 	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
 	var missing map[string]bool  // origins whose library the pass found missing
-	var read map[string]bool     // origins the pass found anything of (originRead)
+	var read map[string]bool     // origins the pass found anything of (originsRead)
 	// wants reports whether the pass wants a plugin of origin, and its manifest. A
 	// plugin of origin the pass did not look at is still wanted as it was: visit
 	// looks at every kind of an origin or at none.

@@ -63,7 +63,7 @@ type claim struct {
 	booked *book  // that book, or nil
 }
 
-// layout is where a pass looks, with the root and --trust folders resolved.
+// rootPaths is where a pass looks, with the root and --trust folders resolved.
 type rootPaths struct {
 	Root, Workdir string
 	RealRoot      string

@@ -19,8 +19,8 @@ import (
 // cannot map memory), so the stage asks the limits first: a library that would pass
 // one is load_failed, naming the setting to raise, and everything else goes on.
 
-// perLibrary is what the check reserves for one library: mappings and descriptors,
-// with room to spare.
+// mapsPerLibrary and filesPerLibrary are what the check reserves for one library:
+// mappings and descriptors, with room to spare.
 const (
 	mapsPerLibrary  = 8
 	filesPerLibrary = 2

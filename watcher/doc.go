@@ -32,7 +32,7 @@
 // # What is ignored
 //
 // Changes to hidden names (a leading "."), *.tmp, *.swp and *~ files are dropped
-// before debouncing (docs/root-layout.md and 8.2), so the installer's staging files and plugwatch's
+// before debouncing (docs/root-layout.md and docs/files.md), so the installer's staging files and plugwatch's
 // own hidden private copies never wake the reconciler; so are cache/ and wasm/, entries
 // of the root other than active/, native/ and bundles/, and files in active/ not ending
 // in .json. Permission changes are not ignored.
