@@ -134,19 +134,20 @@ func (p *jsonParser) container(delim json.Delim, off, depth int) (*yaml.Node, er
 // position comes from scanning the whole text again with json.Unmarshal, whose
 // offsets are absolute; it stops at the same first error.
 func (p *jsonParser) syntax(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// Whatever came before was valid: the text ends too soon.
+		return errorf(p.path, "", ErrSyntax, "not valid JSON: %s: unexpected end of file", position(p.data, len(p.data)))
+	}
 	var raw json.RawMessage
 	if uerr := json.Unmarshal(p.data, &raw); uerr != nil {
 		err = uerr
 	}
-	off, msg := len(p.data), err.Error()
+	off := len(p.data)
 	var se *json.SyntaxError
-	if errors.As(err, &se) && !strings.HasPrefix(msg, "unexpected end") {
+	if errors.As(err, &se) {
 		off = int(se.Offset) - 1 // Offset counts the offending byte
 	}
-	if strings.HasPrefix(msg, "unexpected end") || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		msg = "unexpected end of file"
-	}
-	return errorf(p.path, "", ErrSyntax, "not valid JSON: %s: %s", position(p.data, off), strings.TrimPrefix(msg, "json: "))
+	return errorf(p.path, "", ErrSyntax, "not valid JSON: %s: %s", position(p.data, off), strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // jsonWhat describes a token for a message.

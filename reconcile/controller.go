@@ -201,8 +201,8 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	}
 	c.retry = d.Retry
 	c.watch = d.Watch
-	if d.Unjudged != nil && (c.unjudged == nil || c.unjudged.Error() != d.Unjudged.Error()) {
-		c.log.Error("cannot probe libraries; trying again", "err", d.Unjudged)
+	if d.Unjudged != nil && c.unjudged == nil {
+		c.log.Error("cannot probe libraries; trying again", "err", d.Unjudged) // once, until probing works again
 	}
 	c.unjudged = d.Unjudged
 	now := time.Now()
