@@ -40,7 +40,7 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 			return nil, err // no helper: not judged
 		}
 		for _, l := range rep.Logs {
-			log.Debug("plugin log line (smoke test)", "kind", layout.KindPrefix+kind, "level", l.Level,
+			log.Debug("plugin log line (smoke test)", "kind", layout.KindPrefix+kind, "plugin_level", l.Level,
 				"target", l.Target, "message", l.Message, "path", lib)
 		}
 		if rep.Result != probe.TryOK {

@@ -121,8 +121,9 @@ func onLog(level int32, target, message, ud uintptr) {
 	if !in.logger.Enabled(ctx, lvl) {
 		return
 	}
-	in.logger.LogAttrs(ctx, lvl, cString(message, maxString),
-		slog.String("kind", in.kind), slog.String("target", cString(target, maxString)))
+	in.logger.LogAttrs(ctx, lvl, "plugin log line", slog.String("kind", in.kind),
+		slog.String("target", cString(target, maxString)), slog.String("message", cString(message, maxString)),
+		slog.String("path", in.path))
 }
 
 // logLevel maps a CLogLevel (0 trace, 1 debug, 2 info, 3 warn, 4 error) to slog's;

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"sync"
@@ -60,9 +61,10 @@ func (e *CallError) Unwrap() error { return e.Err }
 
 // InstanceOptions configure NewInstance. The zero value is valid.
 type InstanceOptions struct {
-	// Logger receives the plugin's log lines: the plugin's message as the record's
-	// message, with the attributes "kind" and "target" (the plugin's target), at
-	// Debug for trace and debug lines, Info, Warn and Error. Lines come from
+	// Logger receives the plugin's log lines: records with the message "plugin log
+	// line" and the attributes "kind", "target" (the plugin's target), "message" (the
+	// plugin's) and "path" (the library's), at Debug for trace and debug lines, Info,
+	// Warn and Error. Lines come from
 	// whichever thread the plugin logs on, during a call (create_instance and
 	// destroy_instance included) or between calls; lines logged after Close has
 	// returned are dropped. nil means slog.Default().
@@ -70,6 +72,10 @@ type InstanceOptions struct {
 	// Kind is the "kind" attribute of the log lines; "" means the library's
 	// Metadata.Kind.
 	Kind string
+	// Path is the library's path in the log lines' "path" and in the CallErrors;
+	// "" means the path it was opened from (reconcile gives the user's file, not
+	// its private copy).
+	Path string
 	// Output receives every packet the plugin outputs, with the output pin's name,
 	// on the thread the plugin calls from: during Process, Flush or Tick, on the
 	// goroutine making that call, unless the plugin outputs from threads of its own.
@@ -142,7 +148,7 @@ type panicValue struct{ v any }
 // the library is closed. The instance must be closed.
 func (l *Library) NewInstance(params []byte, opts InstanceOptions) (*Instance, error) {
 	in := &Instance{
-		path:      l.path,
+		path:      cmp.Or(opts.Path, l.path),
 		kind:      opts.Kind,
 		version:   l.meta.APIVersion,
 		logger:    opts.Logger,

@@ -60,9 +60,11 @@ func (s *sink) take() []output {
 // record is one log line.
 type record struct {
 	level  slog.Level
-	msg    string
+	record string // the record's own message
+	msg    string // the plugin's message, for a plugin's line; else the record's
 	kind   string
 	target string
+	path   string
 }
 
 // logs is a slog.Handler that keeps every line, safe for concurrent use.
@@ -78,13 +80,17 @@ func (h *logs) Enabled(context.Context, slog.Level) bool { return true }
 func (h *logs) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h *logs) WithGroup(string) slog.Handler            { return h }
 func (h *logs) Handle(_ context.Context, r slog.Record) error {
-	rec := record{level: r.Level, msg: r.Message}
+	rec := record{level: r.Level, record: r.Message, msg: r.Message}
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "kind":
 			rec.kind = a.Value.String()
 		case "target":
 			rec.target = a.Value.String()
+		case "message":
+			rec.msg = a.Value.String()
+		case "path":
+			rec.path = a.Value.String()
 		}
 		return true
 	})

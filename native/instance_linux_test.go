@@ -516,7 +516,8 @@ func TestLogs(t *testing.T) {
 		"created with gain 0.5":      slog.LevelInfo,
 		"hello from a plugin thread": slog.LevelWarn, // from a thread the plugin started
 	} {
-		if r := lg.wait(t, msg); r.level != level || r.kind != "plugin::native::gain" || r.target != "gain" {
+		if r := lg.wait(t, msg); r.level != level || r.kind != "plugin::native::gain" || r.target != "gain" ||
+			r.record != "plugin log line" || r.path != l.Path() {
 			t.Errorf("%q: %+v", msg, r)
 		}
 	}

@@ -80,8 +80,10 @@ func pluginEvent(t state.EventType, p state.Plugin) state.Event {
 // logEvent writes the one log line of an event.
 func logEvent(log *slog.Logger, e state.Event) {
 	switch e.Type {
-	case state.Loaded, state.Unloaded:
-		log.Info(string(e.Type), "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
+	case state.Loaded:
+		log.Info("loaded", "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
+	case state.Unloaded:
+		log.Info("unloaded", "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
 	case state.Reloaded:
 		log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source, "path", e.Library)
 	case state.Skip:
@@ -97,7 +99,7 @@ func logEvent(log *slog.Logger, e state.Event) {
 		if e.Level == state.Error {
 			level = slog.LevelError
 		}
-		log.Log(context.Background(), level, e.Message, "code", e.Code, "path", e.Path)
+		log.Log(context.Background(), level, "problem", "code", e.Code, "message", e.Message, "path", e.Path)
 	case state.Resolved:
 		log.Info("resolved", "code", e.Code, "path", e.Path)
 	}

@@ -26,7 +26,9 @@ type Instance struct {
 
 // NewInstance acquires the plugin and creates an instance of it with the JSON object
 // params (nil for NULL; see native.Library.NewInstance). The "kind" of its log lines
-// is the plugin's kind as the state document shows it unless opts.Kind is set. It
+// is the plugin's kind as the state document shows it unless opts.Kind is set, and
+// their "path" (and its errors') the plugin's library, the user's file, unless
+// opts.Path is. It
 // fails with an error matching ErrUnloaded when the plugin was already unloaded, or
 // with the *native.CallError of create_instance; the plugin is released again then.
 // The instance must be closed.
@@ -37,6 +39,9 @@ func (p *LoadedPlugin) NewInstance(params []byte, opts native.InstanceOptions) (
 	}
 	if opts.Kind == "" {
 		opts.Kind = info.Kind
+	}
+	if opts.Path == "" {
+		opts.Path = info.Library
 	}
 	in, err := p.lib.NewInstance(params, opts)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
@@ -64,7 +65,10 @@ func TestInstancesAcrossAReload(t *testing.T) {
 	default:
 	}
 	require.NoError(t, in1.Close())
-	require.Error(t, in1.Close())
+	var ce *native.CallError
+	if assert.ErrorAs(t, in1.Close(), &ce) {
+		assert.Equal(t, lib, ce.Path, "an instance's errors name the user's file, not the private copy")
+	}
 	select {
 	case <-p1.Done():
 	case <-time.After(10 * time.Second):

@@ -7,9 +7,9 @@ import (
 )
 
 // logger returns a logger whose records go to f as the plugin's log lines. The
-// records native makes of a plugin's line carry its "target"; the others are
-// plugwatch's own words about the plugin (a packet it could not read), which keep
-// their attributes in the message and the target "plugwatch".
+// records native makes of a plugin's line carry its "target" and "message"; the
+// others are plugwatch's own words about the plugin (a packet it could not read),
+// which keep their attributes in the message and the target "plugwatch".
 func logger(f func(Log)) *slog.Logger { return slog.New(logHandler{f}) }
 
 type logHandler struct{ f func(Log) }
@@ -18,23 +18,29 @@ func (logHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h logHandler) Handle(_ context.Context, r slog.Record) error {
 	l := Log{Level: levelName(r.Level), Message: r.Message}
-	target, found := "", false
+	target, message, found := "", "", false
 	var extra []string
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "target":
 			target, found = a.Value.String(), true
-		case "kind":
+		case "message":
+			message = a.Value.String()
+			extra = append(extra, a.Key+"="+message)
+		case "kind", "path": // the try's own library
 		default:
 			extra = append(extra, a.Key+"="+a.Value.String())
 		}
 		return true
 	})
-	if !found {
+	switch {
+	case found:
+		l.Message = message
+	case len(extra) > 0:
 		target = "plugwatch"
-		if len(extra) > 0 {
-			l.Message += " (" + strings.Join(extra, ", ") + ")"
-		}
+		l.Message += " (" + strings.Join(extra, ", ") + ")"
+	default:
+		target = "plugwatch"
 	}
 	l.Target = target
 	h.f(l)
