@@ -284,7 +284,7 @@ func (d *Daemon) pass(ctx context.Context, h reconcile.Hint, w *watcher.Watcher,
 		switch e.Type {
 		case state.Loaded, state.Reloaded, state.Unloaded:
 			changed = true
-		case state.Appeared:
+		case state.ProblemEvent:
 			if e.Level == state.Error {
 				d.metrics.LoadFailed()
 			}

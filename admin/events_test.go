@@ -22,11 +22,11 @@ func testEvents() []state.Event {
 	return []state.Event{
 		{Type: state.Loaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.2.0",
 			Source: state.SourceActive, Library: "/r/bundles/gain/1.2.0/libgain.so", Generation: 1, At: at},
-		{Type: state.Appeared, Path: "/r/native/libstray.so", Code: state.BareLibrary,
+		{Type: state.ProblemEvent, Path: "/r/native/libstray.so", Code: state.BareLibrary,
 			Level: state.Warn, Message: "line one\nline two", Generation: 1, At: at},
 		{Type: state.Reloaded, Kind: "plugin::native::gain", ID: "gain", Version: "1.3.0", OldVersion: "1.2.0",
 			Source: state.SourceActive, Library: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
-		{Type: state.Skip, Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0",
+		{Type: state.SkippedEvent, Kind: "plugin::native::gain", ID: "gain", Version: "1.1.0",
 			Source: state.SourceDirectory, Library: "/r/native/gain/libgain.so",
 			Reason: state.Shadowed, Winner: "/r/bundles/gain/1.3.0/libgain.so", Generation: 2, At: at},
 		{Type: state.Resolved, Path: "/r/native/libstray.so", Code: state.BareLibrary, Generation: 3, At: at},

@@ -46,7 +46,7 @@ func diff(prev, st *state.State, old, next map[string]*LoadedPlugin, changed map
 	}
 	for _, s := range st.Skipped {
 		if !before[skipKey{s.Kind, s.Library, s.Reason}] {
-			events = append(events, state.Event{Type: state.Skip, Kind: s.Kind, ID: s.ID, Version: s.Version,
+			events = append(events, state.Event{Type: state.SkippedEvent, Kind: s.Kind, ID: s.ID, Version: s.Version,
 				Source: s.Source, Library: s.Library, Reason: s.Reason, Winner: s.Winner})
 		}
 	}
@@ -60,7 +60,7 @@ func diff(prev, st *state.State, old, next map[string]*LoadedPlugin, changed map
 	for _, p := range st.Problems {
 		is[p.Key()] = true
 		if !was[p.Key()] {
-			events = append(events, state.Event{Type: state.Appeared, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
+			events = append(events, state.Event{Type: state.ProblemEvent, Path: p.Path, Code: p.Code, Level: p.Level, Message: p.Message})
 		}
 	}
 	if prev != nil {
@@ -86,7 +86,7 @@ func logEvent(log *slog.Logger, e state.Event) {
 		log.Info("unloaded", "kind", e.Kind, "version", e.Version, "source", e.Source, "path", e.Library)
 	case state.Reloaded:
 		log.Info("reloaded", "kind", e.Kind, "version", e.Version, "old_version", e.OldVersion, "source", e.Source, "path", e.Library)
-	case state.Skip:
+	case state.SkippedEvent:
 		if e.Reason == state.Conflict {
 			// Two plugins of one source claim a kind: the user meant one of them.
 			log.Warn("skipped: another plugin provides the same kind; remove one of the two or change its kind",
@@ -94,7 +94,7 @@ func logEvent(log *slog.Logger, e state.Event) {
 			return
 		}
 		log.Info("skipped", "kind", e.Kind, "version", e.Version, "source", e.Source, "reason", e.Reason, "winner", e.Winner, "path", e.Library)
-	case state.Appeared:
+	case state.ProblemEvent:
 		level := slog.LevelWarn
 		if e.Level == state.Error {
 			level = slog.LevelError

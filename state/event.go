@@ -7,12 +7,12 @@ type EventType string
 
 // The event types of docs/http-api.md.
 const (
-	Loaded   EventType = "loaded"   // a plugin was opened and registered
-	Reloaded EventType = "reloaded" // the same kind from the same record or folder, with a changed library
-	Unloaded EventType = "unloaded" // a plugin was unregistered (its library is closed once released)
-	Skip     EventType = "skipped"  // a claimant newly skipped
-	Appeared EventType = "problem"  // a problem appeared (identified by path and code)
-	Resolved EventType = "resolved" // a problem went away
+	Loaded       EventType = "loaded"   // a plugin was opened and registered
+	Reloaded     EventType = "reloaded" // the same kind from the same record or folder, with a changed library
+	Unloaded     EventType = "unloaded" // a plugin was unregistered (its library is closed once released)
+	SkippedEvent EventType = "skipped"  // a claimant newly skipped (Skipped is the document's entry)
+	ProblemEvent EventType = "problem"  // a problem appeared, identified by path and code (Problem is the document's entry)
+	Resolved     EventType = "resolved" // a problem went away
 )
 
 // Event is one change, as /v1/events sends it and --on-change reads it. Fields that
@@ -49,7 +49,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Reason: e.Reason, Winner: e.Winner, Path: e.Path, Code: e.Code, Level: e.Level,
 		Message: e.Message, Generation: e.Generation, At: e.At,
 	}
-	plugin := e.Type == Loaded || e.Type == Unloaded || e.Type == Skip || e.Type == Reloaded
+	plugin := e.Type == Loaded || e.Type == Unloaded || e.Type == SkippedEvent || e.Type == Reloaded
 	if plugin || e.Version != "" {
 		w.Version = &e.Version
 	}

@@ -89,7 +89,7 @@ func TestEventJSONCarriesVersions(t *testing.T) {
 			`{"event":"reloaded","kind":"k","version":"1.1.0","old_version":"1.0.0","generation":2,"at":"0001-01-01T00:00:00.000Z"}`},
 		{Event{Type: Loaded, Kind: "k", Generation: 1},
 			`{"event":"loaded","kind":"k","version":"","generation":1,"at":"0001-01-01T00:00:00.000Z"}`},
-		{Event{Type: Appeared, Path: "/p", Code: BadManifest, Level: Error, Message: "m", Generation: 1},
+		{Event{Type: ProblemEvent, Path: "/p", Code: BadManifest, Level: Error, Message: "m", Generation: 1},
 			`{"event":"problem","path":"/p","code":"bad_manifest","level":"error","message":"m","generation":1,"at":"0001-01-01T00:00:00.000Z"}`},
 	} {
 		b, err := json.Marshal(tc.ev)
@@ -105,7 +105,7 @@ func TestEventJSONCarriesVersions(t *testing.T) {
 		}
 	}
 	// Every field is written: an event with all of them set reads back whole.
-	all := Event{Type: Skip, Kind: "k", ID: "i", Version: "v", OldVersion: "o", Source: SourceActive,
+	all := Event{Type: SkippedEvent, Kind: "k", ID: "i", Version: "v", OldVersion: "o", Source: SourceActive,
 		Library: "/l", Reason: Shadowed, Winner: "/w", Path: "/p", Code: BadManifest, Level: Warn,
 		Message: "m", Generation: 7, At: Time{time.UnixMilli(1).UTC()}}
 	b, err := json.Marshal(all)

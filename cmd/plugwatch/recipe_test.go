@@ -332,10 +332,10 @@ func TestStreamKitRecipe(t *testing.T) {
 	sk := newFakeStreamKit(t, "plugin::native::echo", "plugin::native::reverb")
 	const gainKind, echoKind, reverbKind, vendorKind = "plugin::native::gain", "plugin::native::echo", "plugin::native::reverb", "plugin::native::acme/gain"
 	stdin := eventLine(t, state.Event{Type: state.Loaded, Kind: gainKind, ID: "gain", Version: "1.0.0", Source: state.SourceDirectory, Library: gainLib, Generation: 3}) +
-		eventLine(t, state.Event{Type: state.Skip, Kind: gainKind, ID: "gain", Version: "0.9.0", Source: state.SourceDirectory, Library: "/elsewhere/libgain.so", Reason: state.Shadowed, Winner: gainLib, Generation: 3}) +
+		eventLine(t, state.Event{Type: state.SkippedEvent, Kind: gainKind, ID: "gain", Version: "0.9.0", Source: state.SourceDirectory, Library: "/elsewhere/libgain.so", Reason: state.Shadowed, Winner: gainLib, Generation: 3}) +
 		// The same fields in another order, as another writer might put them.
 		fmt.Sprintf(`{"generation":3,"library":%q,"old_version":"0.6.0","version":"0.7.0","kind":%q,"id":"echo","source":"directory","event":"reloaded","at":"2026-11-24T19:29:58.002Z"}`+"\n", echoLib, echoKind) +
-		eventLine(t, state.Event{Type: state.Appeared, Path: filepath.Join(build, "libstray.so"), Code: state.BareLibrary, Level: state.Warn, Message: "native library directly in native/ is not loaded", Generation: 3}) +
+		eventLine(t, state.Event{Type: state.ProblemEvent, Path: filepath.Join(build, "libstray.so"), Code: state.BareLibrary, Level: state.Warn, Message: "native library directly in native/ is not loaded", Generation: 3}) +
 		eventLine(t, state.Event{Type: state.Unloaded, Kind: reverbKind, ID: "reverb", Source: state.SourceDirectory, Library: "/gone/libreverb.so", Generation: 4}) +
 		eventLine(t, state.Event{Type: state.Resolved, Path: filepath.Join(build, "libstray.so"), Code: state.BareLibrary, Level: state.Warn, Generation: 4}) +
 		eventLine(t, state.Event{Type: state.Loaded, Kind: vendorKind, ID: "vendor", Source: state.SourceDirectory, Library: vendorLib, Generation: 4})
@@ -384,8 +384,8 @@ func TestStreamKitRecipe(t *testing.T) {
 	t.Run("only skipped and problems: no request", func(t *testing.T) {
 		sk := newFakeStreamKit(t)
 		code, lines := runRecipe(t,
-			eventLine(t, state.Event{Type: state.Skip, Kind: gainKind, Library: gainLib, Reason: state.Conflict})+
-				eventLine(t, state.Event{Type: state.Appeared, Path: gainLib, Code: state.Crashed, Level: state.Error, Message: "crashed"}),
+			eventLine(t, state.Event{Type: state.SkippedEvent, Kind: gainKind, Library: gainLib, Reason: state.Conflict})+
+				eventLine(t, state.Event{Type: state.ProblemEvent, Path: gainLib, Code: state.Crashed, Level: state.Error, Message: "crashed"}),
 			"STREAMKIT_URL="+sk.URL)
 		assert.Equal(t, 0, code)
 		assert.Empty(t, lines)
