@@ -13,6 +13,10 @@ import (
 	"github.com/plugwatch/plugwatch/state"
 )
 
+// smokeTicks is how many times a smoke test ticks a source, whatever its max_ticks
+// (it may say it is done sooner).
+const smokeTicks = 50
+
 // SmokeTester returns the reconcile.Smoker of run --smoke and scan --smoke: each
 // library that passed its probe is tried as `plugwatch try` tries it with its
 // defaults (schema-default params, the input its first pin calls for, 50 ticks for a
@@ -25,7 +29,7 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 	}
 	return func(ctx context.Context, path, lib string, meta native.Metadata) (*state.Smoke, error) {
 		kind := strings.TrimPrefix(meta.Kind, layout.KindPrefix)
-		var opts probe.TryOptions
+		opts := probe.TryOptions{Ticks: smokeTicks}
 		if v, ok := params[layout.KindPrefix+kind]; ok {
 			opts.Params = v
 		} else if v, ok := params[kind]; ok {
