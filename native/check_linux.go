@@ -13,6 +13,7 @@ import (
 	"math/bits"
 	"os"
 	"runtime"
+	"syscall"
 )
 
 // Check reports whether path holds a whole 64-bit little-endian ELF shared object
@@ -45,7 +46,9 @@ const (
 
 // checkELF implements Check; the caller fills in Op and Path.
 func checkELF(path string) *Error {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO is opened without waiting for a writer, and then refused
+	// below unread; a regular file reads as it would without it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return ioError(err)
 	}
