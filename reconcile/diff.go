@@ -99,7 +99,7 @@ func logEvent(log *slog.Logger, e state.Event) {
 		if e.Level == state.Error {
 			level = slog.LevelError
 		}
-		log.Log(context.Background(), level, "problem", "code", e.Code, "message", e.Message, "path", e.Path)
+		log.Log(context.Background(), level, "problem", "code", e.Code, "path", e.Path, "message", e.Message)
 	case state.Resolved:
 		log.Info("resolved", "code", e.Code, "path", e.Path)
 	}

@@ -331,7 +331,8 @@ func TestRunRecordOverLocalBundle(t *testing.T) {
 	require.Len(t, st.Skipped, 1)
 	assert.Equal(t, state.Shadowed, st.Skipped[0].Reason)
 	// The warning names both versions and both paths.
-	d.waitLog(`"msg":"problem","code":"version_diverged","message":"marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so); `)
+	d.waitLog(`"msg":"problem","code":"version_diverged","path":"` + filepath.Join(root, "native", "gain", "libgain.so") +
+		`","message":"marketplace gain 1.2.0 (.plugins/bundles/gain/1.2.0/libgain.so) shadows local gain 1.1.0 (.plugins/native/gain/libgain.so); `)
 
 	require.NoError(t, os.Remove(record))
 	st = d.waitFor("local again", loadedWith("plugin::native::gain", "local"))
