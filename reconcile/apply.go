@@ -424,7 +424,8 @@ func demote(w Want, kept *LoadedPlugin) state.Skipped {
 	if kept.info.Source == state.SourceActive && w.Source == state.SourceDirectory {
 		reason = state.Shadowed
 	}
-	return state.Skipped{Kind: w.Kind, ID: w.ID, Version: w.Version, Source: w.Source, Library: w.Library, Reason: reason, Winner: kept.info.Library}
+	return state.Skipped{Kind: w.Kind, ID: w.ID, Version: w.Version, Source: w.Source, Library: w.Library, Reason: reason, Winner: kept.info.Library,
+		Origin: w.origin()}
 }
 
 // origin identifies where a plugin comes from across passes (claim.Origin): its

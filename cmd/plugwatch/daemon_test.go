@@ -340,6 +340,60 @@ func TestRunRecordOverLocalBundle(t *testing.T) {
 	assert.Empty(t, st.Skipped)
 }
 
+// When the plugin that provides a kind goes, the claimant it pushed aside takes the
+// kind in one generation: its library is opened before the old one is closed, and
+// until then the document stays as it was (no generation without a visible change,
+// and never a state with the claimant neither loaded nor skipped). Both ways a
+// claimant is pushed aside: a conflict between two folders (the first removed with
+// rm -r), and a marketplace record over a local bundle (the record removed).
+func TestRunWinnerRemovedInOneGeneration(t *testing.T) {
+	t.Run("conflict", func(t *testing.T) {
+		root := newRoot(t)
+		plugintest.Install(t, plugintest.Spec{Kind: "vad"}, filepath.Join(root, "native", "a", "libvad.so"))
+		plugintest.Install(t, plugintest.Spec{Kind: "vad"}, filepath.Join(root, "native", "b", "libvad.so"))
+		d := startDaemon(t, root)
+		st := d.waitFor("a loaded, b skipped", func(st *state.State) bool { return len(st.Plugins) == 1 && len(st.Skipped) == 1 })
+		require.Equal(t, filepath.Join(root, "native", "a", "libvad.so"), st.Plugins[0].Library)
+		ev := d.subscribe()
+		require.NoError(t, exec.Command("rm", "-r", filepath.Join(root, "native", "a")).Run())
+		d.takesOver(ev, st.Generation, filepath.Join(root, "native", "b", "libvad.so"),
+			[]string{"unloaded plugin::native::vad", "loaded plugin::native::vad", "resolved no_manifest"})
+	})
+	t.Run("shadowed", func(t *testing.T) {
+		root := newRoot(t)
+		local := filepath.Join(root, "native", "gain", "libgain.so")
+		plugintest.Install(t, plugintest.Spec{Kind: "gain"}, local)
+		writeFile(t, filepath.Join(root, "native", "gain", "plugin.yml"), manifestFor("gain", "1.1.0", "gain"))
+		plugintest.Install(t, plugintest.Spec{Kind: "gain"}, filepath.Join(root, "bundles", "gain", "1.2.0", "libgain.so"))
+		record := filepath.Join(root, "active", "gain.json")
+		writeFile(t, record, `{"plugin_id":"gain","version":"1.2.0","node_kind":"gain","kind":"native","entrypoint":".plugins/bundles/gain/1.2.0/libgain.so","installed_at_ms":1764000000000}`)
+		d := startDaemon(t, root)
+		st := d.waitFor("the record's loaded, the local shadowed", func(st *state.State) bool {
+			return len(st.Plugins) == 1 && len(st.Skipped) == 1 && hasProblem(st, local, state.VersionDiverged)
+		})
+		ev := d.subscribe()
+		require.NoError(t, os.Remove(record))
+		d.takesOver(ev, st.Generation, local,
+			[]string{"unloaded plugin::native::gain", "loaded plugin::native::gain", "resolved version_diverged"})
+	})
+}
+
+// takesOver waits until lib is loaded alone with nothing skipped, and checks that it
+// took one generation after gen, with exactly the events want.
+func (d *daemon) takesOver(ev *events, gen uint64, lib string, want []string) {
+	d.t.Helper()
+	st := d.waitFor("the claimant loaded", func(st *state.State) bool {
+		return len(st.Plugins) == 1 && st.Plugins[0].Library == lib && len(st.Skipped) == 0
+	})
+	assert.Equal(d.t, gen+1, st.Generation, "one generation for the change")
+	assert.Equal(d.t, want, ev.waitEvents(d.t, len(want)))
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, e := range ev.list {
+		assert.Equal(d.t, gen+1, e.Generation, "%s %s", e.Type, e.Kind)
+	}
+}
+
 func TestRunBareLibraryThenMovedIntoAFolder(t *testing.T) {
 	root := newRoot(t)
 	d := startDaemon(t, root)
