@@ -57,11 +57,16 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Error formats e as one line; see [Error].
 func (e *Error) Error() string {
-	var b strings.Builder
-	if e.Path != "" {
-		b.WriteString(oneLinePath(e.Path))
-		b.WriteString(": ")
+	if e.Path == "" {
+		return e.Text()
 	}
+	return oneLinePath(e.Path) + ": " + e.Text()
+}
+
+// Text is Error without the path it starts with, for a message that names the path
+// apart (a problem's).
+func (e *Error) Text() string {
+	var b strings.Builder
 	subject := "the file"
 	if e.Field != "" {
 		subject = "field " + strconv.Quote(e.Field)

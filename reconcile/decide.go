@@ -208,7 +208,7 @@ func probeProblem(lib string, err error) state.Problem {
 	var rf *refusal
 	switch {
 	case errors.As(err, &se):
-		return problem(lib, state.SmokeFailed, state.Error, se.Error()+"; it is not opened until the file changes; run plugwatch try on it to see more")
+		return problem(lib, state.SmokeFailed, state.Error, se.text()+"; it is not opened until the file changes; run plugwatch try on it to see more")
 	case errors.As(err, &rf):
 		return problem(lib, state.LoadFailed, state.Error, rf.reason)
 	default:

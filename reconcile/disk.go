@@ -491,7 +491,7 @@ func isFile(dir string, e fs.DirEntry) bool {
 func message(err error) string {
 	var me *manifest.Error
 	if errors.As(err, &me) {
-		return strings.TrimPrefix(me.Error(), me.Path+": ")
+		return me.Text()
 	}
 	return err.Error()
 }

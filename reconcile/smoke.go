@@ -29,7 +29,10 @@ type SmokeError struct {
 	Message   string
 }
 
-func (e *SmokeError) Error() string {
+func (e *SmokeError) Error() string { return e.Path + ": " + e.text() }
+
+// text is Error without the path.
+func (e *SmokeError) text() string {
 	s := "smoke test " + e.Result + " in " + e.Call
 	if e.HasPacket {
 		s += " at packet " + strconv.Itoa(e.Packet)

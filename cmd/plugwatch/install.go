@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func readManifest(path string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > manifest.MaxSize {
-		return nil, fmt.Errorf("larger than 1 MiB; a manifest is small")
+		return nil, errors.New("larger than 1 MiB; a manifest is small")
 	}
 	return b, nil
 }
