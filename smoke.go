@@ -38,7 +38,7 @@ func SmokeTester(p *probe.Prober, params map[string][]byte, log *slog.Logger) re
 		rep, err := p.Try(ctx, path, opts)
 		if errors.Is(err, probe.ErrTryOptions) {
 			// The defaults do not suit the plugin: it cannot be smoke-tested as it is.
-			return nil, &reconcile.SmokeError{Path: lib, Result: "failed", Call: "create_instance", Message: err.Error()}
+			return nil, &reconcile.SmokeError{Path: lib, Result: string(probe.TryFailed), Call: "create_instance", Message: err.Error()}
 		}
 		if err != nil {
 			return nil, err // no helper: not judged

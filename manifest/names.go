@@ -4,10 +4,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-)
 
-// nativePrefix is the namespace of native plugin kinds (docs/formats.md).
-const nativePrefix = "plugin::native::"
+	"github.com/plugwatch/plugwatch/layout"
+)
 
 // maxName is the longest kind or path component, in bytes.
 const maxName = 255
@@ -21,7 +20,7 @@ const maxName = 255
 //
 // The registered kind is "plugin::native::" followed by the result.
 func NormalizeKind(s string) (string, error) {
-	k := strings.TrimPrefix(s, nativePrefix)
+	k := strings.TrimPrefix(s, layout.KindPrefix)
 	if why := kindProblem(k); why != "" {
 		return "", &Error{Err: ErrInvalidKind, Detail: "kind " + quote(s) + " " + why}
 	}

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/plugwatch/plugwatch/internal/trial"
+	"github.com/plugwatch/plugwatch/layout"
 	"github.com/plugwatch/plugwatch/manifest"
 	"github.com/plugwatch/plugwatch/native"
+	"github.com/plugwatch/plugwatch/state"
 )
 
 // The report of a try and its parts. Report marshals to the document of
@@ -250,7 +252,7 @@ func (t *tryRun) run(ctx context.Context, cfg trial.Config) (map[string]*trial.S
 			case tryMeta:
 				t.meta, t.probed = r.Meta.fromWire(), true
 				kind, _ := manifest.NormalizeKind(t.meta.Kind) // the helper checked it
-				t.rep.Kind, t.rep.APIVersion = kindPrefix+kind, t.meta.APIVersion
+				t.rep.Kind, t.rep.APIVersion = layout.KindPrefix+kind, t.meta.APIVersion
 				wait = t.timeout
 				timer.Reset(wait)
 			case tryBegin:
@@ -278,9 +280,6 @@ func (t *tryRun) run(ctx context.Context, cfg trial.Config) (map[string]*trial.S
 		}
 	}
 }
-
-// kindPrefix is the namespace of a native plugin's registered kind.
-const kindPrefix = "plugin::native::"
 
 // done reads the helper's last message.
 func (t *tryRun) done(r reply) (map[string]*trial.Samples, error) {
@@ -320,7 +319,7 @@ func (t *tryRun) done(r reply) (map[string]*trial.Samples, error) {
 // notProbed makes the report of a library that could not be probed.
 func (t *tryRun) notProbed(err error) {
 	t.rep.Result = trial.Failed
-	t.rep.Error = &TryError{Call: trial.CallProbe, Code: ProblemCode(err), Message: problemMessage(err), Err: err}
+	t.rep.Error = &TryError{Call: trial.CallProbe, Code: string(state.ProbeProblem("", err).Code), Message: problemMessage(err), Err: err}
 }
 
 // died makes the report of a helper that died in the current call.
@@ -356,23 +355,6 @@ func (t *tryRun) partial(result trial.Result, message string) {
 		t.rec.Start(t.call == "tick")
 	}
 	t.rep.Timings = t.rec.Timings()
-}
-
-// ProblemCode returns the problem code of the state document for err, an error
-// probing a library: "crashed", "incomplete", "abi_version", "invalid_kind", or
-// "load_failed" for every other.
-func ProblemCode(err error) string {
-	switch {
-	case errors.Is(err, native.ErrCrashed):
-		return "crashed"
-	case errors.Is(err, native.ErrIncomplete):
-		return "incomplete"
-	case errors.Is(err, native.ErrABIVersion):
-		return "abi_version"
-	case errors.Is(err, native.ErrInvalidKind):
-		return "invalid_kind"
-	}
-	return "load_failed"
 }
 
 // problemMessage says what was wrong, without the path: the sentinel's text and

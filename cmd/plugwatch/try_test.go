@@ -14,9 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugwatch/plugwatch/internal/plugintest"
-	"github.com/plugwatch/plugwatch/native"
 	"github.com/plugwatch/plugwatch/probe"
-	"github.com/plugwatch/plugwatch/state"
 )
 
 // The plugins that run, for the try_*.txtar scripts (`plug NAME DEST`).
@@ -264,17 +262,4 @@ func writeWAVFixture(t *testing.T, path string, tag, bits int, extensible bool, 
 	binary.Write(&file, le, uint32(data.Len()))
 	file.Write(data.Bytes())
 	require.NoError(t, os.WriteFile(path, file.Bytes(), 0o644))
-}
-
-// TestTryProblemCodes: the problem code a try gives a library that cannot be probed
-// is the one the state document gives it.
-func TestTryProblemCodes(t *testing.T) {
-	for _, s := range []error{
-		native.ErrIncomplete, native.ErrNotLoadable, native.ErrLoader, native.ErrNoEntry,
-		native.ErrABIVersion, native.ErrMetadata, native.ErrInvalidKind, native.ErrCrashed,
-		native.ErrStartsProcess, os.ErrNotExist,
-	} {
-		err := &native.Error{Op: "probe", Path: "/x.so", Err: s}
-		require.Equal(t, string(state.ProbeProblem("/x.so", err).Code), probe.ProblemCode(err), "%v", s)
-	}
 }
