@@ -25,10 +25,12 @@ type UnreachableError struct {
 	Err  error  // the cause
 }
 
+// Error names the address and why nothing answered there.
 func (e *UnreachableError) Error() string {
 	return "admin: no daemon answering at " + e.Addr + ": " + e.Err.Error()
 }
 
+// Unwrap returns e.Err.
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 const (

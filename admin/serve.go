@@ -16,10 +16,12 @@ type ListenError struct {
 	Err  error  // the cause, as returned by the listener
 }
 
+// Error names the address and why it could not be listened on.
 func (e *ListenError) Error() string {
 	return "admin: cannot listen on " + e.Addr + ": " + e.Err.Error()
 }
 
+// Unwrap returns e.Err.
 func (e *ListenError) Unwrap() error { return e.Err }
 
 // shutdownGrace bounds how long Serve waits for requests in flight once ctx is done.

@@ -42,6 +42,7 @@ type AmbiguousError struct {
 	Records []string
 }
 
+// Error names the folder, the records and the plugin id they share.
 func (e *AmbiguousError) Error() string {
 	return fmt.Sprintf("both the folder %s and the record %s are plugin %s", e.Folder, strings.Join(e.Records, ", "), e.ID)
 }

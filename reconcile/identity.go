@@ -24,6 +24,8 @@ func (id Identity) file() Identity {
 	return id
 }
 
+// String shows the identity's fields (and the helpers' key, when there are helpers),
+// for logs.
 func (id Identity) String() string {
 	s := fmt.Sprintf("dev=%d ino=%d size=%d mtime=%d ctime=%d", id.Dev, id.Ino, id.Size, id.Mtime, id.Ctime)
 	if id.Helpers != 0 {

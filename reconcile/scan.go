@@ -44,10 +44,11 @@ type Options struct {
 // RootError reports a plugins root that cannot be scanned at all: it does not exist,
 // is not a folder, or cannot be read.
 type RootError struct {
-	Path string
-	Err  error
+	Path string // the root as given
+	Err  error  // fs.ErrNotExist, the error of reading it, or one for a root that is not a folder
 }
 
+// Error says what is wrong with the root and what to do.
 func (e *RootError) Error() string {
 	switch {
 	case errors.Is(e.Err, fs.ErrNotExist):
@@ -59,6 +60,7 @@ func (e *RootError) Error() string {
 	}
 }
 
+// Unwrap returns e.Err.
 func (e *RootError) Unwrap() error { return e.Err }
 
 var errNotDir = errors.New("not a directory")

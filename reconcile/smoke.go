@@ -25,10 +25,11 @@ type SmokeError struct {
 	Result    string // failed, crashed or hung
 	Call      string // the call that failed
 	Packet    int    // its packet or tick index, when HasPacket
-	HasPacket bool
-	Message   string
+	HasPacket bool   // the call is process_packet or tick
+	Message   string // the plugin's message, or what went wrong
 }
 
+// Error names the library, the result, the call (and packet) and the plugin's message.
 func (e *SmokeError) Error() string { return e.Path + ": " + e.text() }
 
 // text is Error without the path.
