@@ -183,7 +183,7 @@ func (p *Prober) session(b *batch, primary bool) {
 }
 
 // retryAlone probes library i of b, which failed with failure, alone in a fresh
-// helper, and blames it (ErrCrashed) when it fails again.
+// helper, and blames it (native.ErrCrashed) when it fails again.
 func (p *Prober) retryAlone(b *batch, i int, failure string) {
 	if b.ctx.Err() != nil {
 		return // nobody waits for it: do not try again

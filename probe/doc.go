@@ -32,10 +32,9 @@
 // what native.Probe returns for the library (errors.Is(err, native.ErrIncomplete)
 // and so on), plus:
 //
-//   - native.ErrCrashed (also named [ErrCrashed]): the helper died (a signal, an
-//     exit), did not answer within [Options.Timeout], or lost its connection to the
-//     parent because the library closed descriptors it does not own, while opening the
-//     library, twice: once wherever it was queued, and once more alone in a fresh
+//   - native.ErrCrashed: the helper died (a signal, an exit), did not answer within
+//     [Options.Timeout], or lost its connection to the parent because the library
+//     closed descriptors it does not own, while opening the library, twice: once wherever it was queued, and once more alone in a fresh
 //     helper, so that a crash left behind by a library probed earlier in the same
 //     helper is never blamed on it.
 //   - native.ErrStartsProcess: opening the library started a process (it forked when

@@ -44,7 +44,7 @@ func Example_crashed() {
 	defer p.Close()
 
 	_, err = p.Probe(context.Background(), lib)
-	if ne, ok := errors.AsType[*native.Error](err); ok && errors.Is(err, probe.ErrCrashed) {
+	if ne, ok := errors.AsType[*native.Error](err); ok && errors.Is(err, native.ErrCrashed) {
 		fmt.Println(ne.Err, "-", ne.Detail)
 	}
 	// Output: library crashed or hung when opened - aborted (SIGABRT)

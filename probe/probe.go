@@ -13,21 +13,13 @@ import (
 	"github.com/plugwatch/plugwatch/native"
 )
 
-// The sentinel errors of ProbeBatch and Probe, besides native's. Both come as a
-// *native.Error with Op "probe" and the library's path; match them with errors.Is.
-var (
-	// ErrCrashed is native.ErrCrashed, under its former name: opening the library
-	// killed or hung the helper, also when it was tried again alone in a fresh
-	// helper. Error.Detail says how: "killed by signal SIGSEGV", "aborted (SIGABRT)",
-	// "hung for more than 5s", "exited with status 3", or that the library closed
-	// plugwatch's connection to its helper.
-	ErrCrashed = native.ErrCrashed
-	// ErrUnavailable: the library could not be probed, for a reason that is not the
-	// library's: no helper could be started (Error.Detail says why), native plugins
-	// are not supported on this system, or the Prober is closed. It wraps no
-	// sentinel of package native.
-	ErrUnavailable = errors.New("probe helper unavailable")
-)
+// ErrUnavailable is the sentinel error of ProbeBatch and Probe besides native's
+// (native.ErrCrashed among them): the library could not be probed, for a reason
+// that is not the library's: no helper could be started (Error.Detail says why),
+// native plugins are not supported on this system, or the Prober is closed. It comes
+// as a *native.Error with Op "probe" and the library's path, wraps no sentinel of
+// package native, and is matched with errors.Is.
+var ErrUnavailable = errors.New("probe helper unavailable")
 
 // The default of Options.Timeout.
 const defaultTimeout = 5 * time.Second
@@ -196,7 +188,7 @@ func (p *Prober) Probe(ctx context.Context, path string) (native.Metadata, error
 // per path, in order. A relative path is taken relative to the working directory
 // now. The libraries are probed in as many helpers at once as Options.Workers
 // allows, each library once, and a library that crashes or hangs its helper once
-// more alone in a fresh helper before it is blamed (ErrCrashed); the libraries after
+// more alone in a fresh helper before it is blamed (native.ErrCrashed); the libraries after
 // it go on in another helper.
 //
 // When ProbeBatch returns, every helper that opened one of the libraries has exited

@@ -145,7 +145,7 @@ func TestCrashes(t *testing.T) {
 		lib := plugintest.Build(t, plugintest.Spec{Kind: "bad", Crash: crash})
 		wg.Go(func() {
 			_, err := p.Probe(ctx, lib)
-			if !errors.Is(err, probe.ErrCrashed) {
+			if !errors.Is(err, native.ErrCrashed) {
 				t.Errorf("%s: got %v, want ErrCrashed", crash, err)
 				return
 			}
@@ -183,14 +183,14 @@ func TestAloneIsNotTriedTwice(t *testing.T) {
 	good := plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood.so"))
 	const again = "probing the library again alone"
 
-	if _, err := p.Probe(ctxFor(t), hang); !errors.Is(err, probe.ErrCrashed) {
+	if _, err := p.Probe(ctxFor(t), hang); !errors.Is(err, native.ErrCrashed) {
 		t.Fatalf("got %v, want ErrCrashed", err)
 	}
 	if strings.Contains(logs.String(), again) {
 		t.Errorf("a library alone in its helper was probed again:\n%s", logs.String())
 	}
 	rs := p.ProbeBatch(ctxFor(t), []string{good, hang})
-	if rs[0].Err != nil || !errors.Is(rs[1].Err, probe.ErrCrashed) {
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, native.ErrCrashed) {
 		t.Fatalf("got %v, %v; want nil, ErrCrashed", rs[0].Err, rs[1].Err)
 	}
 	if !strings.Contains(logs.String(), again) {
@@ -227,7 +227,7 @@ func TestRetryAlone(t *testing.T) {
 		t.Errorf("good libraries around libdie: %v, %v", rs[0].Err, rs[2].Err)
 	}
 	err := rs[1].Err
-	if !errors.Is(err, probe.ErrCrashed) || !errors.Is(err, native.ErrCrashed) || !strings.Contains(err.Error(), "killed by signal SIGKILL") {
+	if !errors.Is(err, native.ErrCrashed) || !errors.Is(err, native.ErrCrashed) || !strings.Contains(err.Error(), "killed by signal SIGKILL") {
 		t.Errorf("die: got %v, want ErrCrashed killed by signal SIGKILL", err)
 	}
 	if n := h.started(); n < 5 {
@@ -246,7 +246,7 @@ func TestQueuedBehindCrash(t *testing.T) {
 		good = append(good, plugintest.Install(t, plugintest.Spec{Kind: "good"}, filepath.Join(t.TempDir(), "libgood"+string(rune('a'+i))+".so")))
 	}
 	rs := p.ProbeBatch(ctx, append([]string{hang}, good...))
-	if !errors.Is(rs[0].Err, probe.ErrCrashed) {
+	if !errors.Is(rs[0].Err, native.ErrCrashed) {
 		t.Errorf("hang: got %v, want ErrCrashed", rs[0].Err)
 	}
 	for i, r := range rs[1:] {
@@ -257,7 +257,7 @@ func TestQueuedBehindCrash(t *testing.T) {
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if _, err := p.Probe(ctx, hang); !errors.Is(err, probe.ErrCrashed) {
+		if _, err := p.Probe(ctx, hang); !errors.Is(err, native.ErrCrashed) {
 			t.Errorf("hang: got %v, want ErrCrashed", err)
 		}
 	})
@@ -292,7 +292,7 @@ func TestBatch(t *testing.T) {
 		r := rs[i]
 		switch path {
 		case abort:
-			if !errors.Is(r.Err, probe.ErrCrashed) {
+			if !errors.Is(r.Err, native.ErrCrashed) {
 				t.Errorf("%d %s: got %v, want ErrCrashed", i, path, r.Err)
 			}
 			continue
@@ -454,7 +454,7 @@ func TestUnavailable(t *testing.T) {
 	good := plugintest.Build(t, plugintest.Spec{Kind: "gain"})
 	p := newProber(t, probe.Options{Workers: 1, Command: func() *exec.Cmd { return exec.Command("true") }})
 	_, err := p.Probe(ctxFor(t), good)
-	if !errors.Is(err, probe.ErrUnavailable) || errors.Is(err, probe.ErrCrashed) {
+	if !errors.Is(err, probe.ErrUnavailable) || errors.Is(err, native.ErrCrashed) {
 		t.Errorf("got %v, want ErrUnavailable", err)
 	}
 

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"os"
 )
 
 // Identity is a file's identity (docs/files.md): when any field changes, the file is
@@ -32,13 +31,4 @@ func (id Identity) String() string {
 		s += fmt.Sprintf(" helpers=%x", id.Helpers)
 	}
 	return s
-}
-
-// StatIdentity returns the identity of the file at path, following symlinks.
-func StatIdentity(path string) (Identity, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return Identity{}, err
-	}
-	return identityOf(fi), nil
 }

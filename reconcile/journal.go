@@ -27,8 +27,8 @@ import (
 // was opened never becomes a crash loop. The blame and the suspicion are carried to
 // the new process's journal while the file is unchanged.
 
-// JournalDir is the folder of the root that holds the journals.
-const JournalDir = ".plugwatch"
+// journalDir is the folder of the root that holds the journals.
+const journalDir = ".plugwatch"
 
 // blameWindow: a library opened this long before an unclean exit is blamed for it.
 const blameWindow = 10 * time.Second
@@ -63,7 +63,7 @@ type journal struct {
 
 // openJournal creates this process's journal below root.
 func openJournal(root string, pid int) *journal {
-	dir := filepath.Join(root, JournalDir)
+	dir := filepath.Join(root, journalDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil
 	}
@@ -173,7 +173,7 @@ type recovered struct {
 // that a second death names the culprit alone. Blame and suspicion are carried on in
 // this process's journal j.
 func recoverJournals(root string, self int, j *journal, log *slog.Logger) recovered {
-	dir := filepath.Join(root, JournalDir)
+	dir := filepath.Join(root, journalDir)
 	entries, _ := os.ReadDir(dir)
 	var out recovered
 	for _, e := range entries {

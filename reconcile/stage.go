@@ -25,11 +25,11 @@ var errRewriting = fmt.Errorf("%w: being rewritten", errNotJudged)
 // batchProber is a Prober that probes many libraries at once (package probe's pool
 // does: one helper process for the batch, which has exited when it returns).
 type batchProber interface {
-	ProbeBatch(ctx context.Context, paths []string) []ProbeResult
+	ProbeBatch(ctx context.Context, paths []string) []native.ProbeResult
 }
 
-// ProbeResult is one library's result of a batch probe.
-type ProbeResult = native.ProbeResult
+// probeResult is one library's result of a batch probe.
+type probeResult = native.ProbeResult
 
 // stage probes libraries off the pass. It owns the probe cache, keyed by file
 // identity: a pass looks its claims up (never waiting), a library not seen before is

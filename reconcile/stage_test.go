@@ -26,7 +26,7 @@ func TestCopyIsOfTheIdentityThePassSaw(t *testing.T) {
 	require.NoError(t, os.WriteFile(good, []byte("good library bytes, longer"), 0o755))
 	link := filepath.Join(dir, "libx.so")
 	require.NoError(t, os.Symlink(bad, link))
-	seen, err := StatIdentity(link) // the pass saw bad.so
+	seen, err := pathIdentity(link) // the pass saw bad.so
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(link))
 	require.NoError(t, os.Symlink(good, link)) // swapped before the copy

@@ -71,7 +71,7 @@ func (s *stage) work(batch []*verdict) {
 type job struct {
 	v     *verdict
 	copy  private
-	res   ProbeResult
+	res   probeResult
 	smoke *state.Smoke
 	lib   *native.Library
 	skip  bool // judged nothing: forget it
@@ -161,7 +161,7 @@ func (s *stage) probeAll(copied []*job) {
 	}
 	for i, r := range s.probe(paths) {
 		j := copied[i]
-		j.res = ProbeResult{Meta: r.Meta, Err: retarget(r.Err, j.copy.path, j.v.path)}
+		j.res = probeResult{Meta: r.Meta, Err: retarget(r.Err, j.copy.path, j.v.path)}
 		if r.Err != nil && !native.IsVerdict(r.Err) {
 			j.skip = true // the helper could not judge it
 			if _, err := os.Stat(j.copy.path); errors.Is(err, fs.ErrNotExist) {
@@ -209,14 +209,14 @@ func (s *stage) smokeTest(j *job) {
 }
 
 // probe probes paths in one batch when the Prober can, else one by one.
-func (s *stage) probe(paths []string) []ProbeResult {
+func (s *stage) probe(paths []string) []probeResult {
 	if len(paths) == 0 {
 		return nil
 	}
 	if bp, ok := s.prober.(batchProber); ok {
 		return bp.ProbeBatch(s.ctx, paths)
 	}
-	out := make([]ProbeResult, len(paths))
+	out := make([]probeResult, len(paths))
 	for i, p := range paths {
 		out[i].Meta, out[i].Err = s.prober.Probe(s.ctx, p)
 	}

@@ -171,12 +171,12 @@ func (s *State) SortJudged() {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 			return c
 		}
-		return cmp.Or(ComparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)),
-			ComparePaths(a.Winner, b.Winner), strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version),
+		return cmp.Or(comparePaths(a.Library, b.Library), strings.Compare(string(a.Reason), string(b.Reason)),
+			comparePaths(a.Winner, b.Winner), strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version),
 			strings.Compare(string(a.Source), string(b.Source)))
 	})
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int {
-		if c := ComparePaths(a.Path, b.Path); c != 0 {
+		if c := comparePaths(a.Path, b.Path); c != 0 {
 			return c
 		}
 		return cmp.Or(strings.Compare(string(a.Code), string(b.Code)), strings.Compare(a.Message, b.Message),
@@ -191,12 +191,12 @@ func ComparePlugins(a, b Plugin) int {
 	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 		return c // cmp.Or would compare the paths too, every time
 	}
-	return ComparePaths(a.Library, b.Library)
+	return comparePaths(a.Library, b.Library)
 }
 
-// ComparePaths orders two slash-separated paths component by component in byte
+// comparePaths orders two slash-separated paths component by component in byte
 // order, so "a/x" sorts before "a-b/x". It returns -1, 0 or +1.
-func ComparePaths(a, b string) int {
+func comparePaths(a, b string) int {
 	for {
 		ai, bi := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
 		ac, bc := a, b

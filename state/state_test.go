@@ -14,10 +14,10 @@ import (
 )
 
 func TestComparePaths(t *testing.T) {
-	assert.Equal(t, -1, ComparePaths("/r/a/x", "/r/a-b/x"))
-	assert.Equal(t, 1, ComparePaths("/r/a-b/x", "/r/a/x"))
-	assert.Equal(t, 0, ComparePaths("/r/a", "/r/a"))
-	assert.Equal(t, -1, ComparePaths("/r/a", "/r/a/b"))
+	assert.Equal(t, -1, comparePaths("/r/a/x", "/r/a-b/x"))
+	assert.Equal(t, 1, comparePaths("/r/a-b/x", "/r/a/x"))
+	assert.Equal(t, 0, comparePaths("/r/a", "/r/a"))
+	assert.Equal(t, -1, comparePaths("/r/a", "/r/a/b"))
 }
 
 // Sort gives every document of the same contents the same order, and the same
