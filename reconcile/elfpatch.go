@@ -55,11 +55,11 @@ func patchELF(path string, renames map[string]string, folders []string) error {
 	strtab := ef.Sections[dyn.Link]
 	str, err := strtab.Data()
 	if err != nil {
-		return err
+		return &os.PathError{Op: "read ELF string table", Path: path, Err: err}
 	}
 	refs, err := stringRefs(ef, dyn)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "read ELF dynamic section", Path: path, Err: err}
 	}
 	if !(dynStrings{str, refs}).rewrite(renames, folders) {
 		return nil
