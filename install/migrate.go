@@ -56,7 +56,7 @@ func Migrate(root string, dryRun bool) ([]Move, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, &Error{Op: "migrate", Err: err, Detail: fmt.Sprintf("cannot read %s: %v", dir, err)}
+		return nil, &Error{Op: "migrate", Err: err, Detail: fmt.Sprintf("cannot read %s: %v", dir, cause(err))}
 	}
 	taken := map[string]bool{} // folders a library of this run goes to
 	var moves []Move

@@ -177,13 +177,13 @@ func (t target) free() error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot check %s: %v", t.rel, err)}
+		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot check %s: %v", t.rel, cause(err))}
 	case !fi.IsDir():
 		return occupied(t.rel + " exists and is not a plain folder; remove or rename it first, or install under another name")
 	}
 	name, err := occupant(t.dir)
 	if err != nil {
-		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot read %s: %v", t.rel, err)}
+		return &Error{Op: "install", Path: t.name, Err: err, Detail: fmt.Sprintf("cannot read %s: %v", t.rel, cause(err))}
 	}
 	if name != "" {
 		return occupied(fmt.Sprintf("%s already holds %s; remove that plugin first (plugwatch remove %s), or install under another name",

@@ -42,15 +42,16 @@ func smokeParamsFlag(fs *flag.FlagSet) map[string][]byte {
 		if !ok || kind == "" {
 			return errors.New("want KIND=JSON or KIND=@FILE")
 		}
+		where := ""
 		if file, isFile := strings.CutPrefix(value, "@"); isFile {
 			data, err := os.ReadFile(file)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", file, err)
+				return fmt.Errorf("reading %s: %w", file, cause(err))
 			}
-			value = string(data)
+			value, where = string(data), " in "+file
 		}
 		if !json.Valid([]byte(value)) {
-			return fmt.Errorf("the params of %s are not JSON", kind)
+			return fmt.Errorf("the params of %s%s are not JSON", kind, where)
 		}
 		params[kind] = []byte(value)
 		return nil
