@@ -60,7 +60,6 @@ type Controller struct {
 	held      map[string]bool // kinds whose loaded plugin the last pass kept without wanting it
 	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
 	last      *state.State    // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
-	early     []state.Event   // events of the first reconcile's passes, published when it finishes
 
 	mu      sync.Mutex
 	state   *state.State    // the published document; its Plugins are made when State is called
@@ -139,7 +138,9 @@ type Hint struct {
 
 // Step is one pass: it reads the disk (as h says), uses the probe results it has,
 // and loads, reloads and unloads plugins towards the desired state. It never waits
-// for a probe. It returns the pass's events. Problems with files are never errors:
+// for a probe. It returns the pass's events: the published ones (the passes of the
+// first reconcile return none until the one that ends it returns what generation 1
+// holds, as changes from nothing). Problems with files are never errors:
 // they are in the state. The error is ctx's when ctx ended; the pass then changed
 // nothing. A root that has gone is an empty root: everything is unloaded.
 func (c *Controller) Step(ctx context.Context, h Hint) ([]state.Event, error) {
@@ -229,14 +230,24 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	if c.gen == 0 && c.probing > 0 {
 		// The first reconcile has not finished: it ends with the pass that has every
 		// library it found probed, which is generation 1 and publishes all of it.
-		c.early = append(c.early, events...)
 		c.mu.Lock()
 		c.plugins.set(entries)
 		c.mu.Unlock()
-		return events, nil
+		return nil, nil
 	}
-	events = append(c.early, events...)
-	c.early = nil
+	if c.gen == 0 {
+		// All of it: what generation 1 holds, as changes from nothing, whichever
+		// way the first reconcile's passes came to it (a claimant loaded before
+		// the winner's probe had finished, then pushed aside, is only skipped).
+		all := make(map[string]bool, len(next))
+		for kind := range next {
+			all[kind] = true
+		}
+		events = diff(nil, st, nil, next, all)
+		for i := range events {
+			events[i].At = state.Time{Time: now}
+		}
+	}
 	if len(events) > 0 || rescan || c.gen == 0 || pluginsChanged || !sameJudged(prev, st) {
 		c.gen++
 	}

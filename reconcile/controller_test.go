@@ -127,6 +127,32 @@ func TestControllerLoadReloadUnload(t *testing.T) {
 	assert.Empty(t, c.State().Plugins)
 }
 
+// The first reconcile publishes what generation 1 holds, as changes from nothing,
+// however its passes came to it: here b's probe finishes before a's (whose
+// constructor is slow), so b is loaded first and then pushed aside by a, which
+// sorts first. The host is told each of those; the events say only that a loaded
+// and b was skipped, once each.
+func TestControllerFirstReconcileEvents(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "vad", Description: "a", SlowMs: 500}, filepath.Join(root, "native", "a", "libvad.so"))
+	plugintest.Install(t, plugintest.Spec{Kind: "vad", Description: "b"}, filepath.Join(root, "native", "b", "libvad.so"))
+	host := &recorder{}
+	c := newController(t, root, host)
+	events, err := c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"loaded plugin::native::vad", "skipped plugin::native::vad", "problem no_manifest", "problem no_manifest"}, types(events))
+	for _, e := range events {
+		assert.EqualValues(t, 1, e.Generation)
+	}
+	assert.Equal(t, filepath.Join(root, "native", "a", "libvad.so"), events[0].Library)
+	// Whether b was loaded first depends on which helper probed which library.
+	if told := host.take(); len(told) == 1 {
+		assert.Equal(t, []string{"loaded plugin::native::vad a"}, told)
+	} else {
+		assert.Equal(t, []string{"loaded plugin::native::vad b", "unloaded plugin::native::vad", "loaded plugin::native::vad a"}, told)
+	}
+}
+
 func TestControllerBrokenRebuildKeepsOldVersion(t *testing.T) {
 	root := newRoot(t)
 	lib := filepath.Join(root, "native", "gain", "libgain.so")
