@@ -183,6 +183,16 @@ func readPacket(addr uintptr, version uint32, m *outputMemory) (p Packet, proble
 	return nil, fmt.Sprintf("packet type %d cannot be output", int32(t))
 }
 
+// bytesAt copies the buffer whose pointer is at ptrAt and whose length is at lenAt;
+// a NULL pointer with a length is the problem ifNull.
+func (m *outputMemory) bytesAt(ptrAt, lenAt uintptr, ifNull string) ([]byte, string) {
+	p, n := readPtr(ptrAt), uintptr(readU64(lenAt))
+	if p == 0 && n > 0 {
+		return nil, ifNull
+	}
+	return m.copyBytes(p, n), ""
+}
+
 // readAudio reads a raw_audio packet's AudioFrame of n bytes at data.
 func readAudio(data, n uintptr, version uint32, m *outputMemory) (Packet, string) {
 	if int(n) < audioFrameSize(1) {
@@ -210,11 +220,10 @@ func readCustom(data, n uintptr, m *outputMemory) (Packet, string) {
 		Encoding: readI32(data + cpEncoding),
 		Metadata: readMetadataPtr(readPtr(data + cpMetadata)),
 	}
-	j, jn := readPtr(data+cpData), uintptr(readU64(data+cpLen))
-	if j == 0 && jn > 0 {
-		return nil, "custom packet with NULL data_json"
+	var problem string
+	if c.JSON, problem = m.bytesAt(data+cpData, data+cpLen, "custom packet with NULL data_json"); problem != "" {
+		return nil, problem
 	}
-	c.JSON = m.copyBytes(j, jn)
 	return c, ""
 }
 
@@ -228,11 +237,10 @@ func readBinaryWithMeta(data, n uintptr, m *outputMemory) (Packet, string) {
 		ContentType: cString(readPtr(data+bpContentType), maxString),
 		Metadata:    readMetadataPtr(readPtr(data + bpMetadata)),
 	}
-	d, dn := readPtr(data+bpData), uintptr(readU64(data+bpLen))
-	if d == 0 && dn > 0 {
-		return nil, "binary_with_meta packet with NULL data"
+	var problem string
+	if b.Data, problem = m.bytesAt(data+bpData, data+bpLen, "binary_with_meta packet with NULL data"); problem != "" {
+		return nil, problem
 	}
-	b.Data = m.copyBytes(d, dn)
 	return b, ""
 }
 
@@ -246,11 +254,10 @@ func readVideo(data, n uintptr, version uint32, m *outputMemory) (Packet, string
 		Height:      readU32(data + vfHeight),
 		PixelFormat: PixelFormat(readI32(data + vfFormat)),
 	}
-	d, dn := readPtr(data+vfData), uintptr(readU64(data+vfLen))
-	if d == 0 && dn > 0 {
-		return nil, "raw_video frame with NULL data"
+	var problem string
+	if v.Data, problem = m.bytesAt(data+vfData, data+vfLen, "raw_video frame with NULL data"); problem != "" {
+		return nil, problem
 	}
-	v.Data = m.copyBytes(d, dn)
 	if version >= 6 && int(n) >= videoFrameSize(6) {
 		v.Metadata = readMetadataPtr(readPtr(data + vfMetadata))
 	}
