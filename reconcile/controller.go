@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -56,10 +57,11 @@ type Controller struct {
 	watchDirs []string // WatchDirs of generation watchGen
 	watchGen  uint64
 	journal   *journal
-	opening   map[string]bool // kinds whose want's library is being opened off the pass
-	held      map[string]bool // kinds whose loaded plugin the last pass kept without wanting it
-	dirs      map[string]int  // how many loaded plugins each of their pluginDirs holds
-	last      *state.State    // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
+	opening   map[string]bool        // kinds whose want's library is being opened off the pass
+	unloading map[*LoadedPlugin]bool // unloaded by a pass and maybe not closed yet: Close waits for them
+	held      map[string]bool        // kinds whose loaded plugin the last pass kept without wanting it
+	dirs      map[string]int         // how many loaded plugins each of their pluginDirs holds
+	last      *state.State           // the last pass's document, without its Plugins (State publishes it once the first reconcile finished)
 
 	mu      sync.Mutex
 	state   *state.State    // the published document; its Plugins are made when State is called
@@ -96,7 +98,7 @@ func NewController(opts ControllerOptions) (*Controller, error) {
 	}
 	return &Controller{
 		scan: s, log: log, host: opts.Host, journal: j,
-		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, held: map[string]bool{}, dirs: map[string]int{}, subs: map[*subscriber]struct{}{},
+		loaded: map[string]*LoadedPlugin{}, byOrigin: map[string][]*LoadedPlugin{}, gone: map[string]time.Time{}, opening: map[string]bool{}, unloading: map[*LoadedPlugin]bool{}, held: map[string]bool{}, dirs: map[string]int{}, subs: map[*subscriber]struct{}{},
 	}, nil
 }
 
@@ -161,7 +163,7 @@ func (c *Controller) Step(ctx context.Context, h Hint) ([]state.Event, error) {
 
 // Reconcile reads the whole disk and drives the loaded set towards it, making
 // passes until no library waits for its probe (or ctx ends), and returns the events
-// of all of them.
+// of all of them (for the first reconcile, generation 1's; see Step).
 func (c *Controller) Reconcile(ctx context.Context, rescan bool) ([]state.Event, error) {
 	return c.settle(ctx, Hint{Full: true, Rescan: rescan})
 }
@@ -306,15 +308,24 @@ func (c *Controller) notify(old, next map[string]*LoadedPlugin, changed map[stri
 			}
 		}
 	}
+	for p := range c.unloading {
+		select {
+		case <-p.Done():
+			delete(c.unloading, p)
+		default:
+		}
+	}
 	for kind := range changed {
 		if o := old[kind]; o != nil {
 			o.unload() // a plugin has one kind: it left
+			c.unloading[o] = true
 		}
 	}
 }
 
 // Close unloads every plugin (telling the host), and waits until each library is
-// closed and its private copy removed, or ctx ends.
+// closed and its private copy removed, or ctx ends: those it unloads, and those the
+// passes unloaded that are still being closed or still held (Acquire).
 func (c *Controller) Close(ctx context.Context) error {
 	c.scan.Close()
 	old := c.loaded
@@ -326,13 +337,14 @@ func (c *Controller) Close(ctx context.Context) error {
 		c.log.Info("unloaded", "kind", p.info.Kind, "version", p.info.Version, "source", p.info.Source, "path", p.info.Library)
 		p.unload()
 	}
-	for _, p := range old {
+	for _, p := range slices.Concat(slices.Collect(maps.Values(old)), slices.Collect(maps.Keys(c.unloading))) {
 		select {
 		case <-p.Done():
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	c.unloading = map[*LoadedPlugin]bool{}
 	c.closeSubscribers()
 	c.journal.close()
 	return nil

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -75,4 +76,36 @@ func TestInstancesAcrossAReload(t *testing.T) {
 		t.Fatal("old library not closed after its last instance")
 	}
 	require.NoError(t, in2.Close())
+}
+
+// Close waits for the libraries the passes unloaded too, not only for those it
+// unloads: an old version a host still holds after a reload keeps Close waiting
+// until the host releases it (or ctx ends).
+func TestCloseWaitsForWhatThePassesUnloaded(t *testing.T) {
+	root := newRoot(t)
+	lib := filepath.Join(root, "native", "gain", "libgain.so")
+	plugintest.Install(t, plugintest.Gain(6), lib)
+	k := &keeper{}
+	c := newController(t, root, k)
+	_, err := c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	require.Len(t, k.loaded, 1)
+	old := k.loaded[0]
+	require.True(t, old.Acquire())
+	data, err := os.ReadFile(plugintest.Build(t, plugintest.Gain(9)))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(lib, data, 0o755))
+	_, err = c.Reconcile(t.Context(), false)
+	require.NoError(t, err)
+	require.Len(t, k.loaded, 2, "reloaded")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond) // it cannot finish: old is held
+	defer cancel()
+	require.ErrorIs(t, c.Close(ctx), context.DeadlineExceeded)
+	old.Release()
+	select {
+	case <-old.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the old version was not closed after its release")
+	}
 }

@@ -9,7 +9,8 @@ import (
 // logger returns a logger whose records go to f as the plugin's log lines. The
 // records native makes of a plugin's line carry its "target" and "message"; the
 // others are plugwatch's own words about the plugin (a packet it could not read),
-// which keep their attributes in the message and the target "plugwatch".
+// which keep their attributes in the message (but kind and path: the report names
+// the library) and the target "plugwatch".
 func logger(f func(Log)) *slog.Logger { return slog.New(logHandler{f}) }
 
 type logHandler struct{ f func(Log) }
