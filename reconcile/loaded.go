@@ -77,8 +77,8 @@ func (p *LoadedPlugin) Acquire() bool {
 	return true
 }
 
-// Release ends an Acquire. The last Release after an unload closes the library, on a
-// goroutine of its own (Done tells when). A Release without its Acquire panics: it
+// Release ends an Acquire. The last Release after an unload closes the library, off
+// the caller's goroutine (Done tells when). A Release without its Acquire panics: it
 // would close a library still in use.
 func (p *LoadedPlugin) Release() {
 	p.mu.Lock()
@@ -90,7 +90,7 @@ func (p *LoadedPlugin) Release() {
 	last := p.unloaded && p.refs == 0
 	p.mu.Unlock()
 	if last {
-		go p.close()
+		closer.add(p.close)
 	}
 }
 
@@ -104,12 +104,12 @@ func (p *LoadedPlugin) unload() {
 	last := p.refs == 0
 	p.mu.Unlock()
 	if last {
-		go p.close()
+		closer.add(p.close)
 	}
 }
 
-// close closes the library and removes its private copy. It runs on a goroutine of
-// its own: dlclose waits for the dynamic loader's lock, which an open in progress
+// close closes the library and removes its private copy. It runs on the closer's
+// goroutine: dlclose waits for the dynamic loader's lock, which an open in progress
 // holds for as long as its constructor runs, and neither the pass nor the host's
 // Release waits for that.
 func (p *LoadedPlugin) close() {

@@ -99,6 +99,46 @@ func closeLibrary(lib *native.Library) {
 	}
 }
 
+// closer runs the closes of libraries off the pass, one after the other: dlclose
+// waits for the dynamic loader's lock, which an open in progress holds for as long
+// as its constructor runs. One goroutine for all (dlclose takes that lock anyway):
+// a goroutine per close would hold an OS thread each while it waits, 10,000 of them
+// when a root of 10,000 plugins goes.
+var closer closeQueue
+
+// closeQueue runs the functions it is given in order, on a goroutine that runs
+// while there is something to run and ends when there is nothing.
+type closeQueue struct {
+	mu      sync.Mutex
+	queue   []func()
+	running bool
+}
+
+func (q *closeQueue) add(f func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queue = append(q.queue, f)
+	if !q.running {
+		q.running = true
+		go q.run()
+	}
+}
+
+func (q *closeQueue) run() {
+	for {
+		q.mu.Lock()
+		if len(q.queue) == 0 {
+			q.queue, q.running = nil, false
+			q.mu.Unlock()
+			return
+		}
+		f := q.queue[0]
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		f()
+	}
+}
+
 // add records j as opened, and publishes the group when it is full or old enough.
 func (r *openRun) add(s *stage, j *job) {
 	if len(r.done) == 0 {

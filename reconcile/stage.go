@@ -282,7 +282,9 @@ func (s *stage) discard(v *verdict) {
 	}
 	lib, cp := v.lib, v.copy
 	v.lib, v.copy = nil, private{}
-	s.wg.Go(func() {
+	s.wg.Add(1)
+	closer.add(func() {
+		defer s.wg.Done()
 		closeLibrary(lib)
 		cp.remove()
 	})
