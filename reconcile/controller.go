@@ -221,13 +221,10 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	pluginsChanged := c.plugins.differs(entries)
 	c.mu.Unlock()
 
-	events := diff(prev, st, old, next, changed)
+	events := stamped(diff(prev, st, old, next, changed), now)
 	c.loaded = next
 	c.index(old, next, changed)
 	c.last = st
-	for i := range events {
-		events[i].At = state.Time{Time: now}
-	}
 	c.notify(old, next, changed, events)
 	if c.gen == 0 && c.probing > 0 {
 		// The first reconcile has not finished: it ends with the pass that has every
@@ -238,17 +235,7 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 		return nil, nil
 	}
 	if c.gen == 0 {
-		// All of it: what generation 1 holds, as changes from nothing, whichever
-		// way the first reconcile's passes came to it (a claimant loaded before
-		// the winner's probe had finished, then pushed aside, is only skipped).
-		all := make(map[string]bool, len(next))
-		for kind := range next {
-			all[kind] = true
-		}
-		events = diff(nil, st, nil, next, all)
-		for i := range events {
-			events[i].At = state.Time{Time: now}
-		}
+		events = stamped(firstEvents(st, next), now)
 	}
 	if len(events) > 0 || rescan || c.gen == 0 || pluginsChanged || !sameJudged(prev, st) {
 		c.gen++
@@ -263,6 +250,25 @@ func (c *Controller) reconcile(rescan bool, desired func() (*Desired, error)) ([
 	c.mu.Unlock()
 	c.publish(events)
 	return events, nil
+}
+
+// firstEvents are the events of generation 1: what it holds, as changes from
+// nothing, whichever way the first reconcile's passes came to it (a claimant loaded
+// before the winner's probe had finished, then pushed aside, is only skipped).
+func firstEvents(st *state.State, loaded map[string]*LoadedPlugin) []state.Event {
+	all := make(map[string]bool, len(loaded))
+	for kind := range loaded {
+		all[kind] = true
+	}
+	return diff(nil, st, nil, loaded, all)
+}
+
+// stamped sets the time of every event to now, and returns them.
+func stamped(events []state.Event, now time.Time) []state.Event {
+	for i := range events {
+		events[i].At = state.Time{Time: now}
+	}
+	return events
 }
 
 // entriesOf returns the document entries of the kinds that changed or whose loaded
