@@ -25,9 +25,10 @@ func (k *keeper) Loaded(p *LoadedPlugin)        { k.mu.Lock(); k.loaded = append
 func (k *keeper) Reloaded(_, new *LoadedPlugin) { k.Loaded(new) }
 func (k *keeper) Unloaded(*LoadedPlugin)        {}
 
-// A reload serves new instances from the new version while old ones finish; the old
-// library closes only after its last instance closed.
-func TestInstancesAcrossAReload(t *testing.T) {
+// gainLoaded returns a controller that loaded a gain plugin of API version 6 from
+// the library it returns, and the host it tells.
+func gainLoaded(t *testing.T) (*Controller, *keeper, string) {
+	t.Helper()
 	root := newRoot(t)
 	lib := filepath.Join(root, "native", "gain", "libgain.so")
 	plugintest.Install(t, plugintest.Gain(6), lib)
@@ -36,6 +37,13 @@ func TestInstancesAcrossAReload(t *testing.T) {
 	_, err := c.Reconcile(t.Context(), false)
 	require.NoError(t, err)
 	require.Len(t, k.loaded, 1)
+	return c, k, lib
+}
+
+// A reload serves new instances from the new version while old ones finish; the old
+// library closes only after its last instance closed.
+func TestInstancesAcrossAReload(t *testing.T) {
+	c, k, lib := gainLoaded(t)
 	p1 := k.loaded[0]
 	var outs int
 	in1, err := p1.NewInstance([]byte(`{"gain":0.5}`), native.InstanceOptions{Output: func(string, native.Packet) { outs++ }})
@@ -82,14 +90,7 @@ func TestInstancesAcrossAReload(t *testing.T) {
 // unloads: an old version a host still holds after a reload keeps Close waiting
 // until the host releases it (or ctx ends).
 func TestCloseWaitsForWhatThePassesUnloaded(t *testing.T) {
-	root := newRoot(t)
-	lib := filepath.Join(root, "native", "gain", "libgain.so")
-	plugintest.Install(t, plugintest.Gain(6), lib)
-	k := &keeper{}
-	c := newController(t, root, k)
-	_, err := c.Reconcile(t.Context(), false)
-	require.NoError(t, err)
-	require.Len(t, k.loaded, 1)
+	c, k, lib := gainLoaded(t)
 	old := k.loaded[0]
 	require.True(t, old.Acquire())
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Gain(9)))
