@@ -112,6 +112,7 @@ type closeQueue struct {
 	mu      sync.Mutex
 	queue   []func()
 	running bool
+	runner  int // the number of the goroutine that runs the queue
 }
 
 func (q *closeQueue) add(f func()) {
@@ -119,14 +120,38 @@ func (q *closeQueue) add(f func()) {
 	defer q.mu.Unlock()
 	q.queue = append(q.queue, f)
 	if !q.running {
-		q.running = true
-		go q.run()
+		q.start()
 	}
 }
 
-func (q *closeQueue) run() {
+// detach lets the queue go on without the goroutine running it now, which may wait
+// in a dlclose for the loader an open that hung holds (heldBy is set): the closes
+// after it then skip dlclose (closeLibrary) and only remove their copies. Should
+// that dlclose return, its goroutine ends: one goroutine runs the queue at a time.
+func (q *closeQueue) detach() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.runner++ // the running one, if any, is no longer the runner
+	q.running = false
+	if len(q.queue) > 0 {
+		q.start()
+	}
+}
+
+// start starts a runner; q.mu is held.
+func (q *closeQueue) start() {
+	q.running = true
+	q.runner++
+	go q.run(q.runner)
+}
+
+func (q *closeQueue) run(n int) {
 	for {
 		q.mu.Lock()
+		if q.runner != n { // detached
+			q.mu.Unlock()
+			return
+		}
 		if len(q.queue) == 0 {
 			q.queue, q.running = nil, false
 			q.mu.Unlock()
@@ -214,7 +239,8 @@ func (s *stage) openWatched(cp private, j *job, r *openRun) (_ *native.Library, 
 		}
 		given = true
 		heldBy.Store(&j.v.path)
-		cp.remove() // mapped already: the open does not need the name
+		closer.detach() // a close waiting for the loader would hold up the others
+		cp.remove()     // mapped already: the open does not need the name
 		if s.ctx.Err() != nil {
 			j.skip = true // closing: not judged
 		} else {

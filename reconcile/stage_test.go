@@ -50,3 +50,23 @@ func TestCopyIsOfTheIdentityThePassSaw(t *testing.T) {
 	_, err = cp.copy(fifo, Identity{})
 	require.ErrorIs(t, err, errNotRegular, "a FIFO is refused at once, never read")
 }
+
+// A close stuck behind the loader and detached: the closes after it run, in order,
+// and when the stuck one returns its goroutine ends without running any other.
+func TestCloseQueueDetach(t *testing.T) {
+	var q closeQueue
+	stuck, entered := make(chan struct{}), make(chan struct{})
+	ran := make(chan int, 3)
+	q.add(func() { close(entered); <-stuck; ran <- 0 })
+	<-entered
+	q.add(func() { ran <- 1 })
+	q.detach()
+	q.add(func() { ran <- 2 })
+	assert.Equal(t, 1, <-ran)
+	assert.Equal(t, 2, <-ran)
+	close(stuck)
+	assert.Equal(t, 0, <-ran)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	assert.Empty(t, q.queue)
+}

@@ -247,6 +247,47 @@ func TestRunUnloadWhileAnOpenHangs(t *testing.T) {
 	d.noCopyLeft()
 }
 
+// Plugins removed while an open hangs for good: the first one's close waits for the
+// loader the hanging constructor holds, and that close holds up no other: once the
+// open is judged hung, a plugin removed after it is unloaded and its private copy
+// removed (its library is left mapped: the loader is held). SIGTERM still ends the
+// daemon within 10 s.
+func TestRunUnloadsWhileTheLoaderIsHeld(t *testing.T) {
+	root := newRoot(t)
+	mark := filepath.Join(t.TempDir(), "hanging")
+	t.Setenv("HOSTILE_HANG_UNLESS", "PLUGWATCH_PROBE_HELPER")
+	t.Setenv("HOSTILE_HANG_MARK", mark)
+	goodBundle(t, root, "echo")
+	goodBundle(t, root, "gain")
+	d := startDaemon(t, root, "--probe-timeout", "3s")
+	d.waitFor("echo and gain loaded", func(st *state.State) bool {
+		return plugin(st, "plugin::native::echo") != nil && plugin(st, "plugin::native::gain") != nil
+	})
+
+	lib := hostileBundle(t, filepath.Join(t.TempDir(), ".plugins"), "host_hang")
+	require.NoError(t, os.Rename(filepath.Dir(lib), filepath.Join(root, "native", "host_hang")))
+	lib = filepath.Join(root, "native", "host_hang", filepath.Base(lib))
+	require.Eventually(t, func() bool { _, err := os.Stat(mark); return err == nil }, deadline, time.Millisecond,
+		"the constructor hangs in plugwatch")
+	require.NoError(t, os.Rename(filepath.Join(root, "native", "echo"), filepath.Join(t.TempDir(), "echo")))
+	d.waitFor("echo unloaded", gone("plugin::native::echo"))
+	d.waitFor("the hang judged", func(st *state.State) bool { return problemOf(st, lib, state.Crashed) != nil })
+
+	away := filepath.Join(t.TempDir(), "gain")
+	require.NoError(t, os.Rename(filepath.Join(root, "native", "gain"), away))
+	d.waitFor("gain unloaded", gone("plugin::native::gain"))
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(away)
+		return len(entries) == 2 // libgain.so and plugin.yml only
+	}, deadline, time.Millisecond, "gain's private copy is removed, though echo's close waits for the loader")
+	if raceBuild {
+		d.cmd.Process.Kill() // see TestRunOpenThatHangsInPlugwatch
+		<-d.done
+	} else {
+		d.stopWithin(10 * time.Second)
+	}
+}
+
 // A FIFO named as the entrypoint, or as the library of a folder without a manifest,
 // is never opened for reading: missing_library, the neighbour loads, and SIGTERM is
 // answered at once.
