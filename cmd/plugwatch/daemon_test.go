@@ -181,6 +181,21 @@ func gone(kind string) func(*state.State) bool {
 	return func(st *state.State) bool { return plugin(st, kind) == nil }
 }
 
+// moveAway moves the directory bundle native/id out of root, waits until its kind is
+// unloaded and its private copy is removed from the moved folder (why says who might
+// keep it), and returns where the folder went.
+func (d *daemon) moveAway(root, id, kind, why string) string {
+	d.t.Helper()
+	away := filepath.Join(d.t.TempDir(), id)
+	require.NoError(d.t, os.Rename(filepath.Join(root, "native", id), away))
+	d.waitFor(id+" unloaded", gone(kind))
+	require.Eventually(d.t, func() bool {
+		entries, _ := os.ReadDir(away)
+		return len(entries) == 2 // the library and plugin.yml only
+	}, deadline, time.Millisecond, why)
+	return away
+}
+
 // events subscribes to /v1/events and collects what arrives.
 type events struct {
 	mu   sync.Mutex
@@ -272,13 +287,7 @@ func TestRunFolderMovedInCopiedInAndRemoved(t *testing.T) {
 	st := d.waitFor("echo loaded", loadedWith("plugin::native::echo", "copied"))
 	assert.Empty(t, st.Problems)
 	// Moved away: unloaded, and its private copy does not travel with it.
-	away := filepath.Join(t.TempDir(), "gain")
-	require.NoError(t, os.Rename(filepath.Join(root, "native", "gain"), away))
-	d.waitFor("gain unloaded", gone("plugin::native::gain"))
-	require.Eventually(t, func() bool {
-		entries, _ := os.ReadDir(away)
-		return len(entries) == 2 // libgain.so and plugin.yml only
-	}, deadline, time.Millisecond, "the private copy is removed from the moved folder")
+	d.moveAway(root, "gain", "plugin::native::gain", "the private copy is removed from the moved folder")
 	// Removed.
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "native", "echo")))
 	d.waitFor("echo unloaded", gone("plugin::native::echo"))

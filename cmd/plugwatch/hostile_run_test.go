@@ -273,13 +273,7 @@ func TestRunUnloadsWhileTheLoaderIsHeld(t *testing.T) {
 	d.waitFor("echo unloaded", gone("plugin::native::echo"))
 	d.waitFor("the hang judged", func(st *state.State) bool { return problemOf(st, lib, state.Crashed) != nil })
 
-	away := filepath.Join(t.TempDir(), "gain")
-	require.NoError(t, os.Rename(filepath.Join(root, "native", "gain"), away))
-	d.waitFor("gain unloaded", gone("plugin::native::gain"))
-	require.Eventually(t, func() bool {
-		entries, _ := os.ReadDir(away)
-		return len(entries) == 2 // libgain.so and plugin.yml only
-	}, deadline, time.Millisecond, "gain's private copy is removed, though echo's close waits for the loader")
+	d.moveAway(root, "gain", "plugin::native::gain", "gain's private copy is removed, though echo's close waits for the loader")
 	if raceBuild {
 		d.cmd.Process.Kill() // see TestRunOpenThatHangsInPlugwatch
 		<-d.done
