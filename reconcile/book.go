@@ -65,11 +65,19 @@ type contest struct {
 	problems []state.Problem
 }
 
-func newBook(display func(string) string) *book {
+func newBook(display func(string) string) *book { return newBookLike(display, nil) }
+
+// newBookLike is newBook with room for what like holds (nil: nothing): a full
+// pass makes the book again at about the size it was, without growing its maps
+// step by step.
+func newBookLike(display func(string) string, like *book) *book {
+	if like == nil {
+		like = &book{}
+	}
 	return &book{
-		display: display, kinds: map[string][]*claim{}, origins: map[string][]*claim{}, wants: map[string]*Want{},
-		contests: map[string]contest{}, flawed: map[*claim]bool{}, units: map[*unit]bool{},
-		pending: counts{}, failed: counts{}, watch: counts{},
+		display: display, kinds: make(map[string][]*claim, len(like.kinds)), origins: make(map[string][]*claim, len(like.origins)),
+		wants: make(map[string]*Want, len(like.wants)), contests: map[string]contest{}, flawed: map[*claim]bool{}, units: map[*unit]bool{},
+		pending: counts{}, failed: counts{}, watch: make(counts, len(like.watch)),
 	}
 }
 

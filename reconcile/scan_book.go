@@ -9,10 +9,14 @@ import (
 
 // rebook makes the book again from everything a full pass found.
 func (s *Scanner) rebook(r *diskReader) *Desired {
-	s.book = newBook(s.display)
+	prev := s.book
+	s.book = newBookLike(s.display, prev)
 	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
-	s.holds, s.holders = map[string][]Identity{}, map[Identity][]string{}
+	s.holds, s.holders = make(map[string][]Identity, len(s.holds)), make(map[Identity][]string, len(s.holders))
 	kinds := map[string]bool{}
+	if prev != nil {
+		kinds = make(map[string]bool, len(prev.kinds))
+	}
 	for _, c := range r.records {
 		s.book.put(c, kinds)
 	}
