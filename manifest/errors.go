@@ -66,7 +66,15 @@ func (e *Error) Error() string {
 // Text is Error without the path it starts with, for a message that names the path
 // apart (a problem's).
 func (e *Error) Text() string {
-	var b strings.Builder
+	text, hint := e.what()
+	if e.Path != "" && hint != "" {
+		text += "; " + hint
+	}
+	return text
+}
+
+// what is the error's text, and what to do about it ("" when nothing helps).
+func (e *Error) what() (text, hint string) {
 	subject := "the file"
 	if e.Field != "" {
 		subject = "field " + strconv.Quote(e.Field)
@@ -78,54 +86,42 @@ func (e *Error) Text() string {
 		}
 		return s + ": " + detail
 	}
-	hint := ""
+	const fix = "fix the file, or reinstall the plugin"
 	switch {
 	case errors.Is(e.Err, ErrTooLarge):
-		b.WriteString(subject + " is larger than 1 MiB and was not read")
+		text = subject + " is larger than 1 MiB and was not read"
 		if detail != "" {
-			b.WriteString(" (" + detail + ")")
+			text += " (" + detail + ")"
 		}
-		hint = "replace it with the plugin's own file, or reinstall the plugin"
+		return text, "replace it with the plugin's own file, or reinstall the plugin"
 	case errors.Is(e.Err, ErrSyntax):
-		if e.Field != "" && detail != "" {
-			b.WriteString(subject + " " + detail)
-		} else if e.Field != "" {
-			b.WriteString(subject + " is not valid")
-		} else {
-			b.WriteString(withDetail("syntax error"))
+		switch {
+		case e.Field != "" && detail != "":
+			return subject + " " + detail, fix
+		case e.Field != "":
+			return subject + " is not valid", fix
 		}
-		hint = "fix the file, or reinstall the plugin"
+		return withDetail("syntax error"), fix
 	case errors.Is(e.Err, ErrMissingField):
-		b.WriteString(withDetail(subject + " is missing"))
-		hint = "add it, or reinstall the plugin"
+		return withDetail(subject + " is missing"), "add it, or reinstall the plugin"
 	case errors.Is(e.Err, ErrInvalidField):
 		if e.Field == "" && e.Path == "" && detail != "" {
-			b.WriteString(detail) // SafeComponent: the detail names the value
-		} else {
-			b.WriteString(withDetail(subject + " is invalid"))
+			return detail, fix // SafeComponent: the detail names the value
 		}
-		hint = "fix the file, or reinstall the plugin"
+		return withDetail(subject + " is invalid"), fix
 	case errors.Is(e.Err, ErrEscapes):
-		b.WriteString(withDetail(subject + " leaves the bundle folder"))
-		hint = `name a file inside the bundle folder, as a relative path without ".."`
+		return withDetail(subject + " leaves the bundle folder"), `name a file inside the bundle folder, as a relative path without ".."`
 	case errors.Is(e.Err, ErrInvalidKind):
 		if e.Field == "" && detail != "" {
-			b.WriteString(detail) // NormalizeKind: the detail names the kind
-		} else {
-			b.WriteString(withDetail(subject + " is not a valid kind"))
+			return detail, fix // NormalizeKind: the detail names the kind
 		}
-		hint = "fix the file, or reinstall the plugin"
-	default:
-		cause := detail
-		if cause == "" && e.Err != nil {
-			cause = oneLine(e.Err.Error())
-		}
-		b.WriteString(subject + " cannot be read: " + cause)
+		return withDetail(subject + " is not a valid kind"), fix
 	}
-	if e.Path != "" && hint != "" {
-		b.WriteString("; " + hint)
+	cause := detail
+	if cause == "" && e.Err != nil {
+		cause = oneLine(e.Err.Error())
 	}
-	return b.String()
+	return subject + " cannot be read: " + cause, ""
 }
 
 // maxDetail bounds the length of Detail in messages.
