@@ -189,36 +189,7 @@ func (w *Watcher) SetExtra(dirs []string) {
 	w.mu.Lock()
 	prev := w.extras // never changed in place
 	w.mu.Unlock()
-	// The caller usually passes a sorted set that differs from the last by a folder or
-	// two: a folder found in the previous set (clean and sorted) is taken from it as it
-	// is, and the new set is sorted only when it is out of order.
-	clean := make([]string, 0, len(dirs))
-	sorted, lastNew := true, false
-	k := 0
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		for k < len(prev) && prev[k] < d {
-			k++
-		}
-		if k < len(prev) && prev[k] == d {
-			sorted = sorted && (!lastNew || clean[len(clean)-1] < d)
-			clean = append(clean, prev[k])
-			k, lastNew = k+1, false
-			continue
-		}
-		a, err := filepath.Abs(d)
-		if err != nil {
-			continue
-		}
-		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] < a)
-		clean, lastNew = append(clean, a), true
-	}
-	if !sorted {
-		slices.Sort(clean)
-		clean = slices.Compact(clean)
-	}
+	clean := cleanSet(dirs, prev)
 
 	w.mu.Lock()
 	if slices.Equal(clean, w.extras) { // cheap when taken from it: the same strings
@@ -246,4 +217,39 @@ func (w *Watcher) SetExtra(dirs []string) {
 		w.mu.Unlock()
 		<-ch
 	}
+}
+
+// cleanSet returns dirs absolute, sorted and without duplicates or empty names. The
+// caller usually passes a sorted set that differs from prev (clean and sorted) by a
+// folder or two: a folder found in prev is taken from it as it is, and the new set is
+// sorted only when it is out of order.
+func cleanSet(dirs, prev []string) []string {
+	clean := make([]string, 0, len(dirs))
+	sorted, lastNew := true, false
+	k := 0
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		for k < len(prev) && prev[k] < d {
+			k++
+		}
+		if k < len(prev) && prev[k] == d {
+			sorted = sorted && (!lastNew || clean[len(clean)-1] < d)
+			clean = append(clean, prev[k])
+			k, lastNew = k+1, false
+			continue
+		}
+		a, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		sorted = sorted && (len(clean) == 0 || clean[len(clean)-1] < a)
+		clean, lastNew = append(clean, a), true
+	}
+	if !sorted {
+		slices.Sort(clean)
+		clean = slices.Compact(clean)
+	}
+	return clean
 }
