@@ -201,43 +201,7 @@ func (c *Controller) adopt(w *Want, ex *extras, set *edits, now time.Time) {
 // period, or whose new version failed in a way that keeps the old one (stale). The
 // others leave (set to nil), unless the wants (unmarked) keep them.
 func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extras, set func(string, *LoadedPlugin), now time.Time) {
-	var wanted map[string]string // origins of unmarked wants (their manifest), made when needed
-	var missing map[string]bool  // origins whose library the pass found missing
-	var read map[string]bool     // origins the pass found anything of (originsRead)
-	// wants reports whether the pass wants a plugin of origin, and its manifest. A
-	// plugin of origin the pass did not look at is still wanted as it was: visit
-	// looks at every kind of an origin or at none.
-	wants := func(origin string) (string, bool) {
-		for _, q := range c.byOrigin[origin] {
-			if q.wanted {
-				return q.info.Manifest, true
-			}
-		}
-		if wanted == nil {
-			wanted = make(map[string]string, len(unmarked))
-			for _, w := range unmarked {
-				wanted[w.from] = w.Manifest
-			}
-			missing, read = map[string]bool{}, originsRead(d)
-			for _, pr := range d.Problems {
-				if pr.Code == state.MissingLibrary {
-					missing[pr.Origin] = true
-				}
-			}
-		}
-		m, ok := wanted[origin]
-		return m, ok
-	}
-	// sawGone reports whether the pass itself found one of p's files gone: its
-	// library missing, its manifest gone, or its record or folder gone. (The files
-	// may be back already by the time the pass gets here: a linker is quick.)
-	sawGone := func(p *LoadedPlugin) bool {
-		m, ok := wants(p.origin)
-		if !ok {
-			return missing[p.origin] || !read[p.origin]
-		}
-		return p.info.Manifest != "" && m == ""
-	}
+	w := &passWants{c: c, d: d, unmarked: unmarked}
 	for _, kind := range kinds {
 		p := c.loaded[kind]
 		if p == nil {
@@ -247,11 +211,11 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 		case p.wanted: // (its origin's files went no more, unless another plugin of it says so)
 		case ex.kept(p.origin):
 			c.held[kind] = true
-		case c.disappeared(p, now, sawGone(p)):
+		case c.disappeared(p, now, w.sawGone(p)):
 			ex.pending[p.origin] = true
 			c.held[kind] = true
 		case d.Failed(p.origin):
-			if _, ok := wants(p.origin); !ok {
+			if _, ok := w.want(p.origin); !ok {
 				ex.edit(kind, p.update(func(info *state.Plugin) { info.Stale = true }))
 				c.held[kind] = true
 				break
@@ -261,6 +225,53 @@ func (c *Controller) keep(d *Desired, kinds []string, unmarked []*Want, ex *extr
 			set(kind, nil)
 		}
 	}
+}
+
+// passWants tells keep what the pass wants of an origin; its maps are made when
+// first needed.
+type passWants struct {
+	c        *Controller
+	d        *Desired
+	unmarked []*Want
+	wanted   map[string]string // origins of unmarked wants (their manifest)
+	missing  map[string]bool   // origins whose library the pass found missing
+	read     map[string]bool   // origins the pass found anything of (originsRead)
+}
+
+// want reports whether the pass wants a plugin of origin, and its manifest. A
+// plugin of origin the pass did not look at is still wanted as it was: visit looks
+// at every kind of an origin or at none.
+func (w *passWants) want(origin string) (string, bool) {
+	for _, q := range w.c.byOrigin[origin] {
+		if q.wanted {
+			return q.info.Manifest, true
+		}
+	}
+	if w.wanted == nil {
+		w.wanted = make(map[string]string, len(w.unmarked))
+		for _, u := range w.unmarked {
+			w.wanted[u.from] = u.Manifest
+		}
+		w.missing, w.read = map[string]bool{}, originsRead(w.d)
+		for _, pr := range w.d.Problems {
+			if pr.Code == state.MissingLibrary {
+				w.missing[pr.Origin] = true
+			}
+		}
+	}
+	m, ok := w.wanted[origin]
+	return m, ok
+}
+
+// sawGone reports whether the pass itself found one of p's files gone: its library
+// missing, its manifest gone, or its record or folder gone. (The files may be back
+// already by the time the pass gets here: a linker is quick.)
+func (w *passWants) sawGone(p *LoadedPlugin) bool {
+	m, ok := w.want(p.origin)
+	if !ok {
+		return w.missing[p.origin] || !w.read[p.origin]
+	}
+	return p.info.Manifest != "" && m == ""
 }
 
 // visit returns, sorted, the kinds a pass looks at: every kind after a full read;
