@@ -237,7 +237,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	full := dirty == nil
 	r.hint = !full
 	if full {
-		r.infos = make(map[string]fs.FileInfo, len(s.entries)) // one for each folder
+		r.infos = make(map[string]fs.FileInfo, len(s.entries)) // about one for each entry of native/
 		// Whoever can write the root or native/ could change any plugin
 		// (checkPermissions): when their permissions changed, no folder is taken
 		// as it was.
