@@ -65,12 +65,10 @@ type contest struct {
 	problems []state.Problem
 }
 
-func newBook(display func(string) string) *book { return newBookLike(display, nil) }
-
-// newBookLike is newBook with room for what like holds (nil: nothing): a full
-// pass makes the book again at about the size it was, without growing its maps
-// step by step.
-func newBookLike(display func(string) string, like *book) *book {
+// newBook returns an empty book with room for what like holds (nil: nothing): a
+// full pass makes the book again at about the size it was, without growing its
+// maps step by step.
+func newBook(display func(string) string, like *book) *book {
 	if like == nil {
 		like = &book{}
 	}

@@ -10,7 +10,7 @@ import (
 // rebook makes the book again from everything a full pass found.
 func (s *Scanner) rebook(r *diskReader) *Desired {
 	prev := s.book
-	s.book = newBookLike(s.display, prev)
+	s.book = newBook(s.display, prev)
 	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
 	s.holds, s.holders = make(map[string][]Identity, len(s.holds)), make(map[Identity][]string, len(s.holders))
 	kinds := map[string]bool{}
