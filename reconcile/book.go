@@ -65,17 +65,12 @@ type contest struct {
 	problems []state.Problem
 }
 
-// newBook returns an empty book with room for what like holds (nil: nothing): a
-// full pass makes the book again at about the size it was, without growing its
-// maps step by step.
-func newBook(display func(string) string, like *book) *book {
-	if like == nil {
-		like = &book{}
-	}
+// newBook returns an empty book.
+func newBook(display func(string) string) *book {
 	return &book{
-		display: display, kinds: make(map[string][]*claim, len(like.kinds)), origins: make(map[string][]*claim, len(like.origins)),
-		wants: make(map[string]*Want, len(like.wants)), contests: map[string]contest{}, flawed: map[*claim]bool{}, units: map[*unit]bool{},
-		pending: counts{}, failed: counts{}, watch: make(counts, len(like.watch)),
+		display: display, kinds: map[string][]*claim{}, origins: map[string][]*claim{},
+		wants: map[string]*Want{}, contests: map[string]contest{}, flawed: map[*claim]bool{}, units: map[*unit]bool{},
+		pending: counts{}, failed: counts{}, watch: counts{},
 	}
 }
 

@@ -19,7 +19,7 @@ func probed(source state.Source, id, version, lib, nodeKind, kind string) *claim
 }
 
 func decideAll(claims ...*claim) *Desired {
-	b := newBook(func(s string) string { return s }, nil)
+	b := newBook(func(s string) string { return s })
 	kinds := map[string]bool{}
 	for i, c := range claims {
 		c.rank = rank{bundle: c.Source == state.SourceDirectory, idx: i}

@@ -110,6 +110,10 @@ type diskReader struct {
 	// reusable: a full pass may take unchanged bundle folders as they were (the
 	// root's and native/'s permissions did not change since the last full pass).
 	reusable bool
+	// kept: the Scanner keeps the last pass's book, and changes it by what this
+	// pass read again (every pass but the first): a full pass then says what
+	// changed as a pass asked for by events does (compare).
+	kept bool
 
 	origin string        // the record or bundle folder being read; stamped on its problems
 	seen   *observations // when plugwatch saw each file's identity change

@@ -35,6 +35,40 @@ func (r *diskReader) readNative() {
 			}
 		}
 	}
+	if r.kept {
+		r.compare()
+	}
+}
+
+// compare says what a full pass found that the last pass did not, as
+// readNativeHint does: the names of native/ whose units it read again or lost, with
+// the last pass's units and claims they replace; and it looks up again the units
+// that wait for a verdict published since. Both listings are in name order.
+func (r *diskReader) compare() {
+	for i, j := 0, 0; i < len(r.prev) || j < len(r.entries); {
+		var name string
+		var before, now *unit
+		switch {
+		case j == len(r.entries) || i < len(r.prev) && r.prev[i].name < r.entries[j].name:
+			name, before = r.prev[i].name, r.prev[i].u
+			i++
+		case i == len(r.prev) || r.entries[j].name < r.prev[i].name:
+			name, now = r.entries[j].name, r.entries[j].u
+			j++
+		default:
+			name, before, now = r.prev[i].name, r.prev[i].u, r.entries[j].u
+			i, j = i+1, j+1
+		}
+		if before == now {
+			continue // taken as it was, or neither a folder nor a library
+		}
+		r.reread[name] = true
+		if before != nil {
+			r.dropped = append(r.dropped, before.claims...)
+			r.gone = append(r.gone, before)
+		}
+	}
+	r.lookAgain()
 }
 
 // readNativeHint reads native/ for a pass asked for by events: it lists nothing and
@@ -72,6 +106,12 @@ func (r *diskReader) readNativeHint(dir string, plain bool) {
 			r.entries = slices.Delete(r.entries, i, i+1)
 		}
 	}
+	r.lookAgain()
+}
+
+// lookAgain looks up again the units of the names in recheck that the pass did
+// not read again.
+func (r *diskReader) lookAgain() {
 	slices.Sort(r.recheck)
 	for _, name := range slices.Compact(r.recheck) {
 		if r.reread[name] {
@@ -107,44 +147,47 @@ func (r *diskReader) prevEntry(name string) (nativeEntry, bool) {
 // entry reads one entry of native/: a bundle folder, or a bare library. False when
 // it is neither a folder nor a file (a dangling symlink).
 func (r *diskReader) entry(dir, name string, plain, link bool) (nativeEntry, bool) {
-	return r.entryStatted(dir, name, plain, r.statEntry(dir, name, plain, link))
+	return r.entryStatted(dir, name, plain, r.statEntry(nil, dir, name, plain, link))
 }
 
-// statted is what stat found of an entry of native/: its info, and whether the last
-// pass's unit of it may be taken as it was (a full pass, nothing in it changed).
+// statted is what stat found of an entry of native/: its info, or the last pass's
+// entry when its unit may be taken as it was (a full pass, nothing in it changed).
 type statted struct {
 	fi   fs.FileInfo
 	link bool // the entry is a symlink
 	same bool
+	prev nativeEntry // when same
 }
 
-// statEntry stats the entry name of native/. It only reads the reader: several may run
-// at once.
-func (r *diskReader) statEntry(dir, name string, plain, link bool) statted {
+// statEntry stats the entry name of native/; at, when not nil, is native/ open, and
+// a full pass stats the folders of the last pass's units through it. It only reads
+// the reader: several may run at once.
+func (r *diskReader) statEntry(at *below, dir, name string, plain, link bool) statted {
+	if at != nil && plain && !link && r.dirty == nil {
+		if pe, ok := r.prevEntry(name); ok && pe.u != nil && r.unchanged(at, pe) {
+			return statted{same: true, prev: pe}
+		}
+	}
 	fi, err := os.Stat(filepath.Join(dir, name))
 	if err != nil {
 		return statted{}
 	}
-	st := statted{fi: fi, link: link}
-	if fi.IsDir() && plain && !link && r.dirty == nil {
-		if pe, ok := r.prevEntry(name); ok && pe.u != nil {
-			st.same = r.unchanged(pe.u, fi)
-		}
-	}
-	return st
+	return statted{fi: fi, link: link}
 }
 
 // statAll is statEntry of every entry, spread over the CPUs: a full pass over thousands
 // of unchanged folders costs their stats, and only those.
 func (r *diskReader) statAll(dir string, entries []fs.DirEntry, plain bool) []statted {
 	out := make([]statted, len(entries))
+	at := openBelow(dir, filepath.Join(r.l.RealRoot, "native"))
+	defer at.close()
 	workers := min(runtime.GOMAXPROCS(0), len(entries)/statsPerWorker+1)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(entries); i += workers {
 				if name := entries[i].Name(); !layout.Ignored(name) {
-					out[i] = r.statEntry(dir, name, plain, entries[i].Type()&fs.ModeSymlink != 0)
+					out[i] = r.statEntry(at, dir, name, plain, entries[i].Type()&fs.ModeSymlink != 0)
 				}
 			}
 		})
@@ -158,6 +201,11 @@ const statsPerWorker = 256
 // entryStatted reads one entry of native/, statted: a bundle folder, or a bare
 // library. False when it is neither a folder nor a file (a dangling symlink).
 func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nativeEntry, bool) {
+	if st.same {
+		// A full pass takes an unchanged folder as it was.
+		st.prev.u.mark(r)
+		return st.prev, true
+	}
 	path := filepath.Join(dir, name)
 	fi := st.fi
 	if fi == nil {
@@ -169,14 +217,6 @@ func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nat
 	}
 	switch {
 	case fi.IsDir():
-		// A full pass takes an unchanged folder as it was; a pass asked for by an
-		// event from the folder reads it again.
-		if st.same {
-			pe, _ := r.prevEntry(name)
-			pe.u.mark(r)
-			e.u = pe.u
-			break
-		}
 		e.u = r.readUnit(path)
 	case fi.Mode().IsRegular() && layout.IsLibraryName(name):
 		p := problem(path, state.BareLibrary, state.Warn, fmt.Sprintf(

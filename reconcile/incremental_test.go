@@ -91,3 +91,38 @@ func TestReopenThatFailsIsJudged(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, slices.ContainsFunc(c.State().Problems, func(p state.Problem) bool { return p.Code == state.LoadFailed }))
 }
+
+// A library a process limit refused is load_failed until the next full pass, which
+// opens it again though nothing in its folder changed; a pass asked for by events
+// from elsewhere leaves it as it is.
+func TestFullPassRetriesAProcessLimit(t *testing.T) {
+	root := newRoot(t)
+	plugintest.Install(t, plugintest.Spec{Kind: "k"}, filepath.Join(root, "native", "a", "libp.so"))
+	c := newController(t, root, nil)
+	c.scan.now = func() time.Time { return time.Now().Add(2 * racy) } // a takes as it was
+	limit := func(maxMaps func() int) {
+		c.scan.stage.limits.mu.Lock()
+		defer c.scan.stage.limits.mu.Unlock()
+		c.scan.stage.limits.maxMaps = maxMaps
+		c.scan.stage.limits.limitAt = time.Time{} // read at the next open
+	}
+	failed := func() bool {
+		return slices.ContainsFunc(c.State().Problems, func(p state.Problem) bool { return p.Code == state.LoadFailed })
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	limit(func() int { return 1 })
+	_, err := c.Reconcile(ctx, false)
+	require.NoError(t, err)
+	require.Empty(t, c.State().Plugins)
+	require.True(t, failed(), "%v", c.State().Problems)
+
+	limit(maxMapCount)
+	_, err = c.ReconcileHint(ctx, []string{filepath.Join(root, "native", "b")})
+	require.NoError(t, err)
+	require.True(t, failed(), "a pass from elsewhere tried it again")
+	_, err = c.Reconcile(ctx, true)
+	require.NoError(t, err)
+	require.Len(t, c.State().Plugins, 1, "%v", c.State().Problems)
+	require.False(t, failed())
+}

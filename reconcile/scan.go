@@ -215,8 +215,9 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 }
 
 // desired is one pass: it reads the disk (when dirty is not nil, the entries of
-// native/ not in it are taken as the last pass found them), looks every library up
-// in the probe stage without waiting, and decides. Claims whose probe is still running are
+// native/ not in it are taken as the last pass found them; when it is nil, those
+// whose files did not change), looks up in the probe stage without waiting what it
+// read, and decides again what that changed (everything, on the first pass). Claims whose probe is still running are
 // pending; the stage asks for another pass when results arrive.
 func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	l, err := s.paths()
@@ -224,20 +225,22 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 		s.entries, s.book = nil, nil // read whole when it is back
 		return nil, err
 	}
-	if s.book == nil {
-		dirty = nil // no pass read everything yet
+	first := s.book == nil // no pass read everything yet, or the root was gone
+	if first {
+		dirty = nil
+	}
+	full := dirty == nil
+	if full {
+		s.stage.retryTransient() // before waitingNow, which then names their holders
 	}
 	r := &diskReader{
 		l: l, readDir: s.readDir, files: s.files, now: s.now(), quiet: s.quiet,
 		infos: map[string]fs.FileInfo{}, stats: map[string]fs.FileInfo{},
 		prev: s.entries, dirty: dirty, seen: s.seen, first: s.passes == 0,
 		unsettled: slices.Collect(maps.Keys(s.unsettled)), recheck: s.waitingNow(),
-		reread: map[string]bool{},
+		reread: map[string]bool{}, hint: !full, kept: !first,
 	}
-	full := dirty == nil
-	r.hint = !full
 	if full {
-		r.infos = make(map[string]fs.FileInfo, len(s.entries)) // about one for each entry of native/
 		// Whoever can write the root or native/ could change any plugin
 		// (checkPermissions): when their permissions changed, no folder is taken
 		// as it was.
@@ -247,7 +250,7 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	}
 	s.passes++
 	r.read()
-	if dirty == nil {
+	if full {
 		// Only a pass that read everything knows which files are gone.
 		s.files.sweep()
 		s.seen.sweep()
@@ -257,10 +260,10 @@ func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	}
 	s.entries = r.entries
 	records := s.records
-	s.lookUp(r, full)
+	s.lookUp(r, first)
 	var d *Desired
-	if full {
-		d = s.rebook(r)
+	if first {
+		d = s.makeBook(r)
 	} else {
 		d = s.update(r, records)
 	}

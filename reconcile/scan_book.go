@@ -2,21 +2,19 @@ package reconcile
 
 import (
 	"errors"
+	"iter"
 	"maps"
 	"path/filepath"
 	"slices"
 )
 
-// rebook makes the book again from everything a full pass found.
-func (s *Scanner) rebook(r *diskReader) *Desired {
-	prev := s.book
-	s.book = newBook(s.display, prev)
+// makeBook makes the book from everything the first pass found (the first after the
+// root came back, too); every later pass changes it (update).
+func (s *Scanner) makeBook(r *diskReader) *Desired {
+	s.book = newBook(s.display)
 	s.unsettled, s.waiting = map[string]bool{}, map[string]bool{}
-	s.holds, s.holders = make(map[string][]Identity, len(s.holds)), make(map[Identity][]string, len(s.holders))
+	s.holds, s.holders = map[string][]Identity{}, map[Identity][]string{}
 	kinds := map[string]bool{}
-	if prev != nil {
-		kinds = make(map[string]bool, len(prev.kinds))
-	}
 	for _, c := range r.records {
 		s.book.put(c, kinds)
 	}
@@ -36,8 +34,9 @@ func (s *Scanner) rebook(r *diskReader) *Desired {
 	return s.book.desired(r.problems, r.pending, nil, nil)
 }
 
-// update changes the book by what a pass asked for by events read again or looked
-// up again, and decides again the kinds that changed. records are the last pass's.
+// update changes the book by what a pass read again (the folders events came from,
+// or those a full pass found changed) or looked up again, and decides again the
+// kinds that changed. records are the last pass's.
 func (s *Scanner) update(r *diskReader, records []*claim) *Desired {
 	changed, touched := map[string]bool{}, map[string]bool{}
 	for _, list := range [][]*claim{records, r.dropped} {
@@ -129,13 +128,15 @@ func (s *Scanner) waitingNow() []string {
 	return names
 }
 
-// lookUp looks the pass's claims up in the probe stage: every claim on a full pass,
-// else only those the pass read or that still wait (r.active), forgetting the
-// verdicts of the claims it dropped that no claim holds any more. Then it marks the
-// units whose claims still wait, to be looked up again by the next pass.
-func (s *Scanner) lookUp(r *diskReader, full bool) {
+// lookUp looks the pass's claims up in the probe stage: every claim on the first
+// pass, else only those the pass read or that still wait (r.active), forgetting the
+// verdicts no claim holds any more (of the claims it dropped; of every identity on
+// a full pass). Then it marks the units whose claims still wait, to be looked up
+// again by the next pass.
+func (s *Scanner) lookUp(r *diskReader, first bool) {
 	looked := r.looked
-	if full {
+	held := func(id Identity) bool { return s.refs[id] > 0 }
+	if first {
 		all := slices.Clone(r.records)
 		s.refs = map[Identity]int{}
 		looked = nil
@@ -146,18 +147,23 @@ func (s *Scanner) lookUp(r *diskReader, full bool) {
 				looked = append(looked, e.u)
 			}
 		}
-		s.stage.lookup(all, nil, true)
+		s.stage.lookup(all, nil, held)
 	} else {
 		s.count(r.fresh, 1)
 		s.count(r.dropped, -1)
-		dropped := append(r.dropped, s.records...)
-		s.stage.lookup(r.active, func(yield func(Identity) bool) {
-			for _, c := range dropped {
-				if s.refs[c.Identity] == 0 && !yield(c.Identity) {
-					return
+		var dropped iter.Seq[Identity] // nil: every identity the stage has
+		if r.hint {
+			dropped = func(yield func(Identity) bool) {
+				for _, list := range [][]*claim{r.dropped, s.records} {
+					for _, c := range list {
+						if !yield(c.Identity) {
+							return
+						}
+					}
 				}
 			}
-		}, false)
+		}
+		s.stage.lookup(r.active, dropped, held)
 	}
 	s.records = r.records
 	for _, u := range looked {

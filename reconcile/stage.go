@@ -134,18 +134,14 @@ func (s *stage) lookAgain() {
 
 // lookup gives every claim that needs a probe what the stage knows of its library:
 // Meta or ProbeErr, or errProbing while its job runs (a new identity's job is
-// queued). It forgets the identities of dropped (of all, in a full pass) that no
-// claim has any more, and starts the queued jobs.
-func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
+// queued). It forgets the identities of dropped (nil: every identity it has) that
+// neither a claim given now nor, as held says, any other claim holds, and starts
+// the queued jobs.
+func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], held func(Identity) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pass++
-	if full {
-		for id, v := range s.m {
-			if v.done && v.transient {
-				delete(s.m, id) // a limit may have been raised, or plugins unloaded
-			}
-		}
+	if dropped == nil {
 		dropped = maps.Keys(s.m)
 	}
 	used := make(map[Identity]bool, len(claims))
@@ -154,12 +150,26 @@ func (s *stage) lookup(claims []*claim, dropped iter.Seq[Identity], full bool) {
 			used[c.Identity] = true
 		}
 	}
-	if dropped != nil {
-		for id := range dropped {
-			s.forget(id, used)
+	for id := range dropped {
+		if !used[id] && !held(id) {
+			s.forget(id)
 		}
 	}
 	s.start()
+}
+
+// retryTransient forgets the verdicts a process limit gave (a limit may have been
+// raised, or plugins unloaded since), as changes: the next pass looks their claims
+// up again, and they are probed and opened again. A full pass calls it first.
+func (s *stage) retryTransient() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, v := range s.m {
+		if v.done && v.transient {
+			delete(s.m, id)
+			s.changed[id] = true
+		}
+	}
 }
 
 // give sets the claim's Meta, Smoke and ProbeErr from its library's verdict, queuing
@@ -202,11 +212,11 @@ func (s *stage) give(c *claim) bool {
 	return true
 }
 
-// forget forgets the verdict of id unless a claim used it: at once when it is done
+// forget forgets the verdict of id, which no claim holds: at once when it is done
 // (closing its library), else when its job publishes.
-func (s *stage) forget(id Identity, used map[Identity]bool) {
+func (s *stage) forget(id Identity) {
 	switch v := s.m[id]; {
-	case v == nil || used[id]:
+	case v == nil:
 	case v.done:
 		s.discard(v)
 		delete(s.m, id)

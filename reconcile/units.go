@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,19 +46,23 @@ type dep struct {
 // read is read again by the next full pass.
 const racy = 2 * time.Second // FAT's times are 2 s apart
 
-// unchanged reports whether a full pass may take u as it is: it was read from a
-// plain folder (fi, now) and plain files only, nothing in it was young, failed to
-// resolve or needed helpers, no timestamp is racy, and the folder and every file
-// still have the identities read.
-func (r *diskReader) unchanged(u *unit, fi fs.FileInfo) bool {
-	if !r.reusable || !u.plain || u.young || identityOf(fi) != u.folder || !settled(u.folder, u.readAt) {
+// unchanged reports whether a full pass may take the last pass's unit of entry e as
+// it is: it was read from a plain folder and plain files only, nothing in it was
+// young, failed to resolve or needed helpers, no timestamp is racy, and the folder
+// and every file still have the identities read (statted through at).
+func (r *diskReader) unchanged(at *below, e nativeEntry) bool {
+	u := e.u
+	if !r.reusable || !u.plain || u.young || !settled(u.folder, u.readAt) {
+		return false
+	}
+	if id, dir, err := at.identity(e.path); err != nil || !dir || id != u.folder {
 		return false
 	}
 	for _, d := range u.deps {
 		if !settled(d.id, u.readAt) {
 			return false
 		}
-		if id, _ := pathIdentity(d.path); id != d.id { // zero when it is gone
+		if id, _, _ := at.identity(d.path); id != d.id { // zero when it is gone
 			return false
 		}
 	}
