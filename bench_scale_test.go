@@ -297,7 +297,10 @@ func BenchmarkFullResync(b *testing.B) {
 			b.Cleanup(func() { helpers.Close() }) // after the daemon stopped
 			d := start(b, root, h, 100*time.Millisecond, helpers)
 			h.wait(b, func() bool { return h.count() == n })
-			time.Sleep(time.Second) // let the passes the start asked for finish
+			// The passes the start asked for finish, and the folders' times (the private
+			// copies were made in them) grow older than a full pass's doubt, 2 s: a
+			// daemon's resync, a minute apart, finds them so.
+			time.Sleep(3 * time.Second)
 			var lat []time.Duration
 			stop := benchProfile(b, n)
 			defer stop()
