@@ -159,11 +159,11 @@ type statted struct {
 	prev nativeEntry // when same
 }
 
-// statEntry stats the entry name of native/; at, when not nil, is native/ open, and
-// a full pass stats the folders of the last pass's units through it. It only reads
-// the reader: several may run at once.
+// statEntry stats the entry name of native/. On a full pass, at is native/ open, and
+// an entry that was a unit's folder is statted through it with every file the unit
+// was read from (unchanged). It only reads the reader: several may run at once.
 func (r *diskReader) statEntry(at *below, dir, name string, plain, link bool) statted {
-	if at != nil && plain && !link && r.dirty == nil {
+	if at != nil && plain && !link {
 		if pe, ok := r.prevEntry(name); ok && pe.u != nil && r.unchanged(at, pe) {
 			return statted{same: true, prev: pe}
 		}
