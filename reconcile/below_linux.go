@@ -8,8 +8,8 @@ import (
 
 // below stats paths that lie below one folder relative to a descriptor of it: the
 // lookup walks a few components instead of the whole path from the file system's
-// root, a quarter less of the time of a full pass, which stats every bundle folder
-// and every file a folder was read from. A path elsewhere is statted as it is.
+// root, about a quarter less time a stat. A full pass stats every bundle folder and
+// every file a folder was read from this way. A path elsewhere is statted as it is.
 type below struct {
 	fd       int       // -1 when the folder could not be opened
 	prefixes [2]string // the folder as named and as resolved, each ending in a separator

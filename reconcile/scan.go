@@ -217,8 +217,9 @@ func (s *Scanner) dirtyBundles(paths []string) (map[string]bool, bool) {
 // desired is one pass: it reads the disk (when dirty is not nil, the entries of
 // native/ not in it are taken as the last pass found them; when it is nil, those
 // whose files did not change), looks up in the probe stage without waiting what it
-// read, and decides again what that changed (everything, on the first pass). Claims whose probe is still running are
-// pending; the stage asks for another pass when results arrive.
+// read, and decides again what that changed (everything, on the first pass). Claims
+// whose probe is still running are pending; the stage asks for another pass when
+// results arrive.
 func (s *Scanner) desired(dirty map[string]bool) (*Desired, error) {
 	l, err := s.paths()
 	if err != nil {
