@@ -109,12 +109,19 @@ func (b *batch) finish(abandoned func(path string) error) []Result {
 // out, ctx ends or p closes. The primary runner takes the spare helper or starts one;
 // the others only take spares, so a batch that the primary finishes alone never
 // waits for a process to start, while a library that takes long does not hold up
-// the rest of its batch.
+// the rest of its batch. The libraries a session sent to a helper that then failed
+// on an earlier one stay with the runner, which probes them first, in a helper it
+// starts when no spare is ready.
 func (p *Prober) runner(b *batch, primary bool) {
-	for b.pending() {
+	var carried []int
+	for len(carried) > 0 || b.pending() {
+		drained := b.drained
+		if len(carried) > 0 {
+			drained = nil // they are this runner's to probe
+		}
 		select {
 		case p.slots <- struct{}{}:
-		case <-b.drained:
+		case <-drained:
 			return
 		case <-b.ctx.Done():
 			return
@@ -125,61 +132,109 @@ func (p *Prober) runner(b *batch, primary bool) {
 		case <-b.ctx.Done(): // select chose the slot when both were ready
 		case <-p.done:
 		default:
-			p.session(b, primary)
+			carried = p.session(b, primary || len(carried) > 0, carried)
 		}
 		<-p.slots
 	}
 }
 
-// session probes libraries of b in one helper, up to maxPerHelper of them, and stops
-// the helper. A library that kills or hangs it is tried again alone in a fresh
-// helper, unless it was the first the helper probed (it was alone already); the
-// session ends there. A helper that died with its launcher blames nobody: its
-// library is tried again in a fresh helper.
-func (p *Prober) session(b *batch, primary bool) {
-	var h *helper
-	if primary {
-		var err error
-		if h, err = p.helper(b.ctx); err != nil {
-			if err != errClosed && err != errCancelled {
-				b.setRest(func(path string) Result { return Result{Err: unavailable(path, err.Error())} })
-			}
-			return
-		}
-	} else if h = p.spare(b); h == nil {
-		return
+// window is how many requests a session keeps sent to its helper ahead of the
+// replies: the helper reads the next while it probes one, so neither side waits
+// for the other between two libraries.
+const window = 4
+
+// session probes libraries of b in one helper, first those of carried and then
+// those b hands out, up to maxPerHelper of them, and stops the helper. It keeps up
+// to window requests in flight; a library's time starts when the helper answered the
+// one before it. A library that kills or hangs the helper is tried again alone in a
+// fresh helper, unless it was the first the helper probed (it was alone already);
+// the session ends there and returns the libraries it had sent after it, not
+// probed. A helper that died with its launcher blames nobody: its library is tried
+// again in a fresh helper.
+func (p *Prober) session(b *batch, primary bool, carried []int) []int {
+	h := p.sessionHelper(b, primary, carried)
+	if h == nil {
+		return nil
 	}
 	defer func() {
 		if h != nil {
 			p.stopHelper(h)
 		}
 	}()
-	for n := range maxPerHelper {
-		i, ok := b.take()
-		if !ok {
-			return
+	next := func() (int, bool) {
+		if len(carried) > 0 {
+			i := carried[0]
+			carried = carried[1:]
+			return i, true
 		}
-		r, failure, aborted := p.probeIn(h, b, i)
+		return b.take()
+	}
+	var sent []int // in the order sent, not answered yet
+	broken := false
+	for n := 0; ; n++ {
+		for !broken && len(sent) < window && n+len(sent) < maxPerHelper {
+			i, ok := next()
+			if !ok {
+				break
+			}
+			// A request that did not go through is awaited all the same: the
+			// wait says why the helper stopped reading.
+			broken = h.send(b.abs[i], p.abi, p.timeout) != nil
+			sent = append(sent, i)
+		}
+		if len(sent) == 0 {
+			return carried
+		}
+		i := sent[0]
+		sent = sent[1:]
+		r, failure, aborted := p.awaitIn(h, b, i)
 		switch {
 		case aborted:
-			return
+			return nil
 		case failure == "":
 			b.set(i, r)
 			continue
 		}
 		p.stopHelper(h)
-		orphan := h.orphaned()
+		// A fresh helper that probed nothing before: the library was alone already.
+		alone := n == 0 && !h.orphaned()
 		h = nil
-		if n == 0 && !orphan {
-			// The helper was fresh and probed nothing before it: the library was
-			// alone already, so trying it again would only take as long once more.
-			p.log.Debug("library crashed or hung the probe helper", "path", b.paths[i], "detail", failure)
-			b.set(i, Result{Err: crashed(b.paths[i], failure)})
-			return
-		}
+		p.failed(b, i, failure, alone)
+		return append(sent, carried...)
+	}
+}
+
+// failed settles library i of b, which killed or hung its helper: blamed at once
+// when it was alone in it (trying it again would only take as long once more), else
+// tried again alone in a fresh helper.
+func (p *Prober) failed(b *batch, i int, failure string, alone bool) {
+	if !alone {
 		p.retryAlone(b, i, failure)
 		return
 	}
+	p.log.Debug("library crashed or hung the probe helper", "path", b.paths[i], "detail", failure)
+	b.set(i, Result{Err: crashed(b.paths[i], failure)})
+}
+
+// sessionHelper returns the helper of a session: for the primary runner the spare
+// or a new one, for the others the spare only, nil when there is none. When no
+// helper can be started, the libraries of carried and those b has not handed out
+// yet get ErrUnavailable.
+func (p *Prober) sessionHelper(b *batch, primary bool, carried []int) *helper {
+	if !primary {
+		return p.spare(b)
+	}
+	h, err := p.helper(b.ctx)
+	if err != nil {
+		if err != errClosed && err != errCancelled {
+			for _, i := range carried {
+				b.set(i, Result{Err: unavailable(b.paths[i], err.Error())})
+			}
+			b.setRest(func(path string) Result { return Result{Err: unavailable(path, err.Error())} })
+		}
+		return nil
+	}
+	return h
 }
 
 // retryAlone probes library i of b, which failed with failure, alone in a fresh
@@ -212,11 +267,23 @@ func (p *Prober) retryAlone(b *batch, i int, failure string) {
 	}
 }
 
-// probeIn probes library i of b in h. It returns the result, or a non-empty failure
-// when the helper died or hung on it, or aborted when ctx ended or p closed first;
-// the helper is dead in both cases.
+// awaitIn waits for the result of library i of b, the oldest request h has not
+// answered yet. It returns the result, or a non-empty failure when the helper died
+// or hung on it, or aborted when ctx ended or p closed first; the helper is dead in
+// both cases.
+func (p *Prober) awaitIn(h *helper, b *batch, i int) (Result, string, bool) {
+	rep, failure, aborted := h.await(p.timeout, p.done, b.ctx.Done())
+	return p.result(b, i, rep, failure, aborted)
+}
+
+// probeIn probes library i of b alone in h, as awaitIn.
 func (p *Prober) probeIn(h *helper, b *batch, i int) (Result, string, bool) {
 	rep, failure, aborted := h.probe(b.abs[i], p.abi, p.timeout, p.done, b.ctx.Done())
+	return p.result(b, i, rep, failure, aborted)
+}
+
+// result turns the reply about library i of b into its Result.
+func (p *Prober) result(b *batch, i int, rep reply, failure string, aborted bool) (Result, string, bool) {
 	if failure != "" || aborted {
 		return Result{}, failure, aborted
 	}

@@ -22,7 +22,10 @@ import (
 // helpers, each batch started with a warm spare helper (the time waiting for it is
 // not counted), and reports the cost per library ("ns/lib"): every batch pays for
 // stopping its helpers, and the libraries past the first helper's wait for the next
-// spare.
+// spare. It reports the helpers' CPU time per library too ("helper-cpu-us/lib").
+//
+//	go test ./probe -run '^$' -bench 'Probe$/batch'
+
 func BenchmarkProbe(b *testing.B) {
 	lib := plugintest.Build(b, plugintest.Spec{Kind: "gain", ABI: 6, Description: "Adjusts volume"})
 	ctx := context.Background()
@@ -33,7 +36,7 @@ func BenchmarkProbe(b *testing.B) {
 			}
 		}
 	})
-	for _, n := range []int{1, 100} {
+	for _, n := range []int{1, 100, 1000} {
 		// Distinct files: the loader maps each once per helper.
 		dir := b.TempDir()
 		paths := make([]string, n)
@@ -57,6 +60,8 @@ func BenchmarkProbe(b *testing.B) {
 				spent += time.Since(start)
 			}
 			b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N*n), "ns/lib")
+			p.Close() // the helpers' CPU counts once they ended
+			b.ReportMetric(float64(p.CPU().Microseconds())/float64(b.N*n), "helper-cpu-us/lib")
 		})
 	}
 	b.Run("cold", func(b *testing.B) { // a new Prober for each library: no spare ready

@@ -82,9 +82,13 @@
 // absolute path and the accepted API range) one reply carrying the metadata, the
 // error (which sentinel, or the errno of a system error, with Op, Path and Detail) or
 // both. Gob carries strings as bytes, so metadata comes back exactly as native.Probe
-// returned it. The parent sends the next request only after the reply; its first
-// request, for the empty path, readies both ends before the helper counts as
-// started. A request to try a library is answered by a stream of messages (the
+// returned it. The helper answers in the order it was asked. The parent keeps up to
+// four requests sent ahead of the replies, so that the helper reads the next while
+// it probes one; a library's time limit starts when the helper answered the one
+// before it, and when a helper dies or hangs the first unanswered library is the
+// one tried again alone, the others sent after it going on in the next helper. The
+// parent's first request, for the empty path, readies both ends before the helper
+// counts as started. A request to try a library is answered by a stream of messages (the
 // metadata, each call's begin and end, the plugin's log lines, then the outcome),
 // after which the parent stops the helper.
 //

@@ -255,10 +255,24 @@ var (
 // non-empty failure when the helper died or hung (it is killed then), or aborted
 // when done or cancel was closed first (the helper is killed then too).
 func (h *helper) probe(path string, abi native.Range, timeout time.Duration, done, cancel <-chan struct{}) (r reply, failure string, aborted bool) {
-	h.req.SetWriteDeadline(time.Now().Add(timeout))
-	if err := h.enc.Encode(request{Path: path, ABI: abi}); err != nil {
+	if err := h.send(path, abi, timeout); err != nil {
 		return reply{}, h.lost(), false
 	}
+	return h.await(timeout, done, cancel)
+}
+
+// send asks the helper to probe path, after the requests sent before it; it gives
+// up after timeout when the helper reads no more requests.
+func (h *helper) send(path string, abi native.Range, timeout time.Duration) error {
+	h.req.SetWriteDeadline(time.Now().Add(timeout))
+	return h.enc.Encode(request{Path: path, ABI: abi})
+}
+
+// await waits for the reply to the oldest request not answered yet, for at most
+// timeout. It returns a non-empty failure when the helper died or hung (it is killed
+// then), or aborted when done or cancel was closed first (the helper is killed then
+// too).
+func (h *helper) await(timeout time.Duration, done, cancel <-chan struct{}) (r reply, failure string, aborted bool) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {

@@ -233,6 +233,21 @@ func TestRetryAlone(t *testing.T) {
 	if n := h.started(); n < 5 {
 		t.Errorf("%d helpers started, want at least 5 (two batches, and two retries alone)", n)
 	}
+
+	// The libraries sent to a helper after the one that killed it (the parent sends
+	// a few ahead of the replies) are probed in the next helper, in order.
+	batch := slices.Concat(slices.Repeat([]string{good}, 6), []string{die}, slices.Repeat([]string{good}, 9))
+	rs = p.ProbeBatch(ctxFor(t), batch)
+	for i, r := range rs {
+		switch {
+		case batch[i] == die && !errors.Is(r.Err, native.ErrCrashed):
+			t.Errorf("library %d, libdie: got %v, want ErrCrashed", i, r.Err)
+		case batch[i] == good && r.Err != nil:
+			t.Errorf("library %d: %v", i, r.Err)
+		case batch[i] == good && r.Meta.Kind != "good":
+			t.Errorf("library %d: got kind %q, want good", i, r.Meta.Kind)
+		}
+	}
 }
 
 // Libraries queued behind one that hangs its helper are neither lost nor blamed,
