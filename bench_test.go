@@ -60,7 +60,8 @@ func writeBundle(b *testing.B, dir string, n int) {
 type host struct {
 	mu      sync.Mutex
 	loaded  map[string]bool
-	n       int // how many are loaded
+	n       int       // how many are loaded
+	first   time.Time // when the first was loaded
 	changed chan struct{}
 }
 
@@ -71,6 +72,9 @@ func (h *host) set(kind string, on bool) {
 	switch was := h.loaded[kind]; {
 	case on && !was:
 		h.n++
+		if h.first.IsZero() {
+			h.first = time.Now()
+		}
 	case !on && was:
 		h.n--
 	}
@@ -89,6 +93,14 @@ func (h *host) is(kind string, on bool) bool {
 	defer h.mu.Unlock()
 	return h.loaded[kind] == on
 }
+
+// firstLoaded returns when the first plugin was loaded.
+func (h *host) firstLoaded() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.first
+}
+
 func (h *host) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -115,6 +115,7 @@ type diskReader struct {
 	// changed as a pass asked for by events does (compare).
 	kept bool
 
+	warm   *warm         // what was read ahead of the bundle folder being read, or nil
 	origin string        // the record or bundle folder being read; stamped on its problems
 	seen   *observations // when plugwatch saw each file's identity change
 	first  bool          // the first pass: no file has been seen changing yet
@@ -186,7 +187,13 @@ func (r *diskReader) add(p state.Problem) {
 // dir reads a folder below the root. A folder that does not exist is empty; one that
 // cannot be read is reported as unreadable.
 func (r *diskReader) dir(path string) ([]fs.DirEntry, bool) {
-	entries, err := r.readDir(path)
+	var entries []fs.DirEntry
+	var err error
+	if w := r.warm; w != nil && w.dir == path {
+		entries, err = w.entries, w.listErr
+	} else {
+		entries, err = r.readDir(path)
+	}
 	if err == nil {
 		return entries, true
 	}
@@ -250,13 +257,8 @@ func (r *diskReader) readBundle(dir string) {
 		return
 	}
 	libs, files := r.bundleFiles(dir, entries)
-	candidates := []string{"plugin.yml", "plugin.yaml"}
-	for _, lib := range libs {
-		stem := layout.Stem(lib)
-		candidates = append(candidates, stem+".plugin.yml", stem+".plugin.yaml")
-	}
 	tried := false
-	for _, name := range candidates {
+	for _, name := range manifestCandidates(libs) {
 		if !files[name] {
 			continue
 		}
@@ -293,20 +295,44 @@ func (r *diskReader) readBundle(dir string) {
 	r.noManifest(dir, libs)
 }
 
+// manifestCandidates returns the names a bundle folder's manifest may have, in the
+// order they are tried, given the names of its libraries.
+func manifestCandidates(libs []string) []string {
+	candidates := []string{"plugin.yml", "plugin.yaml"}
+	for _, lib := range libs {
+		stem := layout.Stem(lib)
+		candidates = append(candidates, stem+".plugin.yml", stem+".plugin.yaml")
+	}
+	return candidates
+}
+
 // bundleFiles returns the library names among a bundle folder's entries (those that
 // are no regular file too: they are missing libraries) and the names of its regular
 // files; it remembers the entries of a plain folder in r.infos.
 func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []string, files map[string]bool) {
+	stat := func(name string) (fs.FileInfo, error) { return os.Stat(filepath.Join(dir, name)) }
+	if w := r.warm; w != nil && w.dir == dir {
+		stat = w.stat
+	}
+	return classify(entries, func(e fs.DirEntry) (fs.FileInfo, error) {
+		fi, err := stat(e.Name())
+		if err == nil && e.Type()&fs.ModeSymlink == 0 && r.infos[dir] != nil {
+			r.infos[filepath.Join(dir, e.Name())] = fi // a plain entry of a plain folder
+		}
+		return fi, err
+	})
+}
+
+// classify sorts a bundle folder's entries, statted by stat (which follows
+// symlinks), into libraries and regular files, as bundleFiles says.
+func classify(entries []fs.DirEntry, stat func(fs.DirEntry) (fs.FileInfo, error)) (libs []string, files map[string]bool) {
 	files = map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
 		if layout.Ignored(name) {
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && e.Type()&fs.ModeSymlink == 0 && r.infos[dir] != nil {
-			r.infos[filepath.Join(dir, name)] = fi // a plain entry of a plain folder
-		}
+		fi, err := stat(e)
 		switch {
 		case (err != nil || !fi.Mode().IsRegular()) && layout.IsLibraryName(name):
 			// A dangling symlink or loop, a FIFO, a device or a folder: missing_library.

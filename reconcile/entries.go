@@ -157,6 +157,7 @@ type statted struct {
 	link bool // the entry is a symlink
 	same bool
 	prev nativeEntry // when same
+	warm *warm       // a folder to read: what was read ahead of it
 }
 
 // statEntry stats the entry name of native/. On a full pass, at is native/ open, and
@@ -168,11 +169,16 @@ func (r *diskReader) statEntry(at *below, dir, name string, plain, link bool) st
 			return statted{same: true, prev: pe}
 		}
 	}
-	fi, err := os.Stat(filepath.Join(dir, name))
+	path := filepath.Join(dir, name)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return statted{}
 	}
-	return statted{fi: fi, link: link}
+	st := statted{fi: fi, link: link}
+	if fi.IsDir() {
+		st.warm = r.warmUp(path) // entryStatted reads it
+	}
+	return st
 }
 
 // statAll is statEntry of every entry, spread over the CPUs: a full pass over thousands
@@ -217,7 +223,7 @@ func (r *diskReader) entryStatted(dir, name string, plain bool, st statted) (nat
 	}
 	switch {
 	case fi.IsDir():
-		e.u = r.readUnit(path)
+		e.u = r.readWarm(path, st.warm)
 	case fi.Mode().IsRegular() && layout.IsLibraryName(name):
 		p := problem(path, state.BareLibrary, state.Warn, fmt.Sprintf(
 			"native library directly in native/ is not loaded; move it to native/%s/%s or run plugwatch migrate", layout.Stem(name), name))

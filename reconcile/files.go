@@ -20,6 +20,9 @@ type fileCache struct {
 	// answer is for and its entry (nil for none; a unit records what it was read
 	// from; see units.go).
 	trace func(path string, id Identity, p *parsed)
+	// primed, when not nil, holds parses read ahead (see warm): one whose identity
+	// is the file's is taken instead of parsing the file again.
+	primed map[string]*parsed
 }
 
 type parsed struct {
@@ -50,7 +53,12 @@ func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) 
 	id := identityOf(fi)
 	p, ok := c.m[path]
 	if !ok || p.id != id {
-		fresh := parse(path)
+		var fresh parsed
+		if pr := c.primed[path]; pr != nil && pr.id == id {
+			fresh = *pr
+		} else {
+			fresh = parse(path)
+		}
 		fresh.id = id
 		p = &fresh
 		c.m[path] = p

@@ -104,7 +104,11 @@ func (u *unit) settled() bool { return !u.young && !u.external }
 func (r *diskReader) readUnit(dir string) *unit {
 	c0, p0 := len(r.claims), len(r.problems)
 	var folder Identity
-	if fi, err := os.Lstat(dir); err == nil {
+	if w := r.warm; w != nil && w.dir == dir {
+		if w.folder != nil {
+			folder = identityOf(w.folder) // taken before w's listing
+		}
+	} else if fi, err := os.Lstat(dir); err == nil {
 		folder = identityOf(fi) // before reading it: a change meanwhile reads it again
 	}
 	var deps []dep
