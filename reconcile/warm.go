@@ -11,13 +11,14 @@ import (
 // A pass reads the bundle folders it reads again one after the other (the reader's
 // state is one), and reading one is mostly system calls and a manifest to parse:
 // about 0.1 ms a folder, a second for the first pass over a root of 10,000. So the
-// workers that stat the entries of native/ (statAll, lookAll) also read ahead, for
-// each folder to be read again, what readUnit will ask of it, in the order it asks:
-// the folder's Lstat, its listing, a Stat of each entry and the parse of each
-// manifest file. readUnit then takes these answers instead of asking again. They
-// are what the disk answered a moment before, in the same pass, as a slower read
-// one folder at a time would have had them; a change after them is an event, which
-// reads the folder again (the folder's identity, taken first, is the unit's).
+// stat of an entry of native/ (statEntry), which a full pass runs on every CPU
+// (statAll), also reads ahead, for each folder to be read again, what readUnit will
+// ask of it, in the order it asks: the folder's Lstat, its listing, a Stat of each
+// entry and the parse of each manifest file. readUnit then takes these answers
+// instead of asking again. They are what the disk answered a moment before, in the
+// same pass, as a slower read one folder at a time would have had them; a change
+// after them is an event, which reads the folder again (the folder's identity,
+// taken first, is the unit's).
 
 // warm is what was read ahead of one bundle folder.
 type warm struct {

@@ -14,9 +14,10 @@ import (
 	"github.com/plugwatch/plugwatch/internal/plugintest"
 )
 
-// A full pass reads its bundle folders ahead on several goroutines (warm.go): each
-// folder is still listed once, and every one is read whole.
-func TestFullPassListsEachFolderOnce(t *testing.T) {
+// A full pass reads its bundle folders ahead on several goroutines, and a pass asked
+// for by events reads ahead too (warm.go): each folder is still listed once, and
+// every one is read whole.
+func TestPassListsEachFolderOnce(t *testing.T) {
 	root := newRoot(t)
 	data, err := os.ReadFile(plugintest.Build(t, plugintest.Spec{Kind: "gain"}))
 	require.NoError(t, err)
@@ -54,4 +55,27 @@ func TestFullPassListsEachFolderOnce(t *testing.T) {
 	for i := 1; i < n; i++ {
 		assert.True(t, skipped[fmt.Sprintf("1.0.%d", i)], "p%04d not among the skipped", i)
 	}
+
+	// Many folders moved in at once, read by the pass their events ask for.
+	stage := t.TempDir()
+	var moved []string
+	for i := n; i < 2*n; i++ {
+		name := fmt.Sprintf("p%04d", i)
+		from := filepath.Join(stage, name)
+		require.NoError(t, os.MkdirAll(from, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(from, "libgain.so"), data, 0o755))
+		write(t, filepath.Join(from, "plugin.yml"), fmt.Sprintf("id: %s\nversion: 1.0.%d\nnode_kind: gain\nkind: native\nentrypoint: libgain.so\n", name, i))
+		to := filepath.Join(root, "native", name)
+		require.NoError(t, os.Rename(from, to))
+		moved = append(moved, to)
+	}
+	d, err = s.DesiredHint(t.Context(), moved)
+	require.NoError(t, err)
+	for _, dir := range append(dirs, moved...) {
+		assert.Equal(t, 1, listed[dir], "%s listed", dir)
+	}
+	require.Len(t, d.Plugins, 1)
+	assert.Equal(t, "1.0.0", d.Plugins[0].Version)
+	assert.Empty(t, d.Problems)
+	assert.Len(t, d.Skipped, 2*n-1)
 }
