@@ -70,6 +70,13 @@ func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) 
 	return *p
 }
 
+// holds reports whether the cache holds a parse of path for identity id. It only
+// reads the cache: several may run at once, while nothing asks get.
+func (c *fileCache) holds(path string, id Identity) bool {
+	p, ok := c.m[path]
+	return ok && p.id == id
+}
+
 func (c *fileCache) record(path string, fi fs.FileInfo) (*manifest.Record, error) {
 	p := c.get(path, fi, func(path string) parsed {
 		rec, err := manifest.ReadRecord(path)

@@ -14,11 +14,11 @@ import (
 // stat of an entry of native/ (statEntry), which a full pass runs on every CPU
 // (statAll), also reads ahead, for each folder to be read again, what readUnit will
 // ask of it, in the order it asks: the folder's Lstat, its listing, a Stat of each
-// entry and the parse of each manifest file. readUnit then takes these answers
-// instead of asking again. They are what the disk answered a moment before, in the
-// same pass, as a slower read one folder at a time would have had them; a change
-// after them is an event, which reads the folder again (the folder's identity,
-// taken first, is the unit's).
+// entry and the parse of each manifest file the file cache does not hold already.
+// readUnit then takes these answers instead of asking again. They are what the disk
+// answered a moment before, in the same pass, as a slower read one folder at a time
+// would have had them; a change after them is an event, which reads the folder
+// again (the folder's identity, taken first, is the unit's).
 
 // warm is what was read ahead of one bundle folder.
 type warm struct {
@@ -52,10 +52,13 @@ func (r *diskReader) warmUp(dir string) *warm {
 		return fi, err
 	})
 	for _, name := range manifestCandidates(libs) {
-		if files[name] {
-			path := filepath.Join(dir, name)
+		if !files[name] {
+			continue
+		}
+		path, id := filepath.Join(dir, name), identityOf(w.stats[name].fi)
+		if !r.files.holds(path, id) {
 			m, err := manifest.ReadManifest(path)
-			w.parsed[path] = &parsed{id: identityOf(w.stats[name].fi), man: m, err: err}
+			w.parsed[path] = &parsed{id: id, man: m, err: err}
 		}
 	}
 	return w
