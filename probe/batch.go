@@ -148,8 +148,9 @@ const window = 4
 // to window requests in flight; a library's time starts when the helper answered the
 // one before it. A library that kills or hangs the helper is tried again alone in a
 // fresh helper, unless it was the first the helper probed (it was alone already);
-// the session ends there and returns the libraries it had sent after it, not
-// probed. A helper that died with its launcher blames nobody: its library is tried
+// the session ends there. It returns the libraries it took and did not probe (sent
+// after that one, or left of carried past maxPerHelper), for the runner's next
+// session. A helper that died with its launcher blames nobody: its library is tried
 // again in a fresh helper.
 func (p *Prober) session(b *batch, primary bool, carried []int) []int {
 	h := p.sessionHelper(b, primary, carried)
