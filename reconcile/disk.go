@@ -189,7 +189,7 @@ func (r *diskReader) add(p state.Problem) {
 func (r *diskReader) dir(path string) ([]fs.DirEntry, bool) {
 	var entries []fs.DirEntry
 	var err error
-	if w := r.warm; w != nil && w.dir == path {
+	if w := r.ahead(path); w != nil {
 		entries, err = w.entries, w.listErr
 	} else {
 		entries, err = r.readDir(path)
@@ -311,7 +311,7 @@ func manifestCandidates(libs []string) []string {
 // files; it remembers the entries of a plain folder in r.infos.
 func (r *diskReader) bundleFiles(dir string, entries []fs.DirEntry) (libs []string, files map[string]bool) {
 	stat := func(name string) (fs.FileInfo, error) { return os.Stat(filepath.Join(dir, name)) }
-	if w := r.warm; w != nil && w.dir == dir {
+	if w := r.ahead(dir); w != nil {
 		stat = w.stat
 	}
 	return classify(entries, func(e fs.DirEntry) (fs.FileInfo, error) {

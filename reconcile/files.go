@@ -70,11 +70,11 @@ func (c *fileCache) get(path string, fi fs.FileInfo, parse func(string) parsed) 
 	return *p
 }
 
-// holds reports whether the cache holds a parse of path for identity id. It only
+// cached returns the parse of path the cache holds for identity id, if any. It only
 // reads the cache: several may run at once, while nothing asks get.
-func (c *fileCache) holds(path string, id Identity) bool {
+func (c *fileCache) cached(path string, id Identity) (*parsed, bool) {
 	p, ok := c.m[path]
-	return ok && p.id == id
+	return p, ok && p.id == id
 }
 
 func (c *fileCache) record(path string, fi fs.FileInfo) (*manifest.Record, error) {

@@ -104,7 +104,7 @@ func (u *unit) settled() bool { return !u.young && !u.external }
 func (r *diskReader) readUnit(dir string) *unit {
 	c0, p0 := len(r.claims), len(r.problems)
 	var folder Identity
-	if w := r.warm; w != nil && w.dir == dir {
+	if w := r.ahead(dir); w != nil {
 		if w.folder != nil {
 			folder = identityOf(w.folder) // taken before w's listing
 		}

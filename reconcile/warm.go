@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,11 +15,12 @@ import (
 // stat of an entry of native/ (statEntry), which a full pass runs on every CPU
 // (statAll), also reads ahead, for each folder to be read again, what readUnit will
 // ask of it, in the order it asks: the folder's Lstat, its listing, a Stat of each
-// entry and the parse of each manifest file the file cache does not hold already.
-// readUnit then takes these answers instead of asking again. They are what the disk
-// answered a moment before, in the same pass, as a slower read one folder at a time
-// would have had them; a change after them is an event, which reads the folder
-// again (the folder's identity, taken first, is the unit's).
+// entry and the parse of the manifest files readBundle will try, up to the one it
+// takes, unless the file cache holds them already. readUnit then takes these
+// answers instead of asking again. They are what the disk answered a moment before,
+// in the same pass, as a slower read one folder at a time would have had them; a
+// change after them is an event, which reads the folder again (the folder's
+// identity, taken first, is the unit's).
 
 // warm is what was read ahead of one bundle folder.
 type warm struct {
@@ -56,12 +58,25 @@ func (r *diskReader) warmUp(dir string) *warm {
 			continue
 		}
 		path, id := filepath.Join(dir, name), identityOf(w.stats[name].fi)
-		if !r.files.holds(path, id) {
+		p, ok := r.files.cached(path, id)
+		if !ok {
 			m, err := manifest.ReadManifest(path)
-			w.parsed[path] = &parsed{id: id, man: m, err: err}
+			p = &parsed{id: id, man: m, err: err}
+			w.parsed[path] = p
+		}
+		if p.err == nil || errors.Is(p.err, manifest.ErrEscapes) {
+			break // readBundle stops at this one
 		}
 	}
 	return w
+}
+
+// ahead returns what was read ahead of the folder dir, or nil.
+func (r *diskReader) ahead(dir string) *warm {
+	if r.warm != nil && r.warm.dir == dir {
+		return r.warm
+	}
+	return nil
 }
 
 // stat is os.Stat of the entry name of w's folder, as read ahead.
@@ -74,7 +89,7 @@ func (w *warm) stat(name string) (fs.FileInfo, error) {
 
 // readWarm is readUnit of dir, taking what was read ahead of it in w (nil: nothing).
 func (r *diskReader) readWarm(dir string, w *warm) *unit {
-	if w == nil || w.dir != dir {
+	if w == nil {
 		return r.readUnit(dir)
 	}
 	r.warm, r.files.primed = w, w.parsed
